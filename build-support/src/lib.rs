@@ -1,0 +1,52 @@
+//! The `build.rs` side of tonic-traced: tonic-build, plus span attributes from proto options.
+//!
+//! ```no_run
+//! // build.rs
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     tonic_traced_build::configure().compile_protos(&["proto/payment.proto"], &["proto"])?;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! Protos are compiled with [protox](https://docs.rs/protox), so no `protoc` is needed. Mark the
+//! fields that should become span attributes:
+//!
+//! ```proto
+//! import "tonic_traced/trace.proto";  // served by this crate: nothing to copy or include
+//!
+//! message PaymentRequest {
+//!   double amount      = 1 [(tonic_traced.attribute) = "payment.amount"];
+//!   string customer_id = 3 [(tonic_traced.field) = { name: "customer.id", redact: HASH }];
+//! }
+//! ```
+//!
+//! Every message gets an implementation of `tonic_traced::SpanAttributes`, and every generated
+//! server trait learns the exact proto name and kind of each of its methods.
+
+mod annotations;
+mod attributes_codegen;
+mod builder;
+mod compile;
+mod descriptors;
+mod error;
+mod naming;
+mod service_generator;
+mod trace_proto;
+
+pub use annotations::Redact;
+pub use builder::Builder;
+pub use error::Error;
+
+/// Starts a [`Builder`] with tonic-build's defaults: client, server and transport code.
+pub fn configure() -> Builder {
+    Builder::default()
+}
+
+/// Compiles one proto file, with its folder as the include path; see [`configure`] for options.
+pub fn compile_protos(proto: impl AsRef<std::path::Path>) -> Result<(), Error> {
+    let proto = proto.as_ref();
+    let folder = proto
+        .parent()
+        .ok_or_else(|| Error::new(format!("{} has no parent folder", proto.display())))?;
+    configure().compile_protos(&[proto], &[folder])
+}

@@ -1,0 +1,81 @@
+//! The Rust names prost-build gives to proto items, so generated code can refer to them.
+
+use heck::{ToSnakeCase, ToUpperCamelCase};
+use prost_reflect::{MessageDescriptor, OneofDescriptor};
+
+/// prost's identifier sanitising: raw identifiers for keywords, `_` suffix where raw is impossible.
+fn sanitize(ident: String) -> String {
+    match ident.as_str() {
+        "as" | "break" | "const" | "continue" | "else" | "enum" | "false" | "fn" | "for" | "if"
+        | "impl" | "in" | "let" | "loop" | "match" | "mod" | "move" | "mut" | "pub" | "ref"
+        | "return" | "static" | "struct" | "trait" | "true" | "type" | "unsafe" | "use"
+        | "where" | "while" | "dyn" | "abstract" | "become" | "box" | "do" | "final" | "macro"
+        | "override" | "priv" | "typeof" | "unsized" | "virtual" | "yield" | "async" | "await"
+        | "try" | "gen" => format!("r#{ident}"),
+        "_" | "super" | "self" | "Self" | "extern" | "crate" => format!("{ident}_"),
+        s if s.starts_with(|c: char| c.is_numeric()) => format!("_{ident}"),
+        _ => ident,
+    }
+}
+
+/// A field or module name, as prost writes it (`customer_id`, `r#type`).
+pub(crate) fn to_snake(name: &str) -> String {
+    sanitize(name.to_snake_case())
+}
+
+/// A type or variant name, as prost writes it (`PaymentRequest`, `GetHttpThing`).
+pub(crate) fn to_upper_camel(name: &str) -> String {
+    sanitize(name.to_upper_camel_case())
+}
+
+/// Module path of a message's nested items, relative to its package module (`outer::inner`).
+fn message_module(message: &MessageDescriptor) -> Vec<String> {
+    let mut parents = Vec::new();
+    let mut current = Some(message.clone());
+    while let Some(message) = current {
+        parents.push(to_snake(message.name()));
+        current = message.parent_message();
+    }
+    parents.reverse();
+    parents
+}
+
+/// The message's type path relative to its package module (`Outer` or `outer::Inner`).
+pub(crate) fn message_path(message: &MessageDescriptor) -> String {
+    let mut path = message_module(message);
+    path.pop();
+    path.push(to_upper_camel(message.name()));
+    path.join("::")
+}
+
+/// The path of a oneof's enum relative to the package module (`outer::Kind`), including prost's
+/// `OneOf` suffix when a nested type of the same name exists.
+pub(crate) fn oneof_path(oneof: &OneofDescriptor) -> String {
+    let message = oneof.parent_message();
+    let mut type_name = to_upper_camel(oneof.name());
+    let conflicts = message
+        .child_messages()
+        .map(|m| m.name().to_owned())
+        .chain(message.child_enums().map(|e| e.name().to_owned()))
+        .any(|name| to_upper_camel(&name) == to_upper_camel(oneof.name()));
+    if conflicts {
+        type_name.push_str("OneOf");
+    }
+    let mut path = message_module(message);
+    path.push(type_name);
+    path.join("::")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_prost() {
+        assert_eq!(to_snake("customerId"), "customer_id");
+        assert_eq!(to_snake("type"), "r#type");
+        assert_eq!(to_snake("self"), "self_");
+        assert_eq!(to_upper_camel("GetHTTPThing"), "GetHttpThing");
+        assert_eq!(to_upper_camel("Self"), "Self_");
+    }
+}

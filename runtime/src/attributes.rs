@@ -1,0 +1,102 @@
+//! The trait generated message types implement to put their annotated fields on a span.
+
+use opentelemetry::{Key, KeyValue, StringValue, Value};
+
+/// One attribute value, borrowed from the message it was read from.
+///
+/// Conversion into an owned OpenTelemetry value happens in the [`AttributeSink`], so a sink
+/// that drops values pays nothing for them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AttributeValue<'a> {
+    /// `bool` fields and `PRESENT` redaction.
+    Bool(bool),
+    /// Signed integers, `uint32`, lengths and counts.
+    I64(i64),
+    /// `uint64` and `fixed64`, which may not fit an `i64`.
+    U64(u64),
+    /// `float` and `double`.
+    F64(f64),
+    /// Strings, enum value names and hashes.
+    Str(&'a str),
+}
+
+/// Receives the attributes a [`SpanAttributes`] implementation records.
+///
+/// Keys are `&'static str` taken from the proto options at build time, so recording never
+/// allocates a key.
+pub trait AttributeSink {
+    /// Records one attribute. A key recorded twice keeps its last value.
+    fn record(&mut self, key: &'static str, value: AttributeValue<'_>);
+}
+
+/// A message whose annotated fields can become span attributes.
+///
+/// Implemented by code that `tonic-traced-build` generates for every message. Callers decide
+/// whether a span is recorded before calling [`SpanAttributes::record_attributes`]; an
+/// unsampled call site never calls it, so an unsampled RPC reads no field.
+pub trait SpanAttributes {
+    /// Records this message's annotated fields, including those of nested messages reached
+    /// through its fields.
+    fn record_attributes(&self, sink: &mut dyn AttributeSink);
+}
+
+/// `google.protobuf.Empty` is generated as `()` by tonic; it has no fields to record.
+impl SpanAttributes for () {
+    fn record_attributes(&self, _sink: &mut dyn AttributeSink) {}
+}
+
+/// prost boxes recursive and `boxed(…)` fields; their attributes are the inner message's.
+impl<T: SpanAttributes + ?Sized> SpanAttributes for Box<T> {
+    fn record_attributes(&self, sink: &mut dyn AttributeSink) {
+        (**self).record_attributes(sink);
+    }
+}
+
+/// Collects OpenTelemetry key-values, ready for `Span::set_attributes` or a span builder.
+impl AttributeSink for Vec<KeyValue> {
+    fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
+        self.push(KeyValue::new(Key::from_static_str(key), value.to_otel()));
+    }
+}
+
+impl AttributeValue<'_> {
+    /// Converts to an OpenTelemetry value. A `u64` beyond `i64::MAX` becomes its decimal
+    /// string, since OpenTelemetry has no unsigned integer type.
+    pub fn to_otel(self) -> Value {
+        match self {
+            AttributeValue::Bool(value) => Value::Bool(value),
+            AttributeValue::I64(value) => Value::I64(value),
+            AttributeValue::U64(value) => match i64::try_from(value) {
+                Ok(value) => Value::I64(value),
+                Err(_) => Value::String(StringValue::from(value.to_string())),
+            },
+            AttributeValue::F64(value) => Value::F64(value),
+            AttributeValue::Str(value) => Value::String(StringValue::from(value.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn u64_beyond_i64_becomes_a_decimal_string() {
+        assert_eq!(AttributeValue::U64(7).to_otel(), Value::I64(7));
+        assert_eq!(
+            AttributeValue::U64(u64::MAX).to_otel(),
+            Value::String("18446744073709551615".into())
+        );
+    }
+
+    #[test]
+    fn vec_sink_keeps_order_and_static_keys() {
+        let mut sink = Vec::new();
+        sink.record("a.b", AttributeValue::Str("x"));
+        sink.record("c", AttributeValue::F64(1.5));
+        assert_eq!(
+            sink,
+            vec![KeyValue::new("a.b", "x"), KeyValue::new("c", 1.5)]
+        );
+    }
+}
