@@ -3,13 +3,20 @@ use tonic_traced_build::Redact;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_traced_build::configure()
         .include_file("protos.rs")
+        .btree_map(".kitchen.sink.v1.Collections.counts")
+        .bytes(".kitchen.sink.v1.Redacted.card")
         .annotate_field("vendor.legacy.Invoice.number", "invoice.number")
         .annotate_field("vendor.legacy.Invoice.lines", "invoice.lines")
-        .annotate_field_redacted("vendor.legacy.Invoice.customer", "invoice.customer", Redact::Hash)
+        .annotate_field_redacted(
+            "vendor.legacy.Invoice.customer",
+            "invoice.customer",
+            Redact::Hash,
+        )
         .annotate_field(".vendor.legacy.Totals.gross", "invoice.gross")
         .compile_protos(
             &[
                 "proto/kitchen/sink/v1/kitchen.proto",
+                "proto/kitchen/sink/v1/extra.proto",
                 "proto/rootless.proto",
                 "proto/vendor/legacy.proto",
             ],

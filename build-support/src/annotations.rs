@@ -130,9 +130,11 @@ impl OptionExtensions {
         };
         match (set(&self.attribute), set(&self.field)) {
             (None, None) => Ok(None),
-            (Some(_), Some(_)) => Err("has both (tonic_traced.attribute) and (tonic_traced.field); \
+            (Some(_), Some(_)) => Err(
+                "has both (tonic_traced.attribute) and (tonic_traced.field); \
                  keep one: the short form for a plain value, the field form to redact"
-                .into()),
+                    .into(),
+            ),
             (Some(Value::String(key)), None) => Ok(Some(Annotation {
                 key,
                 redact: Redact::None,

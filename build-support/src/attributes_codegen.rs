@@ -20,7 +20,11 @@ pub(crate) struct AttributesCodegen<'a> {
 }
 
 impl<'a> AttributesCodegen<'a> {
-    pub(crate) fn new(annotations: &'a Annotations, externs: &'a ExternPaths, runtime: &'a str) -> Self {
+    pub(crate) fn new(
+        annotations: &'a Annotations,
+        externs: &'a ExternPaths,
+        runtime: &'a str,
+    ) -> Self {
         AttributesCodegen {
             annotations,
             externs,
@@ -115,7 +119,12 @@ impl<'a> AttributesCodegen<'a> {
                     // With allow_alias several names share a number; the first one is used.
                     if !seen.contains(&variant.number()) {
                         seen.push(variant.number());
-                        let _ = write!(arms, "{} => {rt}::AttributeValue::Str({:?}), ", variant.number(), variant.name());
+                        let _ = write!(
+                            arms,
+                            "{} => {rt}::AttributeValue::Str({:?}), ",
+                            variant.number(),
+                            variant.name()
+                        );
                     }
                 }
                 return bind_value(field, &holder, &format!(
@@ -130,7 +139,10 @@ impl<'a> AttributesCodegen<'a> {
 
     /// Records a nested message's attributes through a field that holds it.
     fn descend(&self, field: &FieldDescriptor) -> String {
-        let call = format!("{}::SpanAttributes::record_attributes(value, sink);", self.runtime);
+        let call = format!(
+            "{}::SpanAttributes::record_attributes(value, sink);",
+            self.runtime
+        );
         bind_value(field, &holder(field), &call)
     }
 
@@ -152,11 +164,13 @@ impl<'a> AttributesCodegen<'a> {
             return *known;
         }
         // Descent edges form no cycle (see `descends`), so this recursion ends.
-        self.recordable.insert(message.full_name().to_owned(), false);
+        self.recordable
+            .insert(message.full_name().to_owned(), false);
         let records = message.fields().any(|field| {
             self.annotations.contains_key(field.full_name()) || self.descends(message, &field)
         });
-        self.recordable.insert(message.full_name().to_owned(), records);
+        self.recordable
+            .insert(message.full_name().to_owned(), records);
         records
     }
 }

@@ -205,7 +205,11 @@ impl Builder {
         let annotations = annotations::collect(&compiled.pool, &compiled.files, &self.annotations)?;
         let externs = ExternPaths::new(&self.extern_paths, self.compile_well_known_types);
         let mut codegen = AttributesCodegen::new(&annotations, &externs, &self.runtime_path);
-        let attribute_impls = compiled.files.iter().map(|file| codegen.file(file)).collect();
+        let attribute_impls = compiled
+            .files
+            .iter()
+            .map(|file| codegen.file(file))
+            .collect();
 
         let tonic_generator = (self.build_client || self.build_server).then(|| {
             self.tonic

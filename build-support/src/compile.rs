@@ -39,7 +39,7 @@ pub(crate) fn compile(
     compiler.include_imports(true).include_source_info(true);
     compiler
         .open_files(protos)
-        .map_err(|error| Error::new(format!("could not compile the protos: {error}")))?;
+        .map_err(|error| Error::new(format!("could not compile the protos: {}", locate(&error))))?;
 
     let requested: Vec<String> = compiler
         .files()
@@ -78,4 +78,19 @@ fn files_to_generate(pool: &DescriptorPool, requested: &[String]) -> HashSet<Str
         }
     }
     wanted
+}
+
+/// `file:line:column: message`, as far as protox knows where the error is.
+fn locate(error: &protox::Error) -> String {
+    use miette::Diagnostic;
+    let position = error
+        .labels()
+        .and_then(|mut labels| labels.next())
+        .zip(error.source_code())
+        .and_then(|(label, source)| source.read_span(label.inner(), 0, 0).ok())
+        .map(|span| format!(":{}:{}", span.line() + 1, span.column() + 1));
+    match error.file() {
+        Some(file) => format!("{file}{}: {error}", position.unwrap_or_default()),
+        None => error.to_string(),
+    }
 }

@@ -1,6 +1,8 @@
 //! How prost represents each proto field in Rust, read from reflection descriptors.
 
-use prost_reflect::{EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, OneofDescriptor};
+use prost_reflect::{
+    EnumDescriptor, FieldDescriptor, FileDescriptor, Kind, MessageDescriptor, OneofDescriptor,
+};
 use prost_types::field_descriptor_proto::Label;
 
 /// The Rust value type prost generates for one (non-repeated) field value.
@@ -91,11 +93,15 @@ pub(crate) fn holder(field: &FieldDescriptor) -> Holder {
     }
     let proto = field.field_descriptor_proto();
     let proto2 = matches!(
-        field.parent_file().file_descriptor_proto().syntax.as_deref(),
+        field
+            .parent_file()
+            .file_descriptor_proto()
+            .syntax
+            .as_deref(),
         None | Some("proto2")
     );
-    let optional = proto.label() == Label::Optional
-        && (matches!(field.kind(), Kind::Message(_)) || proto2);
+    let optional =
+        proto.label() == Label::Optional && (matches!(field.kind(), Kind::Message(_)) || proto2);
     if optional {
         Holder::Optional
     } else {

@@ -71,8 +71,9 @@ pub(crate) fn method_identity_fn(rust_method_name: &str) -> String {
 
 /// Adds one hidden associated function per method to tonic's server trait for `service`.
 fn add_method_identities(code: &str, service: &Service, runtime: &str) -> String {
-    let mut file = syn::parse_file(code)
-        .unwrap_or_else(|error| panic!("tonic-traced-build bug: tonic's output does not parse: {error}"));
+    let mut file = syn::parse_file(code).unwrap_or_else(|error| {
+        panic!("tonic-traced-build bug: tonic's output does not parse: {error}")
+    });
     let server_trait = file
         .items
         .iter_mut()
@@ -82,7 +83,9 @@ fn add_method_identities(code: &str, service: &Service, runtime: &str) -> String
         })
         .flat_map(|(_, items)| items.iter_mut())
         .find_map(|item| match item {
-            syn::Item::Trait(server_trait) if server_trait.ident == service.name => Some(server_trait),
+            syn::Item::Trait(server_trait) if server_trait.ident == service.name => {
+                Some(server_trait)
+            }
             _ => None,
         })
         .unwrap_or_else(|| {
