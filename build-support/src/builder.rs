@@ -22,6 +22,7 @@ pub struct Builder {
     file_descriptor_set_path: Option<PathBuf>,
     emit_rerun_if_changed: bool,
     runtime_path: String,
+    codec_path: String,
     annotations: Vec<BuilderAnnotation>,
 }
 
@@ -37,6 +38,7 @@ impl Default for Builder {
             file_descriptor_set_path: None,
             emit_rerun_if_changed: std::env::var_os("CARGO").is_some(),
             runtime_path: "::tonic_traced".to_owned(),
+            codec_path: "::tonic_prost::ProstCodec".to_owned(),
             annotations: Vec::new(),
         }
     }
@@ -91,8 +93,6 @@ impl Builder {
         use_arc_self(enable: bool);
         /// Generates default method bodies returning `UNIMPLEMENTED` in server traits.
         generate_default_stubs(enable: bool);
-        /// The codec used by generated clients and servers, `tonic_prost::ProstCodec` by default.
-        codec_path(path: impl AsRef<str>);
     }
 
     /// Disables doc comments on the services and methods matching `paths`.
@@ -104,6 +104,14 @@ impl Builder {
     /// Keeps the `Debug` derive off the messages matching `paths`.
     pub fn skip_debug<S: AsRef<str>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
         self.tonic = self.tonic.skip_debug(paths);
+        self
+    }
+
+    /// The codec of generated clients and servers, `tonic_prost::ProstCodec` by default: a type
+    /// generic over the encoded and decoded message types. Servers use it through
+    /// `tonic_traced`'s server codec, which reports streamed request messages.
+    pub fn codec_path(mut self, path: impl AsRef<str>) -> Self {
+        self.codec_path = path.as_ref().to_owned();
         self
     }
 
@@ -211,16 +219,29 @@ impl Builder {
             .map(|file| codegen.file(file))
             .collect();
 
-        let tonic_generator = (self.build_client || self.build_server).then(|| {
+        let client_generator = self.build_client.then(|| {
             self.tonic
                 .clone()
-                .build_client(self.build_client)
-                .build_server(self.build_server)
+                .build_client(true)
+                .build_server(false)
+                .codec_path(&self.codec_path)
+                .service_generator()
+        });
+        let server_codec = format!(
+            "{}::__private::ServerCodec::<{}<_, _>>",
+            self.runtime_path, self.codec_path
+        );
+        let server_generator = self.build_server.then(|| {
+            self.tonic
+                .clone()
+                .build_client(false)
+                .build_server(true)
+                .codec_path(server_codec)
                 .service_generator()
         });
         config.service_generator(Box::new(TracedServiceGenerator::new(
-            tonic_generator,
-            self.build_server,
+            client_generator,
+            server_generator,
             self.runtime_path.clone(),
             attribute_impls,
         )));

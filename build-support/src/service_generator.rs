@@ -1,13 +1,15 @@
-//! Wraps tonic's service generator: adds each method's proto identity to the server trait and
-//! appends the `SpanAttributes` impls of every file to its package module.
+//! Wraps tonic's service generators: servers decode through tonic-traced's codec and their
+//! traits learn each method's proto identity; every file's `SpanAttributes` impls are
+//! appended to its package module.
 
 use prost_build::{Service, ServiceGenerator};
 
 /// The generator handed to prost: tonic's output plus ours.
 pub(crate) struct TracedServiceGenerator {
-    /// tonic's own generator, absent when neither client nor server is built.
-    tonic: Option<Box<dyn ServiceGenerator>>,
-    build_server: bool,
+    /// tonic's generator for clients, absent when clients are not built.
+    client: Option<Box<dyn ServiceGenerator>>,
+    /// tonic's generator for servers, set up with the server codec; absent when not built.
+    server: Option<Box<dyn ServiceGenerator>>,
     /// Path of the runtime crate in generated code.
     runtime: String,
     /// `SpanAttributes` impls, one entry per file, in the order prost generates the files.
@@ -16,14 +18,14 @@ pub(crate) struct TracedServiceGenerator {
 
 impl TracedServiceGenerator {
     pub(crate) fn new(
-        tonic: Option<Box<dyn ServiceGenerator>>,
-        build_server: bool,
+        client: Option<Box<dyn ServiceGenerator>>,
+        server: Option<Box<dyn ServiceGenerator>>,
         runtime: String,
         attribute_impls: Vec<String>,
     ) -> Self {
         TracedServiceGenerator {
-            tonic,
-            build_server,
+            client,
+            server,
             runtime,
             attribute_impls: attribute_impls.into_iter(),
         }
@@ -32,20 +34,19 @@ impl TracedServiceGenerator {
 
 impl ServiceGenerator for TracedServiceGenerator {
     fn generate(&mut self, service: Service, buf: &mut String) {
-        let Some(tonic) = self.tonic.as_mut() else {
-            return;
-        };
-        let mut code = String::new();
-        tonic.generate(service.clone(), &mut code);
-        if self.build_server {
-            code = add_method_identities(&code, &service, &self.runtime);
+        if let Some(client) = self.client.as_mut() {
+            client.generate(service.clone(), buf);
         }
-        buf.push_str(&code);
+        if let Some(server) = self.server.as_mut() {
+            let mut code = String::new();
+            server.generate(service.clone(), &mut code);
+            buf.push_str(&add_method_identities(&code, &service, &self.runtime));
+        }
     }
 
     /// prost calls this once after each file, in the order of the descriptor set.
     fn finalize(&mut self, buf: &mut String) {
-        if let Some(tonic) = self.tonic.as_mut() {
+        for tonic in self.client.iter_mut().chain(self.server.iter_mut()) {
             tonic.finalize(buf);
         }
         if let Some(impls) = self.attribute_impls.next() {
@@ -54,7 +55,7 @@ impl ServiceGenerator for TracedServiceGenerator {
     }
 
     fn finalize_package(&mut self, package: &str, buf: &mut String) {
-        if let Some(tonic) = self.tonic.as_mut() {
+        for tonic in self.client.iter_mut().chain(self.server.iter_mut()) {
             tonic.finalize_package(package, buf);
         }
     }

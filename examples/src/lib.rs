@@ -1,5 +1,6 @@
 //! Example services traced with tonic-traced, from the tutorials the project grew from.
 
+pub mod order_service;
 pub mod payment_service;
 
 /// `payment.PaymentService` and `payment.OrderService` from `proto/payment.proto`.

@@ -13,6 +13,7 @@ pub struct Payments {
     next_transaction: AtomicU64,
 }
 
+#[tonic_traced::traced_service]
 #[tonic::async_trait]
 impl PaymentService for Payments {
     async fn process_payment(

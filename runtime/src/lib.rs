@@ -3,17 +3,31 @@
 //! `tonic-traced-build` generates, for every protobuf message, an implementation of
 //! [`SpanAttributes`] that records the fields marked with the `tonic_traced` proto options,
 //! and, for every service, the exact proto identity of each method ([`RpcMethod`]).
-//! The instrumentation reads both; user code names only this crate.
+//! [`traced_service`] turns a service impl into one that opens a SERVER span per call.
 
 mod attributes;
+mod deadline;
+mod messages;
 mod method;
+mod propagation;
 pub mod redact;
+pub mod semconv;
+mod server;
+pub mod status;
+mod tracer;
 
 pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
+pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
+pub use propagation::extract_remote_context;
+pub use server::TracedStream;
+pub use tonic_traced_macros::traced_service;
+pub use tracer::SCOPE_NAME;
 
 /// Items used by generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::method::{RpcKind, RpcMethod};
+    pub use crate::server::{MethodTracing, RequestBody, ServerCall, ServerCodec, TracedDecoder};
+    pub use crate::status::is_server_error;
 }

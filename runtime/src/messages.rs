@@ -1,0 +1,94 @@
+//! One span or event per streamed message, with the semantic conventions' message attributes
+//! and the message's own annotated fields.
+
+use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, Key, KeyValue};
+
+use crate::tracer::tracer;
+use crate::SpanAttributes;
+
+/// How streamed messages appear in a trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageMode {
+    /// A child span of the RPC span per message (the default for streams).
+    Spans,
+    /// An event named `message` on the RPC span per message.
+    Events,
+    /// Nothing per message (the default for unary calls).
+    Off,
+}
+
+/// Which way a message travelled, as `rpc.message.type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Written by this side.
+    Sent,
+    /// Read by this side.
+    Received,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Sent => "SENT",
+            Direction::Received => "RECEIVED",
+        }
+    }
+
+    fn span_name(self) -> &'static str {
+        match self {
+            Direction::Sent => "message SENT",
+            Direction::Received => "message RECEIVED",
+        }
+    }
+}
+
+/// A message that can be recorded: its annotated fields and its encoded size.
+pub trait TracedMessage: SpanAttributes {
+    /// The message's size on the wire before compression, in bytes.
+    fn encoded_size(&self) -> usize;
+}
+
+impl<T: SpanAttributes + prost::Message> TracedMessage for T {
+    fn encoded_size(&self) -> usize {
+        self.encoded_len()
+    }
+}
+
+/// Records message number `id` (1-based per direction) of the RPC whose span is in `rpc`.
+/// Does nothing, and reads no field, when the RPC span is not recording.
+pub(crate) fn record_message(
+    rpc: &Context,
+    mode: MessageMode,
+    direction: Direction,
+    id: u64,
+    message: &dyn SpanAttributes,
+    uncompressed_size: impl FnOnce() -> usize,
+) {
+    if mode == MessageMode::Off || !rpc.span().is_recording() {
+        return;
+    }
+    let uncompressed_size = uncompressed_size();
+    let mut attributes = vec![
+        KeyValue::new(Key::from_static_str("rpc.message.type"), direction.as_str()),
+        KeyValue::new(Key::from_static_str("rpc.message.id"), id as i64),
+        KeyValue::new(
+            Key::from_static_str("rpc.message.uncompressed_size"),
+            uncompressed_size as i64,
+        ),
+    ];
+    message.record_attributes(&mut attributes);
+    match mode {
+        MessageMode::Spans => {
+            let tracer = tracer();
+            tracer
+                .span_builder(direction.span_name())
+                .with_kind(SpanKind::Internal)
+                .with_attributes(attributes)
+                .start_with_context(tracer, rpc)
+                .end();
+        }
+        MessageMode::Events => rpc.span().add_event("message", attributes),
+        MessageMode::Off => {}
+    }
+}

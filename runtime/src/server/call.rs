@@ -1,0 +1,195 @@
+//! Starts the SERVER span of one RPC and drives the handler inside it.
+
+use std::future::Future;
+
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{Context, Key, KeyValue};
+use tonic::{Code, Request, Response, Status, Streaming};
+
+use super::codec::ReceivedMessages;
+use super::in_context::InContext;
+use super::options::MethodTracing;
+use super::response_stream::TracedStream;
+use super::rpc_span::RpcSpan;
+use crate::deadline::deadline;
+use crate::messages::{record_message, Direction, MessageMode, TracedMessage};
+use crate::propagation::extract_remote_context;
+use crate::semconv::SemconvMode;
+use crate::tracer::tracer;
+use crate::{RpcKind, RpcMethod};
+
+/// What a handler receives: one message (unary and server streaming) or a stream of them.
+pub trait RequestBody {
+    /// The single request message, recorded on the RPC span when it is sampled.
+    fn message(&self) -> Option<&dyn TracedMessage>;
+}
+
+impl<T: TracedMessage> RequestBody for T {
+    fn message(&self) -> Option<&dyn TracedMessage> {
+        Some(self)
+    }
+}
+
+impl<T> RequestBody for Streaming<T> {
+    fn message(&self) -> Option<&dyn TracedMessage> {
+        None
+    }
+}
+
+/// One traced RPC on the server, from the request's arrival to its final status.
+pub struct ServerCall {
+    span: RpcSpan,
+    messages: MessageMode,
+}
+
+impl ServerCall {
+    /// Starts the SERVER span of `request` as a child of the remote context in its metadata.
+    /// Request attributes are read only when the span is sampled.
+    pub fn start<T: RequestBody>(
+        tracing: &'static MethodTracing,
+        generated: &'static RpcMethod,
+        request: &Request<T>,
+    ) -> Self {
+        let method = tracing.identity(generated);
+        let semconv = SemconvMode::current();
+        let messages = tracing.messages(method.kind != RpcKind::Unary);
+        let remote = extract_remote_context(request.metadata());
+
+        let tracer = tracer();
+        let mut builder = tracer
+            .span_builder(method.full_name)
+            .with_kind(SpanKind::Server)
+            .with_attributes(static_attributes(method, semconv));
+        let parent = if tracing.public_endpoint() {
+            let remote_span = remote.span().span_context().clone();
+            if remote_span.is_valid() {
+                builder = builder.with_links(vec![Link::with_context(remote_span)]);
+            }
+            Context::new()
+        } else {
+            remote
+        };
+        let span = tracer.build_with_context(builder, &parent);
+        let cx = parent.with_span(span);
+
+        let recording = cx.span().is_recording();
+        if recording {
+            cx.span().set_attributes(peer_attributes(request));
+        }
+        if let Some(message) = request.get_ref().message() {
+            if recording {
+                let mut attributes = Vec::new();
+                message.record_attributes(&mut attributes);
+                cx.span().set_attributes(attributes);
+            }
+            record_message(&cx, messages, Direction::Received, 1, message, || {
+                message.encoded_size()
+            });
+        }
+        let cx = match method.kind {
+            RpcKind::ClientStreaming | RpcKind::BidiStreaming if messages != MessageMode::Off => {
+                cx.with_value(ReceivedMessages::new(cx.clone(), messages))
+            }
+            _ => cx,
+        };
+        ServerCall {
+            span: RpcSpan {
+                cx,
+                deadline: deadline(request.metadata()),
+                is_error: tracing.is_error(),
+                semconv,
+                ended: false,
+            },
+            messages,
+        }
+    }
+
+    /// Runs the handler of a unary or client-streaming RPC; the span ends with its result.
+    pub async fn unary<R, F>(self, handler: F) -> Result<Response<R>, Status>
+    where
+        R: TracedMessage,
+        F: Future<Output = Result<Response<R>, Status>>,
+    {
+        let ServerCall { span, messages } = self;
+        let (mut span, result) = InContext::new(span, handler).await;
+        match &result {
+            Ok(response) => {
+                let message = response.get_ref();
+                record_message(&span.cx, messages, Direction::Sent, 1, message, || {
+                    message.encoded_size()
+                });
+                span.end(Code::Ok, "");
+            }
+            Err(status) => span.end(status.code(), status.message()),
+        }
+        result
+    }
+
+    /// Runs the handler of a server-streaming or bidi RPC; the span ends with the response
+    /// stream, or with the handler's error.
+    pub async fn streaming<S, F>(self, handler: F) -> Result<Response<TracedStream<S>>, Status>
+    where
+        F: Future<Output = Result<Response<S>, Status>>,
+    {
+        let ServerCall { span, messages } = self;
+        let (mut span, result) = InContext::new(span, handler).await;
+        match result {
+            Ok(response) => Ok(response.map(|stream| TracedStream::new(span, stream, messages))),
+            Err(status) => {
+                span.end(status.code(), status.message());
+                Err(status)
+            }
+        }
+    }
+}
+
+/// Attributes known before the call starts, all borrowed from the generated identity.
+fn static_attributes(method: &'static RpcMethod, semconv: SemconvMode) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(4);
+    if semconv.old {
+        attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.service"),
+            method.service,
+        ));
+    }
+    if semconv.stable {
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.system.name"),
+            "grpc",
+        ));
+        // The stable `rpc.method` is fully qualified; it replaces the old one in `rpc/dup`.
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.method"),
+            method.full_name,
+        ));
+    } else {
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.method"),
+            method.method,
+        ));
+    }
+    attributes
+}
+
+/// The client's address and the port it called, as tonic's transport reports them.
+fn peer_attributes<T>(request: &Request<T>) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(3);
+    if let Some(peer) = request.remote_addr() {
+        attributes.push(KeyValue::new(
+            Key::from_static_str("network.peer.address"),
+            peer.ip().to_string(),
+        ));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("network.peer.port"),
+            i64::from(peer.port()),
+        ));
+    }
+    if let Some(local) = request.local_addr() {
+        attributes.push(KeyValue::new(
+            Key::from_static_str("server.port"),
+            i64::from(local.port()),
+        ));
+    }
+    attributes
+}

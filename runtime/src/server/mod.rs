@@ -1,0 +1,13 @@
+//! Server-side instrumentation, called by the code `#[traced_service]` writes.
+
+mod call;
+mod codec;
+mod in_context;
+mod options;
+mod response_stream;
+mod rpc_span;
+
+pub use call::{RequestBody, ServerCall};
+pub use codec::{ServerCodec, TracedDecoder};
+pub use options::MethodTracing;
+pub use response_stream::TracedStream;

@@ -1,0 +1,87 @@
+//! The response stream of a server-streaming or bidi RPC: owns the RPC span until the stream
+//! ends, and records each sent message.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use futures_core::Stream;
+use pin_project_lite::pin_project;
+use tonic::{Code, Status};
+
+use super::rpc_span::RpcSpan;
+use crate::messages::{record_message, Direction, MessageMode, TracedMessage};
+
+pin_project! {
+    /// The stream `#[traced_service]` puts around a handler's response stream. The RPC span
+    /// ends with the last message (`OK`), the first error (its status), or when the client
+    /// goes away and the stream is dropped (`CANCELLED` or `DEADLINE_EXCEEDED`).
+    pub struct TracedStream<S> {
+        #[pin]
+        inner: S,
+        span: Option<RpcSpan>,
+        messages: MessageMode,
+        sent: u64,
+    }
+}
+
+impl<S> TracedStream<S> {
+    pub(crate) fn new(span: RpcSpan, inner: S, messages: MessageMode) -> Self {
+        TracedStream {
+            inner,
+            span: Some(span),
+            messages,
+            sent: 0,
+        }
+    }
+}
+
+impl<S, M> Stream for TracedStream<S>
+where
+    S: Stream<Item = Result<M, Status>>,
+    M: TracedMessage,
+{
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        let Some(span) = this.span.as_mut() else {
+            return this.inner.poll_next(task);
+        };
+        let _attached = span.cx.clone().attach();
+        let polled = match catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll_next(task))) {
+            Ok(polled) => polled,
+            Err(panic) => {
+                span.end_with_panic(&*panic);
+                resume_unwind(panic)
+            }
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(message))) => {
+                *this.sent += 1;
+                record_message(
+                    &span.cx,
+                    *this.messages,
+                    Direction::Sent,
+                    *this.sent,
+                    message,
+                    || message.encoded_size(),
+                );
+            }
+            Poll::Ready(Some(Err(status))) => {
+                span.end(status.code(), status.message());
+                *this.span = None;
+            }
+            Poll::Ready(None) => {
+                span.end(Code::Ok, "");
+                *this.span = None;
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}

@@ -1,0 +1,93 @@
+//! The SERVER span of one RPC: its context, and how it ends.
+
+use std::any::Any;
+use std::time::Instant;
+
+use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
+use opentelemetry::{Context, Key, KeyValue};
+use tonic::Code;
+
+use crate::semconv::SemconvMode;
+use crate::status::code_name;
+
+/// A started RPC span. Ending it records the status the semantic conventions ask for; dropping
+/// it unended means the caller went away: `DEADLINE_EXCEEDED` past the deadline, else `CANCELLED`.
+pub(crate) struct RpcSpan {
+    pub(crate) cx: Context,
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) is_error: fn(Code) -> bool,
+    pub(crate) semconv: SemconvMode,
+    pub(crate) ended: bool,
+}
+
+impl RpcSpan {
+    /// Ends the span with the final gRPC status.
+    pub(crate) fn end(&mut self, code: Code, message: &str) {
+        if std::mem::replace(&mut self.ended, true) {
+            return;
+        }
+        let span = self.cx.span();
+        if self.semconv.old {
+            span.set_attribute(KeyValue::new(
+                Key::from_static_str("rpc.grpc.status_code"),
+                code as i64,
+            ));
+        }
+        if self.semconv.stable {
+            span.set_attribute(KeyValue::new(
+                Key::from_static_str("rpc.response.status_code"),
+                code_name(code),
+            ));
+        }
+        if (self.is_error)(code) {
+            if self.semconv.stable {
+                span.set_attribute(KeyValue::new(
+                    Key::from_static_str("error.type"),
+                    code_name(code),
+                ));
+            }
+            let description = if message.is_empty() {
+                code_name(code).to_owned()
+            } else {
+                message.to_owned()
+            };
+            span.add_event(
+                "exception",
+                vec![
+                    KeyValue::new(Key::from_static_str("exception.type"), code_name(code)),
+                    KeyValue::new(
+                        Key::from_static_str("exception.message"),
+                        description.clone(),
+                    ),
+                ],
+            );
+            span.set_status(SpanStatus::error(description));
+        }
+        span.end();
+    }
+
+    /// Ends the span of a handler that panicked: an error with the panic message, recorded as
+    /// `INTERNAL`, the status a panic-catching layer answers with.
+    pub(crate) fn end_with_panic(&mut self, payload: &(dyn Any + Send)) {
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("handler panicked");
+        let is_error = std::mem::replace(&mut self.is_error, |_| true);
+        self.end(Code::Internal, &format!("handler panicked: {message}"));
+        self.is_error = is_error;
+    }
+}
+
+impl Drop for RpcSpan {
+    fn drop(&mut self) {
+        if !self.ended {
+            let code = match self.deadline {
+                Some(deadline) if Instant::now() >= deadline => Code::DeadlineExceeded,
+                _ => Code::Cancelled,
+            };
+            self.end(code, "the client went away before the call completed");
+        }
+    }
+}

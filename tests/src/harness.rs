@@ -1,0 +1,163 @@
+//! One OpenTelemetry SDK per test binary, exporting to memory, and loopback tonic servers.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
+use opentelemetry::{global, Context, Key, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{
+    InMemorySpanExporter, Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor,
+};
+use tokio::net::TcpListener;
+use tonic::transport::server::{Router, TcpIncoming};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// The spans this test binary produced, and which are still open.
+pub struct Telemetry {
+    exporter: InMemorySpanExporter,
+    open: OpenSpans,
+}
+
+/// Counts spans started and not yet ended, per trace.
+#[derive(Debug, Default, Clone)]
+struct OpenSpans(Arc<Mutex<HashMap<TraceId, Vec<SpanId>>>>);
+
+impl SpanProcessor for OpenSpans {
+    fn on_start(&self, span: &mut Span, _cx: &Context) {
+        use opentelemetry::trace::Span as _;
+        let context = span.span_context();
+        self.0
+            .lock()
+            .unwrap()
+            .entry(context.trace_id())
+            .or_default()
+            .push(context.span_id());
+    }
+
+    fn on_end(&self, span: SpanData) {
+        let mut open = self.0.lock().unwrap();
+        if let Some(ids) = open.get_mut(&span.span_context.trace_id()) {
+            ids.retain(|id| *id != span.span_context.span_id());
+        }
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}
+
+/// Installs, once per binary, a parent-based always-on SDK as the global provider, the W3C
+/// propagators, and a `tracing` subscriber bridging to OpenTelemetry.
+pub fn telemetry() -> &'static Telemetry {
+    static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
+    TELEMETRY.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let open = OpenSpans::default();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+            .with_span_processor(open.clone())
+            .with_simple_exporter(exporter.clone())
+            .build();
+        global::set_tracer_provider(provider.clone());
+        global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]));
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
+        Telemetry { exporter, open }
+    })
+}
+
+impl Telemetry {
+    /// Every finished span so far.
+    pub fn finished(&self) -> Vec<SpanData> {
+        self.exporter
+            .get_finished_spans()
+            .expect("in-memory exporter")
+    }
+
+    /// Finished spans of one trace.
+    pub fn trace(&self, trace_id: TraceId) -> Vec<SpanData> {
+        self.finished()
+            .into_iter()
+            .filter(|span| span.span_context.trace_id() == trace_id)
+            .collect()
+    }
+
+    /// Finished spans whose `server.port` is `port`: the RPC spans of one test server.
+    pub fn served_by(&self, port: u16) -> Vec<SpanData> {
+        self.finished()
+            .into_iter()
+            .filter(|span| attribute(span, "server.port") == Some(Value::I64(i64::from(port))))
+            .collect()
+    }
+
+    /// Waits up to five seconds for `found` to return `Some`, polling the finished spans
+    /// while the test's servers keep running.
+    pub async fn wait_for<T>(&self, mut found: impl FnMut(&Telemetry) -> Option<T>) -> T {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(value) = found(self) {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "spans did not arrive in time: {:#?}",
+                self.finished()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Spans of `trace_id` that were started and have not ended.
+    pub fn open_spans(&self, trace_id: TraceId) -> usize {
+        self.open
+            .0
+            .lock()
+            .unwrap()
+            .get(&trace_id)
+            .map_or(0, Vec::len)
+    }
+}
+
+/// The value of attribute `key` of a span.
+pub fn attribute(span: &SpanData, key: &str) -> Option<Value> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == Key::from(key.to_owned()))
+        .map(|kv| kv.value.clone())
+}
+
+/// Serves `router` on a free loopback port until the test ends.
+pub async fn serve(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("loopback port");
+    let address = listener.local_addr().expect("bound address");
+    tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
+    address
+}
+
+/// A fresh random trace id and a `traceparent` value that makes it the remote parent.
+pub fn remote_parent(sampled: bool) -> (TraceId, SpanId, String) {
+    use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+    let ids = RandomIdGenerator::default();
+    let (trace_id, span_id) = (ids.new_trace_id(), ids.new_span_id());
+    let flags = if sampled { "01" } else { "00" };
+    (
+        trace_id,
+        span_id,
+        format!("00-{trace_id}-{span_id}-{flags}"),
+    )
+}
