@@ -5,6 +5,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .include_file("protos.rs")
         .btree_map(".kitchen.sink.v1.Collections.counts")
         .bytes(".kitchen.sink.v1.Redacted.card")
+        .hand_written_span_attributes("kitchen.sink.v1.Counted")
         .annotate_field("vendor.legacy.Invoice.number", "invoice.number")
         .annotate_field("vendor.legacy.Invoice.lines", "invoice.lines")
         .annotate_field_redacted(
@@ -17,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &[
                 "proto/kitchen/sink/v1/kitchen.proto",
                 "proto/kitchen/sink/v1/extra.proto",
+                "proto/kitchen/sink/v1/ledger.proto",
                 "proto/rootless.proto",
                 "proto/vendor/legacy.proto",
             ],

@@ -13,6 +13,8 @@ use crate::naming::{message_path, oneof_path, to_snake, to_upper_camel};
 pub(crate) struct AttributesCodegen<'a> {
     annotations: &'a Annotations,
     externs: &'a ExternPaths,
+    /// Messages whose impl the user writes (full names).
+    hand_written: &'a [String],
     /// Path of the runtime crate in generated code, `::tonic_traced` by default.
     runtime: &'a str,
     /// Whether a message records anything, by full name.
@@ -23,11 +25,13 @@ impl<'a> AttributesCodegen<'a> {
     pub(crate) fn new(
         annotations: &'a Annotations,
         externs: &'a ExternPaths,
+        hand_written: &'a [String],
         runtime: &'a str,
     ) -> Self {
         AttributesCodegen {
             annotations,
             externs,
+            hand_written,
             runtime,
             recordable: HashMap::new(),
         }
@@ -37,7 +41,11 @@ impl<'a> AttributesCodegen<'a> {
     pub(crate) fn file(&mut self, file: &FileDescriptor) -> String {
         let mut code = String::new();
         for message in all_messages(file) {
-            if !self.externs.contains(&message) {
+            let hand_written = self
+                .hand_written
+                .iter()
+                .any(|name| name == message.full_name());
+            if !self.externs.contains(&message) && !hand_written {
                 self.message(&message, &mut code);
             }
         }

@@ -24,6 +24,7 @@ pub struct Builder {
     runtime_path: String,
     codec_path: String,
     annotations: Vec<BuilderAnnotation>,
+    hand_written_attributes: Vec<String>,
 }
 
 impl Default for Builder {
@@ -40,6 +41,7 @@ impl Default for Builder {
             runtime_path: "::tonic_traced".to_owned(),
             codec_path: "::tonic_prost::ProstCodec".to_owned(),
             annotations: Vec::new(),
+            hand_written_attributes: Vec::new(),
         }
     }
 }
@@ -193,6 +195,14 @@ impl Builder {
         self
     }
 
+    /// Leaves out the generated `SpanAttributes` impl of `message` (`"package.Message"`), for
+    /// a crate that implements it by hand.
+    pub fn hand_written_span_attributes(mut self, message: impl AsRef<str>) -> Self {
+        self.hand_written_attributes
+            .push(message.as_ref().trim_start_matches('.').to_owned());
+        self
+    }
+
     /// Compiles `protos`, resolving imports from `includes`, and writes the Rust code.
     pub fn compile_protos(
         self,
@@ -211,8 +221,24 @@ impl Builder {
     ) -> Result<(), Error> {
         let compiled = compile(protos, includes)?;
         let annotations = annotations::collect(&compiled.pool, &compiled.files, &self.annotations)?;
+        let unknown: Vec<String> = self
+            .hand_written_attributes
+            .iter()
+            .filter(|message| compiled.pool.get_message_by_name(message).is_none())
+            .map(|message| {
+                format!("hand_written_span_attributes(\"{message}\") names no message of the compiled protos")
+            })
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::from_problems(unknown));
+        }
         let externs = ExternPaths::new(&self.extern_paths, self.compile_well_known_types);
-        let mut codegen = AttributesCodegen::new(&annotations, &externs, &self.runtime_path);
+        let mut codegen = AttributesCodegen::new(
+            &annotations,
+            &externs,
+            &self.hand_written_attributes,
+            &self.runtime_path,
+        );
         let attribute_impls = compiled
             .files
             .iter()

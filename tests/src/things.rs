@@ -1,6 +1,6 @@
 //! A traced `HTTPThings` service whose behaviour the request chooses, so one server covers
 //! every RPC kind and failure path: `url_path` holds `;`-separated commands such as
-//! `code=5`, `sleep=200`, `count=3`, `panic`, `child`.
+//! `code=5`, `sleep=200`, `count=3`, `interval=10`, `panic`, `child`, `reject`.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -27,6 +27,8 @@ pub struct Commands {
     pub panic: bool,
     /// Make a raw OpenTelemetry child span and a `tracing` child span.
     pub child: bool,
+    /// Refuse a streaming call before any message (`FAILED_PRECONDITION`).
+    pub reject: bool,
 }
 
 impl Commands {
@@ -43,6 +45,7 @@ impl Commands {
                 "interval" => commands.interval = Some(Duration::from_millis(number())),
                 "panic" => commands.panic = true,
                 "child" => commands.child = true,
+                "reject" => commands.reject = true,
                 _ => {}
             }
         }
@@ -110,6 +113,9 @@ impl HttpThings for Things {
         request: Request<HttpHeader>,
     ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
         let commands = Commands::of(request.get_ref());
+        if commands.reject {
+            return Err(Status::failed_precondition("rejected before streaming"));
+        }
         let interval = commands.interval.unwrap_or_default();
         let fail = commands.code;
         let messages = (1..=commands.count).map(|n| {
