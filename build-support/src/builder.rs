@@ -250,7 +250,10 @@ impl Builder {
                 .clone()
                 .build_client(true)
                 .build_server(false)
-                .codec_path(&self.codec_path)
+                .codec_path(format!(
+                    "{}::__private::ClientCodec::<{}<_, _>>",
+                    self.runtime_path, self.codec_path
+                ))
                 .service_generator()
         });
         let server_codec = format!(

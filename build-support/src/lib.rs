@@ -29,6 +29,7 @@ mod builder;
 mod compile;
 mod descriptors;
 mod error;
+mod method_identities;
 mod naming;
 mod service_generator;
 mod trace_proto;

@@ -1,8 +1,10 @@
-//! Wraps tonic's service generators: servers decode through tonic-traced's codec and their
-//! traits learn each method's proto identity; every file's `SpanAttributes` impls are
-//! appended to its package module.
+//! Wraps tonic's service generators: clients and servers use tonic-traced's codecs and carry
+//! each method's proto identity; every file's `SpanAttributes` impls are appended to its
+//! package module.
 
 use prost_build::{Service, ServiceGenerator};
+
+use crate::method_identities;
 
 /// The generator handed to prost: tonic's output plus ours.
 pub(crate) struct TracedServiceGenerator {
@@ -35,12 +37,22 @@ impl TracedServiceGenerator {
 impl ServiceGenerator for TracedServiceGenerator {
     fn generate(&mut self, service: Service, buf: &mut String) {
         if let Some(client) = self.client.as_mut() {
-            client.generate(service.clone(), buf);
+            let mut code = String::new();
+            client.generate(service.clone(), &mut code);
+            buf.push_str(&method_identities::add_to_client(
+                &code,
+                &service,
+                &self.runtime,
+            ));
         }
         if let Some(server) = self.server.as_mut() {
             let mut code = String::new();
             server.generate(service.clone(), &mut code);
-            buf.push_str(&add_method_identities(&code, &service, &self.runtime));
+            buf.push_str(&method_identities::add_to_server(
+                &code,
+                &service,
+                &self.runtime,
+            ));
         }
     }
 
@@ -59,71 +71,4 @@ impl ServiceGenerator for TracedServiceGenerator {
             tonic.finalize_package(package, buf);
         }
     }
-}
-
-/// The hidden trait function through which `#[traced_service]` finds a method's identity:
-/// `<T as PaymentService>::__tonic_traced_method_process_payment()`.
-pub(crate) fn method_identity_fn(rust_method_name: &str) -> String {
-    format!(
-        "__tonic_traced_method_{}",
-        rust_method_name.trim_start_matches("r#")
-    )
-}
-
-/// Adds one hidden associated function per method to tonic's server trait for `service`.
-fn add_method_identities(code: &str, service: &Service, runtime: &str) -> String {
-    let mut file = syn::parse_file(code).unwrap_or_else(|error| {
-        panic!("tonic-traced-build bug: tonic's output does not parse: {error}")
-    });
-    let server_trait = file
-        .items
-        .iter_mut()
-        .filter_map(|item| match item {
-            syn::Item::Mod(module) => module.content.as_mut(),
-            _ => None,
-        })
-        .flat_map(|(_, items)| items.iter_mut())
-        .find_map(|item| match item {
-            syn::Item::Trait(server_trait) if server_trait.ident == service.name => {
-                Some(server_trait)
-            }
-            _ => None,
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "tonic-traced-build bug: no server trait `{}` in tonic's output",
-                service.name
-            )
-        });
-    let service_name = if service.package.is_empty() {
-        service.proto_name.clone()
-    } else {
-        format!("{}.{}", service.package, service.proto_name)
-    };
-    for method in &service.methods {
-        let kind = match (method.client_streaming, method.server_streaming) {
-            (false, false) => "Unary",
-            (false, true) => "ServerStreaming",
-            (true, false) => "ClientStreaming",
-            (true, true) => "BidiStreaming",
-        };
-        let item = format!(
-            "#[doc(hidden)]
-            fn {function}() -> &'static {runtime}::__private::RpcMethod where Self: Sized {{
-                &{runtime}::__private::RpcMethod {{
-                    service: {service_name:?},
-                    method: {method_name:?},
-                    full_name: {full_name:?},
-                    kind: {runtime}::__private::RpcKind::{kind},
-                }}
-            }}",
-            function = method_identity_fn(&method.name),
-            method_name = method.proto_name,
-            full_name = format!("{service_name}/{}", method.proto_name),
-        );
-        let item = syn::parse_str(&item)
-            .unwrap_or_else(|error| panic!("tonic-traced-build bug: bad method identity: {error}"));
-        server_trait.items.push(item);
-    }
-    prettyplease::unparse(&file)
 }

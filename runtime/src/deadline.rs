@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use tonic::metadata::MetadataMap;
+use http::HeaderMap;
 
 /// How early a call may end and still count as having hit its deadline. The deadline is
 /// measured from when the handler starts, a little after the caller started its clock, and
@@ -11,8 +11,8 @@ const DEADLINE_SLACK: Duration = Duration::from_millis(20);
 
 /// The instant from which a call that ends unfinished counts as `DEADLINE_EXCEEDED` rather
 /// than `CANCELLED`, if the caller set a valid `grpc-timeout` (`<up to 8 digits><unit>`).
-pub(crate) fn deadline(metadata: &MetadataMap) -> Option<Instant> {
-    let value = metadata.get("grpc-timeout")?.to_str().ok()?;
+pub(crate) fn deadline(headers: &HeaderMap) -> Option<Instant> {
+    let value = headers.get("grpc-timeout")?.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -34,10 +34,10 @@ pub(crate) fn deadline(metadata: &MetadataMap) -> Option<Instant> {
 mod tests {
     use super::*;
 
-    fn with_timeout(value: &str) -> MetadataMap {
-        let mut metadata = MetadataMap::new();
-        metadata.insert("grpc-timeout", value.parse().unwrap());
-        metadata
+    fn with_timeout(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("grpc-timeout", value.parse().unwrap());
+        headers
     }
 
     #[test]
@@ -50,6 +50,6 @@ mod tests {
         for bad in ["", "m", "10", "123456789S", "1x", "-1S", "1.5S"] {
             assert_eq!(deadline(&with_timeout(bad)), None, "{bad}");
         }
-        assert_eq!(deadline(&MetadataMap::new()), None);
+        assert_eq!(deadline(&HeaderMap::new()), None);
     }
 }

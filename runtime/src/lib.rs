@@ -6,11 +6,14 @@
 //! [`traced_service`] turns a service impl into one that opens a SERVER span per call.
 
 mod attributes;
+pub mod client;
 mod deadline;
+mod framing;
 mod messages;
 mod method;
 mod propagation;
 pub mod redact;
+mod rpc_span;
 pub mod semconv;
 mod server;
 pub mod status;
@@ -21,12 +24,13 @@ pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
 pub use propagation::extract_remote_context;
 pub use server::TracedStream;
-pub use tonic_traced_macros::traced_service;
+pub use tonic_traced_macros::{traced, traced_service};
 pub use tracer::SCOPE_NAME;
 
 /// Items used by generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::client::{ClientCodec, ClientMethod};
     pub use crate::method::{RpcKind, RpcMethod};
     pub use crate::server::{MethodTracing, RequestBody, ServerCall, ServerCodec, TracedDecoder};
     pub use crate::status::is_server_error;

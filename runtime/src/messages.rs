@@ -55,29 +55,45 @@ impl<T: SpanAttributes + prost::Message> TracedMessage for T {
     }
 }
 
-/// Records message number `id` (1-based per direction) of the RPC whose span is in `rpc`.
-/// Does nothing, and reads no field, when the RPC span is not recording.
+/// A message's size, as known where it is observed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MessageSize {
+    /// Encoded, before compression: `rpc.message.uncompressed_size`.
+    Uncompressed(usize),
+    /// Only the compressed size is on the wire: `rpc.message.compressed_size`.
+    Compressed(usize),
+}
+
+/// Records message number `id` (1-based per direction) of the RPC whose span is in `rpc`,
+/// with the attributes `fields` adds. Does nothing, and reads no field, when the RPC span is
+/// not recording.
 pub(crate) fn record_message(
     rpc: &Context,
     mode: MessageMode,
     direction: Direction,
     id: u64,
-    message: &dyn SpanAttributes,
-    uncompressed_size: impl FnOnce() -> usize,
+    size: impl FnOnce() -> MessageSize,
+    fields: impl FnOnce(&mut Vec<KeyValue>),
 ) {
     if mode == MessageMode::Off || !rpc.span().is_recording() {
         return;
     }
-    let uncompressed_size = uncompressed_size();
+    let size = match size() {
+        MessageSize::Uncompressed(size) => KeyValue::new(
+            Key::from_static_str("rpc.message.uncompressed_size"),
+            size as i64,
+        ),
+        MessageSize::Compressed(size) => KeyValue::new(
+            Key::from_static_str("rpc.message.compressed_size"),
+            size as i64,
+        ),
+    };
     let mut attributes = vec![
         KeyValue::new(Key::from_static_str("rpc.message.type"), direction.as_str()),
         KeyValue::new(Key::from_static_str("rpc.message.id"), id as i64),
-        KeyValue::new(
-            Key::from_static_str("rpc.message.uncompressed_size"),
-            uncompressed_size as i64,
-        ),
+        size,
     ];
-    message.record_attributes(&mut attributes);
+    fields(&mut attributes);
     match mode {
         MessageMode::Spans => {
             let tracer = tracer();

@@ -15,7 +15,9 @@ use opentelemetry_sdk::trace::{
 };
 use tokio::net::TcpListener;
 use tonic::transport::server::{Router, TcpIncoming};
-use tracing_subscriber::layer::SubscriberExt;
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::{Layer as _, SubscriberExt};
 
 /// The spans this test binary produced, and which are still open.
 pub struct Telemetry {
@@ -72,8 +74,12 @@ pub fn telemetry() -> &'static Telemetry {
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]));
-        let subscriber = tracing_subscriber::registry()
-            .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("tests")));
+        // Only the tests' own spans: h2 and hyper have `tracing` spans of their own.
+        let subscriber = tracing_subscriber::registry().with(
+            tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("tests"))
+                .with_filter(Targets::new().with_target("tonic_traced_tests", Level::TRACE)),
+        );
         tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
         Telemetry { exporter, open }
     })
@@ -111,11 +117,26 @@ impl Telemetry {
             if let Some(value) = found(self) {
                 return value;
             }
-            assert!(
-                Instant::now() < deadline,
-                "spans did not arrive in time: {:#?}",
-                self.finished()
-            );
+            if Instant::now() >= deadline {
+                let summary: Vec<String> = self
+                    .finished()
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{} {:?} {} id={} parent={}",
+                            s.span_context.trace_id(),
+                            s.span_kind,
+                            s.name,
+                            s.span_context.span_id(),
+                            s.parent_span_id
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "spans did not arrive in time; finished:\n{}",
+                    summary.join("\n")
+                );
+            }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

@@ -3,6 +3,7 @@
 pub mod edge;
 pub mod harness;
 pub mod ledger;
+pub mod relay;
 pub mod semconv_check;
 pub mod things;
 

@@ -10,10 +10,10 @@ use super::codec::ReceivedMessages;
 use super::in_context::InContext;
 use super::options::MethodTracing;
 use super::response_stream::TracedStream;
-use super::rpc_span::RpcSpan;
 use crate::deadline::deadline;
-use crate::messages::{record_message, Direction, MessageMode, TracedMessage};
+use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
 use crate::propagation::extract_remote_context;
+use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
 use crate::tracer::tracer;
 use crate::{RpcKind, RpcMethod};
@@ -82,9 +82,14 @@ impl ServerCall {
                 message.record_attributes(&mut attributes);
                 cx.span().set_attributes(attributes);
             }
-            record_message(&cx, messages, Direction::Received, 1, message, || {
-                message.encoded_size()
-            });
+            record_message(
+                &cx,
+                messages,
+                Direction::Received,
+                1,
+                || MessageSize::Uncompressed(message.encoded_size()),
+                |attributes| message.record_attributes(attributes),
+            );
         }
         let cx = match method.kind {
             RpcKind::ClientStreaming | RpcKind::BidiStreaming if messages != MessageMode::Off => {
@@ -95,7 +100,7 @@ impl ServerCall {
         ServerCall {
             span: RpcSpan {
                 cx,
-                deadline: deadline(request.metadata()),
+                deadline: deadline(request.metadata().as_ref()),
                 is_error: tracing.is_error(),
                 semconv,
                 ended: false,
@@ -115,9 +120,14 @@ impl ServerCall {
         match &result {
             Ok(response) => {
                 let message = response.get_ref();
-                record_message(&span.cx, messages, Direction::Sent, 1, message, || {
-                    message.encoded_size()
-                });
+                record_message(
+                    &span.cx,
+                    messages,
+                    Direction::Sent,
+                    1,
+                    || MessageSize::Uncompressed(message.encoded_size()),
+                    |attributes| message.record_attributes(attributes),
+                );
                 span.end(Code::Ok, "");
             }
             Err(status) => span.end(status.code(), status.message()),

@@ -7,7 +7,7 @@ use opentelemetry::Context;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
 use tonic::Status;
 
-use crate::messages::{record_message, Direction, MessageMode};
+use crate::messages::{record_message, Direction, MessageMode, MessageSize};
 use crate::SpanAttributes;
 
 /// Wraps the codec named by `codec_path` (prost's by default) in generated server code.
@@ -92,8 +92,8 @@ impl ReceivedMessages {
                     received.mode,
                     Direction::Received,
                     id,
-                    message,
-                    || size,
+                    || MessageSize::Uncompressed(size),
+                    |attributes| message.record_attributes(attributes),
                 );
             }
         });

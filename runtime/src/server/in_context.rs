@@ -7,7 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::rpc_span::RpcSpan;
+use crate::rpc_span::RpcSpan;
 
 pin_project! {
     /// Yields the span back with the handler's output, for the caller to end or hand on.

@@ -5,7 +5,6 @@ mod codec;
 mod in_context;
 mod options;
 mod response_stream;
-mod rpc_span;
 
 pub use call::{RequestBody, ServerCall};
 pub use codec::{ServerCodec, TracedDecoder};

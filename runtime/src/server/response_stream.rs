@@ -9,8 +9,8 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 use tonic::{Code, Status};
 
-use super::rpc_span::RpcSpan;
-use crate::messages::{record_message, Direction, MessageMode, TracedMessage};
+use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
+use crate::rpc_span::RpcSpan;
 
 pin_project! {
     /// The stream `#[traced_service]` puts around a handler's response stream. The RPC span
@@ -64,8 +64,8 @@ where
                     *this.messages,
                     Direction::Sent,
                     *this.sent,
-                    message,
-                    || message.encoded_size(),
+                    || MessageSize::Uncompressed(message.encoded_size()),
+                    |attributes| message.record_attributes(attributes),
                 );
             }
             Poll::Ready(Some(Err(status))) => {

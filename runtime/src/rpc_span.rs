@@ -1,4 +1,4 @@
-//! The SERVER span of one RPC: its context, and how it ends.
+//! The span of one RPC, SERVER or CLIENT: its context, and how it ends.
 
 use std::any::Any;
 use std::time::Instant;
@@ -21,11 +21,17 @@ pub(crate) struct RpcSpan {
 }
 
 impl RpcSpan {
-    /// Ends the span with the final gRPC status.
+    /// Ends the span with the final gRPC status. A call cancelled after its deadline passed
+    /// ended because of the deadline: tonic reports an expired `grpc-timeout` as `CANCELLED`.
     pub(crate) fn end(&mut self, code: Code, message: &str) {
         if std::mem::replace(&mut self.ended, true) {
             return;
         }
+        let code = if code == Code::Cancelled && self.deadline_passed() {
+            Code::DeadlineExceeded
+        } else {
+            code
+        };
         let span = self.cx.span();
         if self.semconv.old {
             span.set_attribute(KeyValue::new(
@@ -80,14 +86,18 @@ impl RpcSpan {
     }
 }
 
+impl RpcSpan {
+    /// Whether the caller's deadline has passed.
+    pub(crate) fn deadline_passed(&self) -> bool {
+        self.deadline
+            .is_some_and(|deadline| Instant::now() >= deadline)
+    }
+}
+
 impl Drop for RpcSpan {
     fn drop(&mut self) {
         if !self.ended {
-            let code = match self.deadline {
-                Some(deadline) if Instant::now() >= deadline => Code::DeadlineExceeded,
-                _ => Code::Cancelled,
-            };
-            self.end(code, "the client went away before the call completed");
+            self.end(Code::Cancelled, "the call was dropped before it completed");
         }
     }
 }

@@ -1,0 +1,170 @@
+//! The tower layer: a CLIENT span per call, trace context injected into the metadata.
+
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::propagation::Injector;
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::{global, Context, Key, KeyValue};
+use tonic::body::Body;
+use tonic::Code;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::codec::SentFields;
+use super::identity::{key_value, CallIdentity};
+use super::request_body::TracedRequestBody;
+use super::response::ResponseFuture;
+use crate::deadline::deadline;
+use crate::rpc_span::RpcSpan;
+use crate::semconv::SemconvMode;
+use crate::tracer::tracer;
+use crate::{MessageMode, RpcKind};
+
+/// Traces every call of the client it wraps; see [`layer`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracedClientLayer {
+    messages: Option<MessageMode>,
+}
+
+/// The layer to put around a tonic `Channel` (or any gRPC transport service).
+pub fn layer() -> TracedClientLayer {
+    TracedClientLayer::default()
+}
+
+impl TracedClientLayer {
+    /// How streamed messages are recorded: spans by default on streaming calls of generated
+    /// clients, nothing on unary calls.
+    pub fn messages(self, mode: MessageMode) -> Self {
+        TracedClientLayer {
+            messages: Some(mode),
+        }
+    }
+}
+
+impl<S> Layer<S> for TracedClientLayer {
+    type Service = TracedClient<S>;
+
+    fn layer(&self, inner: S) -> TracedClient<S> {
+        TracedClient {
+            inner,
+            messages: self.messages,
+        }
+    }
+}
+
+/// A gRPC transport service whose calls are traced.
+#[derive(Debug, Clone)]
+pub struct TracedClient<S> {
+    inner: S,
+    messages: Option<MessageMode>,
+}
+
+impl<S, ResBody> Service<http::Request<Body>> for TracedClient<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<ResBody>>,
+    S::Error: std::fmt::Display,
+{
+    type Response = http::Response<super::TracedResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        let identity = CallIdentity::of(&request);
+        let semconv = SemconvMode::current();
+        let messages = self.messages.unwrap_or(match identity.kind {
+            Some(RpcKind::Unary) | None => MessageMode::Off,
+            Some(_) => MessageMode::Spans,
+        });
+
+        let parent = Context::current();
+        let tracer = tracer();
+        let builder = tracer
+            .span_builder(identity.full_name.clone())
+            .with_kind(SpanKind::Client)
+            .with_attributes(client_attributes(&identity, &request, semconv));
+        let cx = parent.with_span(tracer.build_with_context(builder, &parent));
+        global::get_text_map_propagator(|propagator| {
+            propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()))
+        });
+
+        let single_request = matches!(
+            identity.kind,
+            Some(RpcKind::Unary | RpcKind::ServerStreaming)
+        );
+        let sent_fields = cx
+            .span()
+            .is_recording()
+            .then(|| Arc::new(SentFields::default()));
+        let span = RpcSpan {
+            cx: cx.clone(),
+            deadline: deadline(request.headers()),
+            is_error: |code| code != Code::Ok,
+            semconv,
+            ended: false,
+        };
+        let request = request.map(|body| {
+            Body::new(TracedRequestBody::new(
+                body,
+                cx,
+                sent_fields,
+                messages,
+                single_request,
+            ))
+        });
+        ResponseFuture::new(self.inner.call(request), span, messages)
+    }
+}
+
+/// Names and target of the call, all known before it starts.
+fn client_attributes<B>(
+    identity: &CallIdentity,
+    request: &http::Request<B>,
+    semconv: SemconvMode,
+) -> Vec<KeyValue> {
+    let mut attributes = Vec::with_capacity(6);
+    if semconv.old {
+        attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
+        attributes.push(key_value("rpc.service", &identity.service));
+    }
+    if semconv.stable {
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.system.name"),
+            "grpc",
+        ));
+        attributes.push(key_value("rpc.method", &identity.full_name));
+    } else {
+        attributes.push(key_value("rpc.method", &identity.method));
+    }
+    if let Some(authority) = request.uri().authority() {
+        attributes.push(KeyValue::new(
+            Key::from_static_str("server.address"),
+            authority.host().to_owned(),
+        ));
+        if let Some(port) = authority.port_u16() {
+            attributes.push(KeyValue::new(
+                Key::from_static_str("server.port"),
+                i64::from(port),
+            ));
+        }
+    }
+    attributes
+}
+
+/// Writes propagation fields into request headers, skipping values HTTP cannot carry.
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::header::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}

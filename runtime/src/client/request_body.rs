@@ -1,0 +1,117 @@
+//! The request body of a traced call: written with the call's context current, so the client
+//! codec can note each message's fields, and read for message boundaries.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::Context;
+use pin_project_lite::pin_project;
+use tonic::body::Body;
+use tonic::Status;
+
+use super::codec::SentFields;
+use crate::framing::MessageFraming;
+use crate::messages::{record_message, Direction, MessageMode, MessageSize};
+
+pin_project! {
+    /// Wraps the body tonic encodes the request messages into.
+    pub(crate) struct TracedRequestBody {
+        #[pin]
+        inner: Body,
+        // The call's span context.
+        span_cx: Context,
+        // The same with the call's `SentFields`, current while tonic encodes messages.
+        encode_cx: Context,
+        sent_fields: Option<Arc<SentFields>>,
+        messages: MessageMode,
+        // Unary and server-streaming calls: the one request's fields go on the call's span.
+        single_request: bool,
+        framing: MessageFraming,
+        sent: u64,
+    }
+}
+
+impl TracedRequestBody {
+    pub(crate) fn new(
+        inner: Body,
+        span_cx: Context,
+        sent_fields: Option<Arc<SentFields>>,
+        messages: MessageMode,
+        single_request: bool,
+    ) -> Self {
+        let encode_cx = match &sent_fields {
+            Some(fields) => span_cx.with_value(fields.clone()),
+            None => span_cx.clone(),
+        };
+        TracedRequestBody {
+            inner,
+            span_cx,
+            encode_cx,
+            sent_fields,
+            messages,
+            single_request,
+            framing: MessageFraming::default(),
+            sent: 0,
+        }
+    }
+}
+
+impl HttpBody for TracedRequestBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        task: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let this = self.project();
+        let polled = {
+            let _encoding = this.encode_cx.clone().attach();
+            this.inner.poll_frame(task)
+        };
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                let span_cx = &*this.span_cx;
+                let fields = this.sent_fields.as_deref();
+                let (sent, messages, single) = (this.sent, *this.messages, *this.single_request);
+                this.framing.feed(data, |prefix| {
+                    *sent += 1;
+                    let noted = fields.map(SentFields::next).unwrap_or_default();
+                    if single && *sent == 1 && !noted.is_empty() {
+                        span_cx.span().set_attributes(noted.clone());
+                    }
+                    record_message(
+                        span_cx,
+                        messages,
+                        Direction::Sent,
+                        *sent,
+                        || frame_size(prefix),
+                        |attributes| attributes.extend(noted),
+                    );
+                });
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// The size a message prefix tells: exact when uncompressed, else the compressed size.
+pub(crate) fn frame_size(prefix: crate::framing::MessagePrefix) -> MessageSize {
+    if prefix.compressed {
+        MessageSize::Compressed(prefix.length)
+    } else {
+        MessageSize::Uncompressed(prefix.length)
+    }
+}

@@ -1,0 +1,181 @@
+//! The response side of a traced call: the span ends when the final status is known, from
+//! the headers of a trailers-only response or from the trailers of a streamed one.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Buf;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use pin_project_lite::pin_project;
+use tonic::{Code, Status};
+
+use super::request_body::frame_size;
+use crate::framing::MessageFraming;
+use crate::messages::{record_message, Direction, MessageMode};
+use crate::rpc_span::RpcSpan;
+
+pin_project! {
+    /// The inner service's future, holding the call's span. Dropped unfinished, the span
+    /// ends as `CANCELLED` (or `DEADLINE_EXCEEDED` past the call's deadline).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<RpcSpan>,
+        messages: MessageMode,
+    }
+}
+
+impl<F> ResponseFuture<F> {
+    pub(crate) fn new(inner: F, span: RpcSpan, messages: MessageMode) -> Self {
+        ResponseFuture {
+            inner,
+            span: Some(span),
+            messages,
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+    E: std::fmt::Display,
+{
+    type Output = Result<http::Response<TracedResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = match this.inner.poll(task) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(result) => result,
+        };
+        let mut span = this
+            .span
+            .take()
+            .expect("ResponseFuture polled after it completed");
+        Poll::Ready(match result {
+            Err(error) => {
+                let code = if span.deadline_passed() {
+                    Code::DeadlineExceeded
+                } else {
+                    Code::Unavailable
+                };
+                span.end(code, &error.to_string());
+                Err(error)
+            }
+            Ok(response) => {
+                let open_span = match final_status_in_headers(&response) {
+                    Some(status) => {
+                        span.end(status.code(), status.message());
+                        None
+                    }
+                    None => Some(span),
+                };
+                let messages = *this.messages;
+                Ok(response.map(|body| TracedResponseBody {
+                    inner: body,
+                    span: open_span,
+                    messages,
+                    framing: MessageFraming::default(),
+                    received: 0,
+                }))
+            }
+        })
+    }
+}
+
+/// A trailers-only response carries its status in the headers; a non-200 HTTP response
+/// maps to a gRPC status as the gRPC HTTP/2 spec says.
+fn final_status_in_headers<B>(response: &http::Response<B>) -> Option<Status> {
+    if let Some(status) = Status::from_header_map(response.headers()) {
+        return Some(status);
+    }
+    let code = match response.status().as_u16() {
+        200 => return None,
+        400 => Code::Internal,
+        401 => Code::Unauthenticated,
+        403 => Code::PermissionDenied,
+        404 => Code::Unimplemented,
+        429 | 502 | 503 | 504 => Code::Unavailable,
+        _ => Code::Unknown,
+    };
+    Some(Status::new(
+        code,
+        format!("HTTP status {}", response.status()),
+    ))
+}
+
+pin_project! {
+    /// The response body of a traced call: counts received messages and ends the span with
+    /// the status in the trailers, or as `CANCELLED` when dropped before them.
+    pub struct TracedResponseBody<B> {
+        #[pin]
+        inner: B,
+        span: Option<RpcSpan>,
+        messages: MessageMode,
+        framing: MessageFraming,
+        received: u64,
+    }
+}
+
+impl<B> HttpBody for TracedResponseBody<B>
+where
+    B: HttpBody,
+    B::Error: std::fmt::Display,
+{
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        task: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<B::Data>, B::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(task);
+        let Some(span) = this.span.as_mut() else {
+            return polled;
+        };
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    let (received, messages, cx) = (this.received, *this.messages, &span.cx);
+                    this.framing.feed(data.chunk(), |prefix| {
+                        *received += 1;
+                        record_message(
+                            cx,
+                            messages,
+                            Direction::Received,
+                            *received,
+                            || frame_size(prefix),
+                            |_| {},
+                        );
+                    });
+                } else if let Some(trailers) = frame.trailers_ref() {
+                    let status = Status::from_header_map(trailers).unwrap_or_else(|| {
+                        Status::unknown("the server sent trailers without grpc-status")
+                    });
+                    span.end(status.code(), status.message());
+                    *this.span = None;
+                }
+            }
+            Poll::Ready(Some(Err(error))) => {
+                span.end(Code::Unavailable, &error.to_string());
+                *this.span = None;
+            }
+            Poll::Ready(None) => {
+                span.end(Code::Unknown, "the response ended without trailers");
+                *this.span = None;
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
