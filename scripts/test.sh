@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. README's test command; .ci/run calls it too.
-# Installs what the tests need first (nothing beyond Rust so far: protos compile without protoc).
+# Runs every test of the workspace: README's test command, and what .ci/run calls.
+# First installs what the tests need beyond Rust: the Python peer of the interop tests
+# (protos themselves compile without protoc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -r tests/python/requirements.txt
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc

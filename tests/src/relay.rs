@@ -15,14 +15,11 @@ pub type NextHop = HttpThingsClient<tonic_traced::client::TracedClient<Channel>>
 
 /// Connects a traced client to `address`.
 pub async fn traced_client(address: std::net::SocketAddr) -> NextHop {
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("loopback URI")
-        .connect()
-        .await
-        .expect("the next hop is listening");
+    let endpoint = Channel::from_shared(format!("http://{address}")).expect("loopback URI");
+    let channel = endpoint.connect().await.expect("the next hop is listening");
     HttpThingsClient::new(
         tower::ServiceBuilder::new()
-            .layer(tonic_traced::client::layer())
+            .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
             .service(channel),
     )
 }

@@ -157,6 +157,16 @@ async fn client_span_of_a_unary_call() {
     );
     assert_eq!(attribute(span, "rpc.method"), Some("GetHTTPThing".into()));
     assert_eq!(attribute(span, "rpc.grpc.status_code"), Some(Value::I64(0)));
+    assert_eq!(attribute(span, "server.address"), Some("127.0.0.1".into()));
+    let server_port = attribute(
+        one(
+            &spans,
+            "kitchen.sink.v1.HTTPThings/GetHTTPThing",
+            SpanKind::Server,
+        ),
+        "server.port",
+    );
+    assert_eq!(attribute(span, "server.port"), server_port);
     assert_eq!(
         attribute(span, "http.url_path"),
         Some("ok".into()),

@@ -22,9 +22,10 @@ use crate::tracer::tracer;
 use crate::{MessageMode, RpcKind};
 
 /// Traces every call of the client it wraps; see [`layer`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TracedClientLayer {
     messages: Option<MessageMode>,
+    server: Vec<KeyValue>,
 }
 
 /// The layer to put around a tonic `Channel` (or any gRPC transport service).
@@ -38,6 +39,17 @@ impl TracedClientLayer {
     pub fn messages(self, mode: MessageMode) -> Self {
         TracedClientLayer {
             messages: Some(mode),
+            ..self
+        }
+    }
+
+    /// The server the wrapped channel connects to, for `server.address` and `server.port`.
+    /// Needed when the client is made with `new` rather than `with_origin`: a `Channel`
+    /// adds its address below this layer, where the request cannot be seen.
+    pub fn with_server(self, uri: &http::Uri) -> Self {
+        TracedClientLayer {
+            server: uri.authority().map(server_attributes).unwrap_or_default(),
+            ..self
         }
     }
 }
@@ -49,6 +61,7 @@ impl<S> Layer<S> for TracedClientLayer {
         TracedClient {
             inner,
             messages: self.messages,
+            server: self.server.clone().into(),
         }
     }
 }
@@ -58,6 +71,8 @@ impl<S> Layer<S> for TracedClientLayer {
 pub struct TracedClient<S> {
     inner: S,
     messages: Option<MessageMode>,
+    /// `server.address` and `server.port` given to the layer.
+    server: Arc<[KeyValue]>,
 }
 
 impl<S, ResBody> Service<http::Request<Body>> for TracedClient<S>
@@ -86,7 +101,12 @@ where
         let builder = tracer
             .span_builder(identity.full_name.clone())
             .with_kind(SpanKind::Client)
-            .with_attributes(client_attributes(&identity, &request, semconv));
+            .with_attributes(client_attributes(
+                &identity,
+                &request,
+                &self.server,
+                semconv,
+            ));
         let cx = parent.with_span(tracer.build_with_context(builder, &parent));
         global::get_text_map_propagator(|propagator| {
             propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()))
@@ -120,10 +140,12 @@ where
     }
 }
 
-/// Names and target of the call, all known before it starts.
+/// Names and target of the call, all known before it starts: the target from the request's
+/// URI when the client has an origin, else as given to the layer.
 fn client_attributes<B>(
     identity: &CallIdentity,
     request: &http::Request<B>,
+    server: &[KeyValue],
     semconv: SemconvMode,
 ) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(6);
@@ -140,17 +162,23 @@ fn client_attributes<B>(
     } else {
         attributes.push(key_value("rpc.method", &identity.method));
     }
-    if let Some(authority) = request.uri().authority() {
+    match request.uri().authority() {
+        Some(authority) => attributes.extend(server_attributes(authority)),
+        None => attributes.extend_from_slice(server),
+    }
+    attributes
+}
+
+fn server_attributes(authority: &http::uri::Authority) -> Vec<KeyValue> {
+    let mut attributes = vec![KeyValue::new(
+        Key::from_static_str("server.address"),
+        authority.host().to_owned(),
+    )];
+    if let Some(port) = authority.port_u16() {
         attributes.push(KeyValue::new(
-            Key::from_static_str("server.address"),
-            authority.host().to_owned(),
+            Key::from_static_str("server.port"),
+            i64::from(port),
         ));
-        if let Some(port) = authority.port_u16() {
-            attributes.push(KeyValue::new(
-                Key::from_static_str("server.port"),
-                i64::from(port),
-            ));
-        }
     }
     attributes
 }
