@@ -10,7 +10,7 @@ use syn::{Item, ItemMod};
 pub(crate) fn add_to_server(code: &str, service: &Service, runtime: &str) -> String {
     let mut file = parse(code);
     let server_trait = modules(&mut file)
-        .flat_map(|module| items(module))
+        .flat_map(items)
         .find_map(|item| match item {
             Item::Trait(server_trait) if server_trait.ident == service.name => Some(server_trait),
             _ => None,
@@ -37,7 +37,7 @@ pub(crate) fn add_to_client(code: &str, service: &Service, runtime: &str) -> Str
     let mut file = parse(code);
     let client_name = format!("{}Client", service.name);
     let client_impls = modules(&mut file)
-        .flat_map(|module| items(module))
+        .flat_map(items)
         .filter_map(|item| match item {
             Item::Impl(client) if is_named(&client.self_ty, &client_name) => Some(client),
             _ => None,

@@ -1,12 +1,14 @@
 //! Calls made by the semantic-convention tests, one test binary per opt-in value.
 
+use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
+use opentelemetry::{global, Context};
 use opentelemetry_sdk::trace::SpanData;
 use tonic::transport::Server;
-use tonic::{Code, Request};
+use tonic::Code;
 
-use crate::harness::{remote_parent, serve, telemetry};
-use crate::kitchen::sink::v1::http_things_client::HttpThingsClient;
+use crate::harness::{serve, telemetry};
 use crate::kitchen::sink::v1::HttpHeader;
+use crate::relay::traced_client;
 use crate::things;
 
 /// Sets `OTEL_SEMCONV_STABILITY_OPT_IN` before any span is made in this process.
@@ -15,27 +17,32 @@ pub fn opt_in(value: &str) {
     telemetry();
 }
 
-/// The server span of one unary call whose handler answers with `code` (0 for OK).
-pub async fn server_span(code: i32) -> SpanData {
+/// The SERVER and CLIENT spans of one traced unary call whose handler answers with `code`
+/// (0 for OK).
+pub async fn call_spans(code: i32) -> (SpanData, SpanData) {
     let address = serve(Server::builder().add_service(things::server())).await;
-    let mut client = HttpThingsClient::connect(format!("http://{address}"))
-        .await
-        .unwrap();
-    let (trace_id, _, traceparent) = remote_parent(true);
-    let mut request = Request::new(HttpHeader {
-        url_path: if code == 0 {
-            "ok".into()
-        } else {
-            format!("code={code}")
-        },
-    });
-    request
-        .metadata_mut()
-        .insert("traceparent", traceparent.parse().unwrap());
-    let result = client.get_http_thing(request).await;
+    let mut client = traced_client(address).await;
+    let url_path = if code == 0 {
+        "ok".to_owned()
+    } else {
+        format!("code={code}")
+    };
+    let cx = Context::current_with_span(global::tracer("test").start("semconv root"));
+    let trace_id = cx.span().span_context().trace_id();
+    let result = client
+        .get_http_thing(HttpHeader { url_path })
+        .with_context(cx)
+        .await;
     assert_eq!(
         result.err().map(|s| s.code()).unwrap_or(Code::Ok),
         Code::from(code)
     );
-    telemetry().wait_for(|t| t.trace(trace_id).pop()).await
+    let find = |kind: SpanKind| {
+        move |t: &crate::harness::Telemetry| {
+            t.trace(trace_id).into_iter().find(|s| s.span_kind == kind)
+        }
+    };
+    let server = telemetry().wait_for(find(SpanKind::Server)).await;
+    let client = telemetry().wait_for(find(SpanKind::Client)).await;
+    (server, client)
 }

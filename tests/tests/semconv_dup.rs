@@ -2,30 +2,32 @@
 
 use opentelemetry::Value;
 use tonic_traced_tests::harness::attribute;
-use tonic_traced_tests::semconv_check::{opt_in, server_span};
+use tonic_traced_tests::semconv_check::{call_spans, opt_in};
 
 #[tokio::test]
 async fn both_sets() {
     opt_in("http,rpc/dup");
-    let span = server_span(13).await;
-    assert_eq!(attribute(&span, "rpc.system"), Some("grpc".into()));
-    assert_eq!(attribute(&span, "rpc.system.name"), Some("grpc".into()));
-    assert_eq!(
-        attribute(&span, "rpc.service"),
-        Some("kitchen.sink.v1.HTTPThings".into())
-    );
-    // One key cannot hold both values; the stable, fully-qualified one is kept.
-    assert_eq!(
-        attribute(&span, "rpc.method"),
-        Some("kitchen.sink.v1.HTTPThings/GetHTTPThing".into())
-    );
-    assert_eq!(
-        attribute(&span, "rpc.grpc.status_code"),
-        Some(Value::I64(13))
-    );
-    assert_eq!(
-        attribute(&span, "rpc.response.status_code"),
-        Some("INTERNAL".into())
-    );
-    assert_eq!(attribute(&span, "error.type"), Some("INTERNAL".into()));
+    let (server, client) = call_spans(13).await;
+    for span in [&server, &client] {
+        assert_eq!(attribute(span, "rpc.system"), Some("grpc".into()));
+        assert_eq!(attribute(span, "rpc.system.name"), Some("grpc".into()));
+        assert_eq!(
+            attribute(span, "rpc.service"),
+            Some("kitchen.sink.v1.HTTPThings".into())
+        );
+        // One key cannot hold both values; the stable, fully-qualified one is kept.
+        assert_eq!(
+            attribute(span, "rpc.method"),
+            Some("kitchen.sink.v1.HTTPThings/GetHTTPThing".into())
+        );
+        assert_eq!(
+            attribute(span, "rpc.grpc.status_code"),
+            Some(Value::I64(13))
+        );
+        assert_eq!(
+            attribute(span, "rpc.response.status_code"),
+            Some("INTERNAL".into())
+        );
+        assert_eq!(attribute(span, "error.type"), Some("INTERNAL".into()));
+    }
 }

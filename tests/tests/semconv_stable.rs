@@ -1,48 +1,56 @@
-//! `OTEL_SEMCONV_STABILITY_OPT_IN=rpc`: only the stable RPC conventions.
+//! `OTEL_SEMCONV_STABILITY_OPT_IN=rpc`: only the stable RPC conventions, on both sides.
 
 use opentelemetry::Value;
 use tonic_traced_tests::harness::attribute;
-use tonic_traced_tests::semconv_check::{opt_in, server_span};
+use tonic_traced_tests::semconv_check::{call_spans, opt_in};
 
 #[tokio::test]
 async fn stable_names_only() {
     opt_in("rpc");
-    let span = server_span(5).await;
-    assert_eq!(attribute(&span, "rpc.system.name"), Some("grpc".into()));
-    assert_eq!(
-        attribute(&span, "rpc.method"),
-        Some("kitchen.sink.v1.HTTPThings/GetHTTPThing".into())
-    );
-    assert_eq!(
-        attribute(&span, "rpc.response.status_code"),
-        Some("NOT_FOUND".into())
-    );
-    for old in ["rpc.system", "rpc.service", "rpc.grpc.status_code"] {
-        assert_eq!(attribute(&span, old), None, "{old}");
+    let (server, client) = call_spans(5).await;
+    for span in [&server, &client] {
+        assert_eq!(attribute(span, "rpc.system.name"), Some("grpc".into()));
+        assert_eq!(
+            attribute(span, "rpc.method"),
+            Some("kitchen.sink.v1.HTTPThings/GetHTTPThing".into())
+        );
+        assert_eq!(
+            attribute(span, "rpc.response.status_code"),
+            Some("NOT_FOUND".into())
+        );
+        for old in ["rpc.system", "rpc.service", "rpc.grpc.status_code"] {
+            assert_eq!(attribute(span, old), None, "{old}");
+        }
+        assert!(matches!(
+            attribute(span, "server.port"),
+            Some(Value::I64(_))
+        ));
     }
     assert_eq!(
-        attribute(&span, "error.type"),
+        attribute(&server, "error.type"),
         None,
         "NOT_FOUND is not a server error"
     );
-    assert!(matches!(
-        attribute(&span, "server.port"),
-        Some(Value::I64(_))
-    ));
+    assert_eq!(
+        attribute(&client, "error.type"),
+        Some("NOT_FOUND".into()),
+        "every non-OK status is a client error"
+    );
 }
 
 #[tokio::test]
 async fn stable_error_type_on_server_errors() {
     opt_in("rpc");
-    let span = server_span(14).await;
+    let (server, _) = call_spans(14).await;
     assert_eq!(
-        attribute(&span, "rpc.response.status_code"),
+        attribute(&server, "rpc.response.status_code"),
         Some("UNAVAILABLE".into())
     );
-    assert_eq!(attribute(&span, "error.type"), Some("UNAVAILABLE".into()));
-    let ok = server_span(0).await;
+    assert_eq!(attribute(&server, "error.type"), Some("UNAVAILABLE".into()));
+    let (ok, ok_client) = call_spans(0).await;
     assert_eq!(
         attribute(&ok, "rpc.response.status_code"),
         Some("OK".into())
     );
+    assert_eq!(attribute(&ok_client, "error.type"), None);
 }

@@ -11,6 +11,7 @@ use tonic::Code;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use super::call_error::CallError;
 use super::codec::SentFields;
 use super::identity::{key_value, CallIdentity};
 use super::request_body::TracedRequestBody;
@@ -78,7 +79,7 @@ pub struct TracedClient<S> {
 impl<S, ResBody> Service<http::Request<Body>> for TracedClient<S>
 where
     S: Service<http::Request<Body>, Response = http::Response<ResBody>>,
-    S::Error: std::fmt::Display,
+    S::Error: CallError,
 {
     type Response = http::Response<super::TracedResponseBody<ResBody>>;
     type Error = S::Error;

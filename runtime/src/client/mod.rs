@@ -9,12 +9,14 @@
 //! );
 //! ```
 
+mod call_error;
 mod codec;
 mod identity;
 mod layer;
 mod request_body;
 mod response;
 
+pub use call_error::CallError;
 pub use codec::{ClientCodec, TracedEncoder};
 pub use identity::ClientMethod;
 pub use layer::{layer, TracedClient, TracedClientLayer};

@@ -10,6 +10,7 @@ use http_body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::{Code, Status};
 
+use super::call_error::CallError;
 use super::request_body::frame_size;
 use crate::framing::MessageFraming;
 use crate::messages::{record_message, Direction, MessageMode};
@@ -39,7 +40,7 @@ impl<F> ResponseFuture<F> {
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
-    E: std::fmt::Display,
+    E: CallError,
 {
     type Output = Result<http::Response<TracedResponseBody<B>>, E>;
 
@@ -55,12 +56,7 @@ where
             .expect("ResponseFuture polled after it completed");
         Poll::Ready(match result {
             Err(error) => {
-                let code = if span.deadline_passed() {
-                    Code::DeadlineExceeded
-                } else {
-                    Code::Unavailable
-                };
-                span.end(code, &error.to_string());
+                span.end(error.code(), &error.to_string());
                 Err(error)
             }
             Ok(response) => {
@@ -115,6 +111,19 @@ pin_project! {
         messages: MessageMode,
         framing: MessageFraming,
         received: u64,
+    }
+}
+
+/// An empty body with no call to trace, as interceptors need for the responses they make.
+impl<B: Default> Default for TracedResponseBody<B> {
+    fn default() -> Self {
+        TracedResponseBody {
+            inner: B::default(),
+            span: None,
+            messages: MessageMode::Off,
+            framing: MessageFraming::default(),
+            received: 0,
+        }
     }
 }
 
