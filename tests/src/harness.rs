@@ -1,12 +1,16 @@
 //! One OpenTelemetry SDK per test binary, exporting to memory, and loopback tonic servers.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use opentelemetry::propagation::TextMapCompositePropagator;
-use opentelemetry::trace::{SpanId, TraceId, TracerProvider as _};
+use opentelemetry::trace::{
+    FutureExt as _, SpanId, SpanKind, TraceContextExt as _, TraceId, Tracer as _,
+    TracerProvider as _,
+};
 use opentelemetry::{global, Context, Key, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -15,9 +19,12 @@ use opentelemetry_sdk::trace::{
 };
 use tokio::net::TcpListener;
 use tonic::transport::server::{Router, TcpIncoming};
+use tonic::Request;
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer as _, SubscriberExt};
+
+use crate::kitchen::sink::v1::HttpHeader;
 
 /// The spans this test binary produced, and which are still open.
 pub struct Telemetry {
@@ -141,6 +148,12 @@ impl Telemetry {
         }
     }
 
+    /// Waits for the first finished span of `kind` in the trace `trace_id`.
+    pub async fn span_of_kind(&self, trace_id: TraceId, kind: SpanKind) -> SpanData {
+        self.wait_for(|t| t.trace(trace_id).into_iter().find(|s| s.span_kind == kind))
+            .await
+    }
+
     /// Spans of `trace_id` that were started and have not ended.
     pub fn open_spans(&self, trace_id: TraceId) -> usize {
         self.open
@@ -181,4 +194,30 @@ pub fn remote_parent(sampled: bool) -> (TraceId, SpanId, String) {
         span_id,
         format!("00-{trace_id}-{span_id}-{flags}"),
     )
+}
+
+/// The test services' request message, whose `url_path` holds commands (see `things`).
+pub fn header(url_path: &str) -> HttpHeader {
+    HttpHeader {
+        url_path: url_path.to_owned(),
+    }
+}
+
+/// A request carrying `traceparent` in its metadata.
+pub fn with_parent<T>(message: T, traceparent: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "traceparent",
+        traceparent.parse().expect("ASCII traceparent"),
+    );
+    request
+}
+
+/// Runs `call` inside a new root span; returns the trace id with the call's output.
+pub async fn in_root_span<F: Future>(call: F) -> (TraceId, F::Output) {
+    let cx = Context::current_with_span(global::tracer("test").start("test root"));
+    let trace_id = cx.span().span_context().trace_id();
+    let output = call.with_context(cx.clone()).await;
+    cx.span().end();
+    (trace_id, output)
 }

@@ -1,13 +1,11 @@
 //! Calls made by the semantic-convention tests, one test binary per opt-in value.
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{global, Context};
+use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::trace::SpanData;
 use tonic::transport::Server;
 use tonic::Code;
 
-use crate::harness::{serve, telemetry};
-use crate::kitchen::sink::v1::HttpHeader;
+use crate::harness::{header, in_root_span, serve, telemetry};
 use crate::relay::traced_client;
 use crate::things;
 
@@ -27,22 +25,12 @@ pub async fn call_spans(code: i32) -> (SpanData, SpanData) {
     } else {
         format!("code={code}")
     };
-    let cx = Context::current_with_span(global::tracer("test").start("semconv root"));
-    let trace_id = cx.span().span_context().trace_id();
-    let result = client
-        .get_http_thing(HttpHeader { url_path })
-        .with_context(cx)
-        .await;
+    let (trace_id, result) = in_root_span(client.get_http_thing(header(&url_path))).await;
     assert_eq!(
         result.err().map(|s| s.code()).unwrap_or(Code::Ok),
         Code::from(code)
     );
-    let find = |kind: SpanKind| {
-        move |t: &crate::harness::Telemetry| {
-            t.trace(trace_id).into_iter().find(|s| s.span_kind == kind)
-        }
-    };
-    let server = telemetry().wait_for(find(SpanKind::Server)).await;
-    let client = telemetry().wait_for(find(SpanKind::Client)).await;
+    let server = telemetry().span_of_kind(trace_id, SpanKind::Server).await;
+    let client = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     (server, client)
 }

@@ -3,24 +3,18 @@
 
 use std::time::Duration;
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, TraceContextExt as _, Tracer as _};
-use opentelemetry::{global, Context, Value};
+use opentelemetry::trace::SpanKind;
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::SpanData;
 use tonic::service::Interceptor;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic::{Code, Request, Status};
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_traced::client::TracedClient;
-use tonic_traced_tests::harness::{attribute, serve, telemetry};
+use tonic_traced_tests::harness::{attribute, header, in_root_span, serve, telemetry};
 use tonic_traced_tests::kitchen::sink::v1::http_things_client::HttpThingsClient;
-use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
 use tonic_traced_tests::things;
-
-fn header(url_path: &str) -> HttpHeader {
-    HttpHeader {
-        url_path: url_path.to_owned(),
-    }
-}
 
 fn traced(channel: Channel) -> TracedClient<Channel> {
     tower::ServiceBuilder::new()
@@ -28,21 +22,13 @@ fn traced(channel: Channel) -> TracedClient<Channel> {
         .service(channel)
 }
 
-/// The CLIENT span of a call made under a fresh root span.
-async fn client_span<F: std::future::Future>(
-    call: F,
-) -> (opentelemetry_sdk::trace::SpanData, F::Output) {
-    let cx = Context::current_with_span(global::tracer("test").start("composition root"));
-    let trace_id = cx.span().span_context().trace_id();
-    let output = call.with_context(cx).await;
-    let span = telemetry()
-        .wait_for(|t| {
-            t.trace(trace_id)
-                .into_iter()
-                .find(|s| s.span_kind == SpanKind::Client)
-        })
-        .await;
-    (span, output)
+/// The CLIENT span of a call made under a fresh root span, and the call's output.
+async fn client_span<F: std::future::Future>(call: F) -> (SpanData, F::Output) {
+    let (trace_id, output) = in_root_span(call).await;
+    (
+        telemetry().span_of_kind(trace_id, SpanKind::Client).await,
+        output,
+    )
 }
 
 #[test]

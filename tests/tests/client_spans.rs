@@ -3,41 +3,20 @@
 
 use std::time::Duration;
 
-use opentelemetry::trace::{
-    FutureExt as _, SpanKind, Status as SpanStatus, TraceContextExt, Tracer as _,
-};
-use opentelemetry::{global, Context, Value};
+use opentelemetry::trace::{SpanKind, Status as SpanStatus};
+use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::Server;
 use tonic::{Code, Request};
-use tonic_traced_tests::harness::{attribute, serve, telemetry};
-use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::harness::{attribute, header, in_root_span, serve, telemetry};
 use tonic_traced_tests::relay::{self, traced_client, NextHop};
 use tonic_traced_tests::things;
-
-fn header(url_path: &str) -> HttpHeader {
-    HttpHeader {
-        url_path: url_path.to_owned(),
-    }
-}
 
 /// A traced client of a fresh `Things` server.
 async fn things_client() -> NextHop {
     telemetry();
     traced_client(serve(Server::builder().add_service(things::server())).await).await
-}
-
-/// Runs `call` inside a new root span, returning its trace id once it finished.
-async fn in_root_span<F: std::future::Future>(
-    call: F,
-) -> (opentelemetry::trace::TraceId, F::Output) {
-    let root = global::tracer("test").start("test root");
-    let cx = Context::current_with_span(root);
-    let trace_id = cx.span().span_context().trace_id();
-    let output = call.with_context(cx.clone()).await;
-    cx.span().end();
-    (trace_id, output)
 }
 
 fn one<'a>(spans: &'a [SpanData], name: &str, kind: SpanKind) -> &'a SpanData {
@@ -188,13 +167,7 @@ async fn every_non_ok_status_is_a_client_error() {
         let (trace_id, result) =
             in_root_span(client.get_http_thing(header(&format!("code={code}")))).await;
         assert_eq!(result.unwrap_err().code(), Code::from(code));
-        let span = telemetry()
-            .wait_for(|t| {
-                t.trace(trace_id)
-                    .into_iter()
-                    .find(|s| s.span_kind == SpanKind::Client)
-            })
-            .await;
+        let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
         assert_eq!(
             attribute(&span, "rpc.grpc.status_code"),
             Some(Value::I64(code.into()))
@@ -299,13 +272,7 @@ async fn dropping_a_stream_early_is_cancelled() {
         stream.message().await.unwrap().unwrap();
     })
     .await;
-    let span = telemetry()
-        .wait_for(|t| {
-            t.trace(trace_id)
-                .into_iter()
-                .find(|s| s.span_kind == SpanKind::Client)
-        })
-        .await;
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     assert_eq!(
         attribute(&span, "rpc.grpc.status_code"),
         Some(Value::I64(1))
@@ -323,13 +290,7 @@ async fn passing_the_deadline_is_deadline_exceeded() {
     request.set_timeout(Duration::from_millis(100));
     let (trace_id, result) = in_root_span(client.get_http_thing(request)).await;
     assert!(result.is_err());
-    let span = telemetry()
-        .wait_for(|t| {
-            t.trace(trace_id)
-                .into_iter()
-                .find(|s| s.span_kind == SpanKind::Client)
-        })
-        .await;
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     assert_eq!(
         attribute(&span, "rpc.grpc.status_code"),
         Some(Value::I64(4))

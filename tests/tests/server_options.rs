@@ -8,20 +8,12 @@ use opentelemetry::Value;
 use tonic::codegen::tokio_stream::StreamExt;
 use tonic::transport::Server;
 use tonic::{Code, Request};
-use tonic_traced_tests::harness::{attribute, remote_parent, serve, telemetry};
+use tonic_traced_tests::harness::{attribute, remote_parent, serve, telemetry, with_parent};
 use tonic_traced_tests::kitchen::sink::v1::ledger_client::LedgerClient;
 use tonic_traced_tests::kitchen::sink::v1::{Counted, Entry};
 use tonic_traced_tests::ledger::COUNTED_RECORDINGS;
 use tonic_traced_tests::rootless_client::RootlessClient;
 use tonic_traced_tests::{edge, ledger, Ping};
-
-fn with_parent<T>(message: T, traceparent: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("traceparent", traceparent.parse().unwrap());
-    request
-}
 
 fn entry(account: &str) -> Entry {
     Entry {

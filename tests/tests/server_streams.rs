@@ -7,10 +7,11 @@ use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::{Channel, Server};
-use tonic::{Code, Request};
-use tonic_traced_tests::harness::{attribute, remote_parent, serve, telemetry};
+use tonic::Code;
+use tonic_traced_tests::harness::{
+    attribute, header, remote_parent, serve, telemetry, with_parent,
+};
 use tonic_traced_tests::kitchen::sink::v1::http_things_client::HttpThingsClient;
-use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
 use tonic_traced_tests::things;
 
 async fn client() -> HttpThingsClient<Channel> {
@@ -19,20 +20,6 @@ async fn client() -> HttpThingsClient<Channel> {
     HttpThingsClient::connect(format!("http://{address}"))
         .await
         .unwrap()
-}
-
-fn header(url_path: &str) -> HttpHeader {
-    HttpHeader {
-        url_path: url_path.to_owned(),
-    }
-}
-
-fn with_parent<T>(message: T, traceparent: &str) -> Request<T> {
-    let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert("traceparent", traceparent.parse().unwrap());
-    request
 }
 
 /// Waits for the RPC span `name` of `trace_id` and returns it with every other span of the trace.

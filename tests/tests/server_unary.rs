@@ -5,9 +5,10 @@ use opentelemetry::trace::{SpanId, SpanKind, Status as SpanStatus, TraceId};
 use opentelemetry::Value;
 use tonic::transport::{Channel, Server};
 use tonic::{Code, Request};
-use tonic_traced_tests::harness::{attribute, remote_parent, serve, telemetry};
+use tonic_traced_tests::harness::{
+    attribute, header, remote_parent, serve, telemetry, with_parent,
+};
 use tonic_traced_tests::kitchen::sink::v1::http_things_client::HttpThingsClient;
-use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
 use tonic_traced_tests::things;
 
 const GET: &str = "kitchen.sink.v1.HTTPThings/GetHTTPThing";
@@ -21,24 +22,12 @@ async fn client() -> (HttpThingsClient<Channel>, u16) {
     (client, address.port())
 }
 
-fn request(commands: &str, traceparent: Option<&str>) -> Request<HttpHeader> {
-    let mut request = Request::new(HttpHeader {
-        url_path: commands.to_owned(),
-    });
-    if let Some(traceparent) = traceparent {
-        request
-            .metadata_mut()
-            .insert("traceparent", traceparent.parse().unwrap());
-    }
-    request
-}
-
 #[tokio::test]
 async fn unary_span_continues_the_remote_trace() {
     let (mut client, port) = client().await;
     let (trace_id, parent_id, traceparent) = remote_parent(true);
     let response = client
-        .get_http_thing(request("ok", Some(&traceparent)))
+        .get_http_thing(with_parent(header("ok"), &traceparent))
         .await
         .unwrap();
     assert_eq!(response.get_ref().url_path, "ok");
@@ -85,7 +74,7 @@ async fn every_status_code_follows_the_server_rule() {
     for code in 1..=16 {
         let (trace_id, _, traceparent) = remote_parent(true);
         let status = client
-            .get_http_thing(request(&format!("code={code}"), Some(&traceparent)))
+            .get_http_thing(with_parent(header(&format!("code={code}")), &traceparent))
             .await
             .unwrap_err();
         assert_eq!(status.code(), Code::from(code));
@@ -128,7 +117,7 @@ async fn handler_children_nest_under_the_server_span() {
     let (mut client, _) = client().await;
     let (trace_id, _, traceparent) = remote_parent(true);
     client
-        .get_http_thing(request("child", Some(&traceparent)))
+        .get_http_thing(with_parent(header("child"), &traceparent))
         .await
         .unwrap();
     let spans = telemetry()
@@ -157,7 +146,7 @@ async fn panicking_handler_ends_its_span_as_an_error() {
     let (mut client, port) = client().await;
     let (trace_id, _, traceparent) = remote_parent(true);
     let result = client
-        .get_http_thing(request("panic", Some(&traceparent)))
+        .get_http_thing(with_parent(header("panic"), &traceparent))
         .await;
     assert!(result.is_err(), "the panic is not swallowed into a success");
     let span = telemetry().wait_for(|t| t.trace(trace_id).pop()).await;
@@ -172,7 +161,10 @@ async fn panicking_handler_ends_its_span_as_an_error() {
     );
     assert_eq!(telemetry().open_spans(trace_id), 0);
     // The server keeps serving after a handler panicked.
-    client.get_http_thing(request("ok", None)).await.unwrap();
+    client
+        .get_http_thing(Request::new(header("ok")))
+        .await
+        .unwrap();
     telemetry()
         .wait_for(|t| (t.served_by(port).len() == 2).then_some(()))
         .await;
@@ -182,7 +174,7 @@ async fn panicking_handler_ends_its_span_as_an_error() {
 async fn deadline_passing_ends_the_span_with_deadline_exceeded() {
     let (mut client, _) = client().await;
     let (trace_id, _, traceparent) = remote_parent(true);
-    let mut call = request("sleep=2000", Some(&traceparent));
+    let mut call = with_parent(header("sleep=2000"), &traceparent);
     call.set_timeout(std::time::Duration::from_millis(100));
     let status = client.get_http_thing(call).await.unwrap_err();
     assert!(
@@ -202,7 +194,7 @@ async fn deadline_passing_ends_the_span_with_deadline_exceeded() {
 async fn client_going_away_ends_the_span_as_cancelled() {
     let (mut client, _) = client().await;
     let (trace_id, _, traceparent) = remote_parent(true);
-    let call = client.get_http_thing(request("sleep=2000", Some(&traceparent)));
+    let call = client.get_http_thing(with_parent(header("sleep=2000"), &traceparent));
     let _ = tokio::time::timeout(std::time::Duration::from_millis(150), call).await;
     let span = telemetry().wait_for(|t| t.trace(trace_id).pop()).await;
     assert_eq!(
@@ -257,7 +249,7 @@ async fn malformed_trace_headers_start_a_new_root() {
         ),
     ];
     for (index, (case, values)) in cases.iter().enumerate() {
-        let mut call = request(&format!("case={index}"), None);
+        let mut call = Request::new(header(&format!("case={index}")));
         for value in values {
             let value = tonic::metadata::MetadataValue::try_from(value.as_slice()).unwrap();
             call.metadata_mut().append("traceparent", value);
@@ -288,7 +280,7 @@ async fn malformed_trace_headers_start_a_new_root() {
 async fn bad_tracestate_keeps_a_valid_parent() {
     let (mut client, _) = client().await;
     let (trace_id, parent_id, traceparent) = remote_parent(true);
-    let mut call = request("ok", Some(&traceparent));
+    let mut call = with_parent(header("ok"), &traceparent);
     call.metadata_mut()
         .insert("tracestate", "not=valid=at=all,,,".parse().unwrap());
     client.get_http_thing(call).await.unwrap();
@@ -301,13 +293,13 @@ async fn unsampled_parent_records_nothing() {
     let (mut client, _) = client().await;
     let (trace_id, _, traceparent) = remote_parent(false);
     client
-        .get_http_thing(request("child", Some(&traceparent)))
+        .get_http_thing(with_parent(header("child"), &traceparent))
         .await
         .unwrap();
     // A sampled call after it proves the pipeline is flushed.
     let (sampled, _, sampled_parent) = remote_parent(true);
     client
-        .get_http_thing(request("ok", Some(&sampled_parent)))
+        .get_http_thing(with_parent(header("ok"), &sampled_parent))
         .await
         .unwrap();
     telemetry().wait_for(|t| t.trace(sampled).pop()).await;
