@@ -38,11 +38,7 @@ pub(crate) struct Handler {
 pub(crate) fn parse_service(item: TokenStream) -> syn::Result<Service> {
     let item: Item = syn::parse2(item)?;
     let Item::Impl(item) = item else {
-        return Err(syn::Error::new_spanned(
-            item,
-            "#[traced_service] goes on the impl of a tonic service trait, \
-             e.g. `impl PaymentService for Payments { … }`",
-        ));
+        return Err(not_an_impl(&item));
     };
     let trait_path =
         match &item.trait_ {
@@ -52,11 +48,18 @@ pub(crate) fn parse_service(item: TokenStream) -> syn::Result<Service> {
                 "#[traced_service] cannot trace a negative impl; put it on `impl Service for Type`",
             )),
             None => {
+                let name = match &*item.self_ty {
+                    Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+                    _ => None,
+                };
                 return Err(syn::Error::new_spanned(
                     &item.self_ty,
-                    "#[traced_service] needs the tonic service trait: write \
-                 `impl PaymentService for Payments`; an inherent impl has no RPC methods",
-                ))
+                    format!(
+                        "#[traced_service] needs the tonic service trait: write \
+                         `impl SomeService for {}`; an inherent impl has no RPC methods",
+                        name.as_deref().unwrap_or("YourType")
+                    ),
+                ));
             }
         };
     let stream_types = item
@@ -72,6 +75,47 @@ pub(crate) fn parse_service(item: TokenStream) -> syn::Result<Service> {
         trait_path,
         stream_types,
     })
+}
+
+/// The error for an item that is not an impl, at its keyword and name.
+fn not_an_impl(item: &Item) -> syn::Error {
+    fn head(keyword: &dyn quote::ToTokens, name: &Ident) -> TokenStream {
+        quote::quote!(#keyword #name)
+    }
+    let (head, what) = match item {
+        Item::Fn(f) => (head(&f.sig.fn_token, &f.sig.ident), "a function"),
+        Item::Struct(s) => (head(&s.struct_token, &s.ident), "a struct"),
+        Item::Enum(e) => (head(&e.enum_token, &e.ident), "an enum"),
+        Item::Trait(t) => (head(&t.trait_token, &t.ident), "the trait itself"),
+        Item::Mod(m) => (head(&m.mod_token, &m.ident), "a module"),
+        other => (quote::quote!(#other), "this item"),
+    };
+    syn::Error::new_spanned(
+        head,
+        format!(
+            "#[traced_service] goes on the impl of a tonic service trait, \
+             e.g. `impl PaymentService for Payments {{ … }}`, not on {what}"
+        ),
+    )
+}
+
+/// The item as written, less the `#[traced]` attributes of its methods: what is left in
+/// place of a service that could not be traced.
+pub(crate) fn untraced(item: TokenStream) -> TokenStream {
+    let Ok(mut item) = syn::parse2::<ItemImpl>(item.clone()) else {
+        return item;
+    };
+    for item in &mut item.items {
+        let attrs = match item {
+            ImplItem::Fn(method) => &mut method.attrs,
+            ImplItem::Type(ty) => &mut ty.attrs,
+            ImplItem::Const(constant) => &mut constant.attrs,
+            ImplItem::Macro(mac) => &mut mac.attrs,
+            _ => continue,
+        };
+        attrs.retain(|attr| !is_traced(attr));
+    }
+    quote::quote!(#item)
 }
 
 /// Reads every method of the impl, removing the `#[traced]` attributes, and checks that each
@@ -98,7 +142,12 @@ pub(crate) fn parse_handlers(service: &mut Service) -> syn::Result<Vec<Handler>>
             _ => {}
         }
     }
-    for (name, _) in &service.stream_types {
+    // In the order written, so several errors always come out in the same order.
+    let declared = service.item.items.iter().filter_map(|item| match item {
+        ImplItem::Type(ty) => Some(&ty.ident),
+        _ => None,
+    });
+    for name in declared {
         if !streams_used.contains(name) {
             combine(
                 &mut result,
@@ -140,15 +189,7 @@ fn parse_handler(
         }
     };
     if !options.skip {
-        let takes_request = matches!(method.sig.inputs.first(), Some(FnArg::Receiver(_)))
-            || matches!(method.sig.inputs.first(), Some(FnArg::Typed(arg)) if matches!(&*arg.pat, Pat::Ident(ident) if ident.ident == "self"));
-        if !takes_request || method.sig.inputs.len() != 2 {
-            return Err(syn::Error::new_spanned(
-                &method.sig,
-                "a traced method is a tonic handler: `async fn name(&self, request: Request<…>) \
-                 -> Result<Response<…>, Status>`; mark other methods #[traced(skip)]",
-            ));
-        }
+        check_signature(method)?;
     }
     Ok(Handler {
         index,
@@ -156,6 +197,104 @@ fn parse_handler(
         shape,
         stream,
     })
+}
+
+/// Rejects, at the offending token, a method that cannot be a tonic handler. Only shapes that
+/// are certainly wrong are rejected: a type alias may stand for `Request<…>` or a future.
+fn check_signature(method: &ImplItemFn) -> syn::Result<()> {
+    let sig = &method.sig;
+    let message = |what: &str| {
+        format!(
+            "{what}: a traced method is a tonic handler, `async fn {}(&self, request: \
+             Request<…>) -> Result<Response<…>, Status>`; mark other methods #[traced(skip)]",
+            sig.ident
+        )
+    };
+    let parens = sig.paren_token.span.join();
+    let inputs = &sig.inputs;
+    let takes_self = match inputs.first() {
+        Some(FnArg::Receiver(_)) => true,
+        Some(FnArg::Typed(arg)) => matches!(&*arg.pat, Pat::Ident(ident) if ident.ident == "self"),
+        None => false,
+    };
+    if !takes_self {
+        return Err(match inputs.first() {
+            Some(first) => syn::Error::new_spanned(first, message("expected `&self` here")),
+            None => syn::Error::new(parens, message("expected `&self`")),
+        });
+    }
+    match inputs.iter().nth(1) {
+        None => {
+            return Err(syn::Error::new(
+                parens,
+                message("expected a request parameter"),
+            ))
+        }
+        Some(FnArg::Typed(arg)) if certainly_not(&arg.ty, NOT_REQUEST) => {
+            return Err(syn::Error::new_spanned(
+                &arg.ty,
+                message("expected `Request<…>` here"),
+            ));
+        }
+        Some(_) => {}
+    }
+    if inputs.len() > 2 {
+        let extra = inputs.iter().skip(2);
+        return Err(syn::Error::new_spanned(
+            quote::quote!(#(#extra),*),
+            message("a handler takes only `&self` and the request"),
+        ));
+    }
+    if sig.asyncness.is_none() {
+        match &sig.output {
+            ReturnType::Default => {
+                return Err(syn::Error::new(
+                    parens,
+                    message("expected a method that returns a future"),
+                ))
+            }
+            ReturnType::Type(_, ty) if certainly_not(ty, NOT_FUTURE) => {
+                return Err(syn::Error::new_spanned(
+                    ty,
+                    message("expected `async fn`, or a future here"),
+                ));
+            }
+            ReturnType::Type(..) => {}
+        }
+    }
+    Ok(())
+}
+
+const PRIMITIVES: &[&str] = &[
+    "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
+    "i32", "i64", "i128", "isize", "f32", "f64",
+];
+/// Type names that a request parameter cannot have, besides the primitives.
+const NOT_REQUEST: &[&str] = &["Option", "Vec", "Response", "Status", "Streaming"];
+/// Type names that a future cannot have, besides the primitives.
+const NOT_FUTURE: &[&str] = &["Result", "Option", "Vec", "Response", "Status"];
+
+/// Whether `ty` is certainly not a `Request<…>` (or a future): a reference, tuple, array and
+/// the like, or a path ending in one of `names` or a primitive.
+fn certainly_not(ty: &Type, names: &[&str]) -> bool {
+    match ty {
+        Type::Path(path) if path.qself.is_none() => {
+            path.path.segments.last().is_some_and(|segment| {
+                let name = segment.ident.to_string();
+                PRIMITIVES.contains(&name.as_str()) || names.contains(&name.as_str())
+            })
+        }
+        Type::Paren(inner) => certainly_not(&inner.elem, names),
+        Type::Group(inner) => certainly_not(&inner.elem, names),
+        Type::Reference(_)
+        | Type::Tuple(_)
+        | Type::Array(_)
+        | Type::Slice(_)
+        | Type::Ptr(_)
+        | Type::BareFn(_)
+        | Type::Never(_) => true,
+        _ => false,
+    }
 }
 
 /// The associated stream type named as `Self::Name` in a return type, if any.

@@ -38,8 +38,9 @@ pub(crate) fn service_options(args: TokenStream) -> syn::Result<ServiceOptions> 
         if meta.path.is_ident("messages") {
             set_once(&meta, &mut options.messages, parse_messages(&meta)?)
         } else if meta.path.is_ident("public_endpoint") {
+            no_value(&meta)?;
             if options.public_endpoint {
-                return Err(meta.error("public_endpoint is given twice; keep one"));
+                return Err(twice(&meta));
             }
             options.public_endpoint = true;
             Ok(())
@@ -48,7 +49,8 @@ pub(crate) fn service_options(args: TokenStream) -> syn::Result<ServiceOptions> 
             if name.value().is_empty() {
                 return Err(syn::Error::new(
                     name.span(),
-                    "service_name must not be empty",
+                    "service_name must not be empty; write the name spans should carry, \
+                     e.g. service_name = \"payment.Payments\", or remove the option",
                 ));
             }
             set_once(&meta, &mut options.service_name, name)
@@ -99,8 +101,9 @@ fn parse_method_attr(attr: &Attribute, options: &mut MethodOptions) -> syn::Resu
     }
     attr.parse_nested_meta(|meta| {
         if meta.path.is_ident("skip") {
+            no_value(&meta)?;
             if options.skip {
-                return Err(meta.error("skip is given twice; keep one"));
+                return Err(twice(&meta));
             }
             options.skip = true;
         } else if meta.path.is_ident("messages") {
@@ -121,16 +124,47 @@ fn parse_method_attr(attr: &Attribute, options: &mut MethodOptions) -> syn::Resu
 }
 
 fn parse_messages(meta: &syn::meta::ParseNestedMeta) -> syn::Result<Messages> {
-    let mode: Ident = meta.value()?.parse()?;
+    const EXPECTED: &str =
+        "unknown message mode; write messages = spans, messages = events or messages = off";
+    let value = meta.value()?;
+    if !value.peek(Ident) {
+        // A string or any other token: point at it rather than at syn's "expected identifier".
+        let token: proc_macro2::TokenTree = value.parse()?;
+        return Err(syn::Error::new(token.span(), EXPECTED));
+    }
+    let mode: Ident = value.parse()?;
     match mode.to_string().as_str() {
         "spans" => Ok(Messages::Spans),
         "events" => Ok(Messages::Events),
         "off" => Ok(Messages::Off),
-        _ => Err(syn::Error::new(
-            mode.span(),
-            "unknown message mode; write messages = spans, messages = events or messages = off",
-        )),
+        _ => Err(syn::Error::new(mode.span(), EXPECTED)),
     }
+}
+
+/// Rejects `flag = …` for an option that is a bare word.
+fn no_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
+    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+        let name = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        return Err(syn::Error::new_spanned(
+            &meta.path,
+            format!("{name} takes no value; write just `{name}`"),
+        ));
+    }
+    Ok(())
+}
+
+/// The error for an option given a second time, at its second occurrence.
+fn twice(meta: &syn::meta::ParseNestedMeta) -> syn::Error {
+    let name = meta
+        .path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    syn::Error::new_spanned(&meta.path, format!("`{name}` is given twice; keep one"))
 }
 
 fn set_once<T>(
@@ -139,13 +173,7 @@ fn set_once<T>(
     value: T,
 ) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(meta.error(format!(
-            "{} is given twice; keep one",
-            meta.path
-                .get_ident()
-                .map(ToString::to_string)
-                .unwrap_or_default()
-        )));
+        return Err(twice(meta));
     }
     *slot = Some(value);
     Ok(())

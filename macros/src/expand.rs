@@ -130,8 +130,8 @@ fn request_ident(method: &mut ImplItemFn, can_rebind: bool) -> syn::Result<Ident
     if !can_rebind {
         return Err(syn::Error::new_spanned(
             &arg.pat,
-            "name the request parameter (`request: Request<…>`), or put #[traced_service] \
-             above #[tonic::async_trait]",
+            "name the request parameter, e.g. `request: Request<…>`, or write the method as \
+             `async fn`: #[traced_service] reads the request before the returned future runs",
         ));
     }
     let hidden = Ident::new("__tonic_traced_request", hidden_span());
@@ -160,7 +160,18 @@ fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
         None => quote!(::core::option::Option::None),
     };
     let is_error = match &options.is_error {
-        Some(path) => quote!(#path),
+        // Checked against its type where the user wrote it, so a wrong function is reported
+        // at the path rather than inside the runtime.
+        Some(path) => {
+            let span = syn::spanned::Spanned::span(path);
+            let checked = Ident::new("__tonic_traced_is_error", hidden_span());
+            quote_spanned! {span=>
+                {
+                    let #checked: fn(::tonic_traced::__private::Code) -> bool = #path;
+                    #checked
+                }
+            }
+        }
         None => quote!(::tonic_traced::__private::is_server_error),
     };
     quote! {

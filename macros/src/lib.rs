@@ -16,9 +16,17 @@ use proc_macro::TokenStream;
 /// `#[traced(skip)]` or `#[traced(messages = …)]`.
 #[proc_macro_attribute]
 pub fn traced_service(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::traced_service(args.into(), item.into())
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    let item: proc_macro2::TokenStream = item.into();
+    match expand::traced_service(args.into(), item.clone()) {
+        Ok(traced) => traced.into(),
+        Err(error) => {
+            // The item, untraced, goes on after the error, so its uses still resolve and the
+            // error is the only one reported.
+            let error = error.into_compile_error();
+            let item = ast::untraced(item);
+            quote::quote!(#error #item).into()
+        }
+    }
 }
 
 /// Per-method options; only meaningful on a method of a `#[traced_service]` impl, which

@@ -34,4 +34,5 @@ pub mod __private {
     pub use crate::method::{RpcKind, RpcMethod};
     pub use crate::server::{MethodTracing, RequestBody, ServerCall, ServerCodec, TracedDecoder};
     pub use crate::status::is_server_error;
+    pub use tonic::Code;
 }

@@ -51,11 +51,11 @@ impl CallIdentity {
     }
 }
 
-/// An attribute whose value is borrowed for `'static` or owned.
-pub(crate) fn key_value(key: &'static str, value: &Cow<'static, str>) -> KeyValue {
+/// An attribute whose value is borrowed for `'static` (no allocation) or owned.
+pub(crate) fn key_value(key: &'static str, value: Cow<'static, str>) -> KeyValue {
     let value = match value {
-        Cow::Borrowed(value) => Value::from(*value),
-        Cow::Owned(value) => Value::from(value.clone()),
+        Cow::Borrowed(value) => Value::from(value),
+        Cow::Owned(value) => Value::from(value),
     };
     KeyValue::new(opentelemetry::Key::from_static_str(key), value)
 }

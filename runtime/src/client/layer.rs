@@ -152,16 +152,16 @@ fn client_attributes<B>(
     let mut attributes = Vec::with_capacity(6);
     if semconv.old {
         attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
-        attributes.push(key_value("rpc.service", &identity.service));
+        attributes.push(key_value("rpc.service", identity.service.clone()));
     }
     if semconv.stable {
         attributes.push(KeyValue::new(
             Key::from_static_str("rpc.system.name"),
             "grpc",
         ));
-        attributes.push(key_value("rpc.method", &identity.full_name));
+        attributes.push(key_value("rpc.method", identity.full_name.clone()));
     } else {
-        attributes.push(key_value("rpc.method", &identity.method));
+        attributes.push(key_value("rpc.method", identity.method.clone()));
     }
     match request.uri().authority() {
         Some(authority) => attributes.extend(server_attributes(authority)),

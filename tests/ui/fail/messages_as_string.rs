@@ -1,0 +1,16 @@
+// messages written as a string instead of a bare word.
+use tonic::{Request, Response, Status};
+use tonic_traced_tests::rootless_server::Rootless;
+use tonic_traced_tests::Ping;
+
+struct Svc;
+
+#[tonic_traced::traced_service(messages = "spans")]
+#[tonic::async_trait]
+impl Rootless for Svc {
+    async fn ping(&self, request: Request<Ping>) -> Result<Response<Ping>, Status> {
+        Ok(Response::new(request.into_inner()))
+    }
+}
+
+fn main() {}

@@ -1,0 +1,18 @@
+// An option #[traced_service] does not know; the impl is kept, so using it adds no error.
+use tonic::{Request, Response, Status};
+use tonic_traced_tests::rootless_server::Rootless;
+use tonic_traced_tests::Ping;
+
+struct Svc;
+
+#[tonic_traced::traced_service(sampled)]
+#[tonic::async_trait]
+impl Rootless for Svc {
+    async fn ping(&self, request: Request<Ping>) -> Result<Response<Ping>, Status> {
+        Ok(Response::new(request.into_inner()))
+    }
+}
+
+fn main() {
+    let _server = tonic_traced_tests::rootless_server::RootlessServer::new(Svc);
+}
