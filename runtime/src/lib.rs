@@ -9,6 +9,7 @@ mod attributes;
 pub mod client;
 mod deadline;
 mod framing;
+pub mod init;
 mod messages;
 mod method;
 mod propagation;

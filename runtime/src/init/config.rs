@@ -1,0 +1,1291 @@
+//! Typed telemetry settings, read from the standard OpenTelemetry environment variables.
+//!
+//! [`from_env`] follows the OpenTelemetry SDK environment-variable specification for names,
+//! defaults and syntax: empty values count as unset, enum values are case-insensitive, durations
+//! are milliseconds. Where the specification says "warn and use the default", this module
+//! returns a [`ConfigError`] instead: a typo in deployment configuration should stop the process
+//! at start-up with a message naming the variable, not silently lose its telemetry.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::semconv::SemconvMode;
+
+/// Everything `init()` needs to know, as read by [`from_env`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct TelemetryConfig {
+    /// `OTEL_SDK_DISABLED`: when `true`, install nothing.
+    pub sdk_disabled: bool,
+    /// `OTEL_SERVICE_NAME`, else `service.name` from `OTEL_RESOURCE_ATTRIBUTES`; `None` leaves
+    /// the SDK's `unknown_service:<executable>`.
+    pub service_name: Option<String>,
+    /// `OTEL_RESOURCE_ATTRIBUTES`, percent-decoded and in order, without `service.name`.
+    pub resource_attributes: Vec<(String, String)>,
+    /// Where spans go and which are kept.
+    pub traces: TracesConfig,
+    /// Where metrics go.
+    pub metrics: MetricsConfig,
+    /// `OTEL_PROPAGATORS`, in order; empty for `none`. Default `tracecontext,baggage`.
+    pub propagators: Vec<Propagator>,
+    /// `OTEL_SEMCONV_STABILITY_OPT_IN`: which RPC semantic conventions to emit.
+    pub semconv: SemconvMode,
+}
+
+/// Span export and sampling settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracesConfig {
+    /// `OTEL_TRACES_EXPORTER`, in order; empty for `none`. Unset means `otlp` when
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, otherwise
+    /// `console`: with nothing configured, traces print as a waterfall in the terminal.
+    pub exporters: Vec<TracesExporter>,
+    /// The OTLP exporter's settings, used when `exporters` contains [`TracesExporter::Otlp`].
+    pub otlp: OtlpConfig,
+    /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
+    pub sampler: Sampler,
+    /// `OTEL_BSP_*`: the batch span processor.
+    pub batch: BatchConfig,
+}
+
+/// A value of `OTEL_TRACES_EXPORTER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TracesExporter {
+    /// `otlp`: to a collector, see [`OtlpConfig`].
+    Otlp,
+    /// `console`: a readable waterfall on standard output.
+    Console,
+}
+
+/// Metric export settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsConfig {
+    /// `OTEL_METRICS_EXPORTER`, in order; empty for `none`. Unset means `otlp` when
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` is set, otherwise
+    /// `console`.
+    pub exporters: Vec<MetricsExporter>,
+    /// The OTLP exporter's settings, used when `exporters` contains [`MetricsExporter::Otlp`].
+    pub otlp: OtlpConfig,
+    /// The scrape endpoint, used when `exporters` contains [`MetricsExporter::Prometheus`].
+    pub prometheus: PrometheusConfig,
+    /// `OTEL_METRIC_EXPORT_INTERVAL`: time between pushes (OTLP, console). Default 60 s.
+    pub export_interval: Duration,
+    /// `OTEL_METRIC_EXPORT_TIMEOUT`: time allowed for one push. Default 30 s.
+    pub export_timeout: Duration,
+}
+
+/// A value of `OTEL_METRICS_EXPORTER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsExporter {
+    /// `otlp`: pushed to a collector, see [`OtlpConfig`].
+    Otlp,
+    /// `prometheus`: served for scraping, see [`PrometheusConfig`].
+    Prometheus,
+    /// `console`: printed on standard output.
+    Console,
+}
+
+/// One signal's OTLP exporter settings; each per-signal variable
+/// (`OTEL_EXPORTER_OTLP_TRACES_*`, `OTEL_EXPORTER_OTLP_METRICS_*`) replaces the generic one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpConfig {
+    /// The full URL to send to. A per-signal endpoint is used as is; the generic
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` gets `/v1/traces` or `/v1/metrics` appended for
+    /// `http/protobuf`. Default `http://localhost:4317` (gRPC) or
+    /// `http://localhost:4318/v1/{signal}` (HTTP).
+    pub endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub protocol: OtlpProtocol,
+    /// `OTEL_EXPORTER_OTLP_HEADERS`: `key=value` pairs, values percent-decoded.
+    pub headers: Vec<(String, String)>,
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`: time allowed for one export. Default 10 s.
+    pub timeout: Duration,
+}
+
+/// The OTLP transport, from `OTEL_EXPORTER_OTLP_PROTOCOL`.
+///
+/// The default is [`Grpc`](Self::Grpc). The specification recommends `http/protobuf` but lets
+/// an SDK choose gRPC for good reason, and the Rust SDK did so for years. Ours: a service that
+/// uses tonic-traced already links tonic, so the gRPC exporter adds no HTTP client, and
+/// collectors accept both (gRPC on 4317, HTTP on 4318).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// `grpc`: protobuf over gRPC.
+    Grpc,
+    /// `http/protobuf`: protobuf over HTTP POST.
+    HttpProtobuf,
+}
+
+/// The sampler chosen by `OTEL_TRACES_SAMPLER`, with its ratio from `OTEL_TRACES_SAMPLER_ARG`
+/// (a number in `[0, 1]`, default 1.0; ignored by samplers without a ratio, as the
+/// specification says). Default [`ParentBasedAlwaysOn`](Self::ParentBasedAlwaysOn).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Sampler {
+    /// `always_on`: keep every trace.
+    AlwaysOn,
+    /// `always_off`: keep none.
+    AlwaysOff,
+    /// `traceidratio`: keep this fraction of traces, by trace id.
+    TraceIdRatio(f64),
+    /// `parentbased_always_on`: follow the parent; keep every root.
+    ParentBasedAlwaysOn,
+    /// `parentbased_always_off`: follow the parent; drop every root.
+    ParentBasedAlwaysOff,
+    /// `parentbased_traceidratio`: follow the parent; keep this fraction of roots.
+    ParentBasedTraceIdRatio(f64),
+}
+
+/// A value of `OTEL_PROPAGATORS`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Propagator {
+    /// `tracecontext`: W3C Trace Context (`traceparent`, `tracestate`).
+    TraceContext,
+    /// `baggage`: W3C Baggage.
+    Baggage,
+    /// `b3`: B3, single `b3` header.
+    B3,
+    /// `b3multi`: B3, one `X-B3-*` header per field.
+    B3Multi,
+    /// `jaeger`: `uber-trace-id`.
+    Jaeger,
+}
+
+/// The batch span processor's settings, from `OTEL_BSP_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchConfig {
+    /// `OTEL_BSP_SCHEDULE_DELAY`: time between exports. Default 5 s.
+    pub schedule_delay: Duration,
+    /// `OTEL_BSP_EXPORT_TIMEOUT`: time allowed for one export. Default 30 s.
+    pub export_timeout: Duration,
+    /// `OTEL_BSP_MAX_QUEUE_SIZE`: spans held before new ones are dropped. Default 2048.
+    pub max_queue_size: usize,
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE`: spans per export, at most `max_queue_size`. Default
+    /// 512, or `max_queue_size` when that is smaller.
+    pub max_export_batch_size: usize,
+}
+
+/// Where the Prometheus exporter serves `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrometheusConfig {
+    /// `OTEL_EXPORTER_PROMETHEUS_HOST`. Default `localhost`.
+    pub host: String,
+    /// `OTEL_EXPORTER_PROMETHEUS_PORT`. Default 9464.
+    pub port: u16,
+}
+
+/// A malformed environment variable: the message names it, its value and what is allowed.
+///
+/// `Debug` prints the same text as `Display`, so `main() -> Result<(), Box<dyn Error>>` reads
+/// well. Values of `*_HEADERS` variables are never shown: they often hold credentials.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads every setting through `lookup`, normally `|name| std::env::var(name).ok()`.
+pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<TelemetryConfig, ConfigError> {
+    let env = Env(&lookup);
+    let (service_name, resource_attributes) = resource(&env)?;
+    Ok(TelemetryConfig {
+        sdk_disabled: parsed(env.var("OTEL_SDK_DISABLED"), boolean)?.unwrap_or(false),
+        service_name,
+        resource_attributes,
+        traces: traces(&env)?,
+        metrics: metrics(&env)?,
+        propagators: parsed(env.var("OTEL_PROPAGATORS"), |var| {
+            list(var, "a propagator", PROPAGATORS)
+        })?
+        .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]),
+        semconv: SemconvMode::from_opt_in(
+            &env.var("OTEL_SEMCONV_STABILITY_OPT_IN")
+                .map(|var| var.value)
+                .unwrap_or_default(),
+        ),
+    })
+}
+
+const TRACES_EXPORTERS: &[(&str, TracesExporter)] = &[
+    ("otlp", TracesExporter::Otlp),
+    ("console", TracesExporter::Console),
+];
+
+const METRICS_EXPORTERS: &[(&str, MetricsExporter)] = &[
+    ("otlp", MetricsExporter::Otlp),
+    ("prometheus", MetricsExporter::Prometheus),
+    ("console", MetricsExporter::Console),
+];
+
+const PROTOCOLS: &[(&str, OtlpProtocol)] = &[
+    ("grpc", OtlpProtocol::Grpc),
+    ("http/protobuf", OtlpProtocol::HttpProtobuf),
+];
+
+/// The ratio samplers carry the default ratio here; [`sampler`] replaces it with the argument.
+const SAMPLERS: &[(&str, Sampler)] = &[
+    ("always_on", Sampler::AlwaysOn),
+    ("always_off", Sampler::AlwaysOff),
+    ("traceidratio", Sampler::TraceIdRatio(1.0)),
+    ("parentbased_always_on", Sampler::ParentBasedAlwaysOn),
+    ("parentbased_always_off", Sampler::ParentBasedAlwaysOff),
+    (
+        "parentbased_traceidratio",
+        Sampler::ParentBasedTraceIdRatio(1.0),
+    ),
+];
+
+const PROPAGATORS: &[(&str, Propagator)] = &[
+    ("tracecontext", Propagator::TraceContext),
+    ("baggage", Propagator::Baggage),
+    ("b3", Propagator::B3),
+    ("b3multi", Propagator::B3Multi),
+    ("jaeger", Propagator::Jaeger),
+];
+
+/// The generic endpoint, shared by the signals.
+const OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+/// The variable names and URL path of one OTLP signal.
+struct Signal {
+    exporter: &'static str,
+    endpoint: &'static str,
+    protocol: &'static str,
+    headers: &'static str,
+    timeout: &'static str,
+    path: &'static str,
+}
+
+const TRACES: Signal = Signal {
+    exporter: "OTEL_TRACES_EXPORTER",
+    endpoint: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+    path: "/v1/traces",
+};
+
+const METRICS: Signal = Signal {
+    exporter: "OTEL_METRICS_EXPORTER",
+    endpoint: "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+    protocol: "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+    headers: "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+    timeout: "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+    path: "/v1/metrics",
+};
+
+/// The environment as seen through the caller's lookup.
+struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+/// A set variable: its name and trimmed, non-empty value.
+struct Var {
+    name: &'static str,
+    value: String,
+}
+
+impl Env<'_> {
+    /// The variable, or `None` when it is unset or empty.
+    fn var(&self, name: &'static str) -> Option<Var> {
+        let value = (self.0)(name)?.trim().to_owned();
+        (!value.is_empty()).then_some(Var { name, value })
+    }
+
+    /// The per-signal variable if set, else the generic one.
+    fn either(&self, per_signal: &'static str, generic: &'static str) -> Option<Var> {
+        self.var(per_signal).or_else(|| self.var(generic))
+    }
+}
+
+impl Var {
+    /// An error saying what is wrong with this variable's value.
+    fn error(&self, problem: impl fmt::Display) -> ConfigError {
+        let message = if self.name.ends_with("_HEADERS") {
+            format!("{} (value hidden) {problem}", self.name)
+        } else {
+            format!("{}={:?} {problem}", self.name, self.value)
+        };
+        ConfigError { message }
+    }
+}
+
+/// Parses the variable if it is set.
+fn parsed<T>(
+    var: Option<Var>,
+    parse: impl FnOnce(&Var) -> Result<T, ConfigError>,
+) -> Result<Option<T>, ConfigError> {
+    var.as_ref().map(parse).transpose()
+}
+
+/// `OTEL_SERVICE_NAME` (or the `service.name` attribute) and the other resource attributes.
+fn resource(env: &Env) -> Result<(Option<String>, Pairs), ConfigError> {
+    let mut attributes = parsed(env.var("OTEL_RESOURCE_ATTRIBUTES"), pairs)?.unwrap_or_default();
+    let mut attribute_name = None;
+    attributes.retain(|(key, value)| {
+        let is_name = key == "service.name";
+        if is_name {
+            attribute_name = Some(value.clone());
+        }
+        !is_name
+    });
+    let service_name = env
+        .var("OTEL_SERVICE_NAME")
+        .map(|var| var.value)
+        .or(attribute_name);
+    Ok((service_name, attributes))
+}
+
+/// `OTEL_TRACES_EXPORTER`, the traces OTLP settings, the sampler and the batch processor.
+fn traces(env: &Env) -> Result<TracesConfig, ConfigError> {
+    let exporters = match env.var(TRACES.exporter) {
+        Some(var) => list(&var, "a traces exporter", TRACES_EXPORTERS)?,
+        None if otlp_endpoint_set(env, &TRACES) => vec![TracesExporter::Otlp],
+        None => vec![TracesExporter::Console],
+    };
+    Ok(TracesConfig {
+        exporters,
+        otlp: otlp(env, &TRACES)?,
+        sampler: sampler(env)?,
+        batch: batch(env)?,
+    })
+}
+
+/// `OTEL_METRICS_EXPORTER`, the metrics OTLP and Prometheus settings, the export interval.
+fn metrics(env: &Env) -> Result<MetricsConfig, ConfigError> {
+    let exporters = match env.var(METRICS.exporter) {
+        Some(var) => list(&var, "a metrics exporter", METRICS_EXPORTERS)?,
+        None if otlp_endpoint_set(env, &METRICS) => vec![MetricsExporter::Otlp],
+        None => vec![MetricsExporter::Console],
+    };
+    Ok(MetricsConfig {
+        exporters,
+        otlp: otlp(env, &METRICS)?,
+        prometheus: PrometheusConfig {
+            host: env
+                .var("OTEL_EXPORTER_PROMETHEUS_HOST")
+                .map_or_else(|| "localhost".to_owned(), |var| var.value),
+            port: parsed(env.var("OTEL_EXPORTER_PROMETHEUS_PORT"), port)?.unwrap_or(9464),
+        },
+        export_interval: parsed(env.var("OTEL_METRIC_EXPORT_INTERVAL"), millis)?
+            .unwrap_or(Duration::from_secs(60)),
+        export_timeout: parsed(env.var("OTEL_METRIC_EXPORT_TIMEOUT"), millis)?
+            .unwrap_or(Duration::from_secs(30)),
+    })
+}
+
+/// Whether an endpoint for this signal is configured, which makes OTLP its default exporter.
+fn otlp_endpoint_set(env: &Env, signal: &Signal) -> bool {
+    env.either(signal.endpoint, OTLP_ENDPOINT).is_some()
+}
+
+/// One signal's OTLP settings, each per-signal variable before the generic one.
+fn otlp(env: &Env, signal: &Signal) -> Result<OtlpConfig, ConfigError> {
+    let protocol = parsed(
+        env.either(signal.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        |var| choice(var, "an OTLP protocol", PROTOCOLS),
+    )?
+    .unwrap_or(OtlpProtocol::Grpc);
+    Ok(OtlpConfig {
+        endpoint: endpoint(env, signal, protocol)?,
+        protocol,
+        headers: parsed(
+            env.either(signal.headers, "OTEL_EXPORTER_OTLP_HEADERS"),
+            pairs,
+        )?
+        .unwrap_or_default(),
+        timeout: parsed(
+            env.either(signal.timeout, "OTEL_EXPORTER_OTLP_TIMEOUT"),
+            millis,
+        )?
+        .unwrap_or(Duration::from_secs(10)),
+    })
+}
+
+/// The per-signal endpoint as is, else the generic one (or the default) plus the signal's path
+/// for HTTP.
+fn endpoint(env: &Env, signal: &Signal, protocol: OtlpProtocol) -> Result<String, ConfigError> {
+    if let Some(var) = env.var(signal.endpoint) {
+        return url(&var);
+    }
+    let base = match (env.var(OTLP_ENDPOINT), protocol) {
+        (Some(var), _) => url(&var)?,
+        (None, OtlpProtocol::Grpc) => "http://localhost:4317".to_owned(),
+        (None, OtlpProtocol::HttpProtobuf) => "http://localhost:4318".to_owned(),
+    };
+    Ok(match protocol {
+        OtlpProtocol::Grpc => base,
+        OtlpProtocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), signal.path),
+    })
+}
+
+/// `OTEL_TRACES_SAMPLER`, with `OTEL_TRACES_SAMPLER_ARG` read only for the ratio samplers.
+fn sampler(env: &Env) -> Result<Sampler, ConfigError> {
+    let sampler = parsed(env.var("OTEL_TRACES_SAMPLER"), |var| {
+        choice(var, "a sampler", SAMPLERS)
+    })?
+    .unwrap_or(Sampler::ParentBasedAlwaysOn);
+    let argument = || parsed(env.var("OTEL_TRACES_SAMPLER_ARG"), ratio);
+    Ok(match sampler {
+        Sampler::TraceIdRatio(default) => Sampler::TraceIdRatio(argument()?.unwrap_or(default)),
+        Sampler::ParentBasedTraceIdRatio(default) => {
+            Sampler::ParentBasedTraceIdRatio(argument()?.unwrap_or(default))
+        }
+        other => other,
+    })
+}
+
+/// `OTEL_BSP_*`, checking that a batch fits in the queue.
+fn batch(env: &Env) -> Result<BatchConfig, ConfigError> {
+    let max_queue_size = parsed(env.var("OTEL_BSP_MAX_QUEUE_SIZE"), size)?.unwrap_or(2048);
+    let max_export_batch_size = match env.var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
+        Some(var) => match size(&var)? {
+            batch if batch > max_queue_size => {
+                return Err(var.error(format_args!(
+                    "is larger than OTEL_BSP_MAX_QUEUE_SIZE ({max_queue_size}); \
+                     use at most {max_queue_size}"
+                )))
+            }
+            batch => batch,
+        },
+        None => max_queue_size.min(512),
+    };
+    Ok(BatchConfig {
+        schedule_delay: parsed(env.var("OTEL_BSP_SCHEDULE_DELAY"), millis)?
+            .unwrap_or(Duration::from_secs(5)),
+        export_timeout: parsed(env.var("OTEL_BSP_EXPORT_TIMEOUT"), millis)?
+            .unwrap_or(Duration::from_secs(30)),
+        max_queue_size,
+        max_export_batch_size,
+    })
+}
+
+/// The option whose name matches `word`, ignoring ASCII case.
+fn lookup<T: Copy>(options: &[(&str, T)], word: &str) -> Option<T> {
+    options
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(word))
+        .map(|&(_, value)| value)
+}
+
+/// The option names, comma-separated, for error messages.
+fn names<T>(options: &[(&str, T)]) -> String {
+    let names: Vec<&str> = options.iter().map(|&(name, _)| name).collect();
+    names.join(", ")
+}
+
+/// One of `options`, by name.
+fn choice<T: Copy>(var: &Var, kind: &str, options: &[(&str, T)]) -> Result<T, ConfigError> {
+    lookup(options, &var.value)
+        .ok_or_else(|| var.error(format_args!("is not {kind}; use one of {}", names(options))))
+}
+
+/// A comma-separated list of distinct `options`, or `none` alone for an empty list.
+fn list<T: Copy + PartialEq>(
+    var: &Var,
+    kind: &str,
+    options: &[(&str, T)],
+) -> Result<Vec<T>, ConfigError> {
+    let entries: Vec<&str> = var.value.split(',').map(str::trim).collect();
+    if entries
+        .iter()
+        .any(|entry| entry.eq_ignore_ascii_case("none"))
+    {
+        return match entries.len() {
+            1 => Ok(Vec::new()),
+            _ => Err(var.error("combines none with other values; use none alone")),
+        };
+    }
+    let mut items = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let item = lookup(options, entry).ok_or_else(|| {
+            var.error(format_args!(
+                "has {entry:?}, which is not {kind}; use a comma-separated list of {}, or none",
+                names(options)
+            ))
+        })?;
+        if items.contains(&item) {
+            return Err(var.error(format_args!("lists {entry:?} twice; list it once")));
+        }
+        items.push(item);
+    }
+    Ok(items)
+}
+
+/// `true` or `false`, ignoring ASCII case.
+fn boolean(var: &Var) -> Result<bool, ConfigError> {
+    choice(var, "a boolean", &[("true", true), ("false", false)])
+}
+
+/// A positive whole number of milliseconds.
+fn millis(var: &Var) -> Result<Duration, ConfigError> {
+    match var.value.parse() {
+        Ok(millis) if millis > 0 => Ok(Duration::from_millis(millis)),
+        _ => Err(var.error("is not a duration; use a positive whole number of milliseconds")),
+    }
+}
+
+/// A positive whole number.
+fn size(var: &Var) -> Result<usize, ConfigError> {
+    match var.value.parse() {
+        Ok(size) if size > 0 => Ok(size),
+        _ => Err(var.error("is not a size; use a positive whole number")),
+    }
+}
+
+/// A TCP port to listen on, 1 to 65535.
+fn port(var: &Var) -> Result<u16, ConfigError> {
+    match var.value.parse() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(var.error("is not a port; use a number from 1 to 65535")),
+    }
+}
+
+/// A number from 0 to 1.
+fn ratio(var: &Var) -> Result<f64, ConfigError> {
+    match var.value.parse() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(var.error("is not a ratio; use a number from 0 to 1")),
+    }
+}
+
+/// An `http://` or `https://` URL with a host.
+fn url(var: &Var) -> Result<String, ConfigError> {
+    let lowercase = var.value.to_ascii_lowercase();
+    let rest = lowercase
+        .strip_prefix("http://")
+        .or_else(|| lowercase.strip_prefix("https://"));
+    match rest {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(var.value.clone()),
+        _ => Err(var.error("is not a URL; use http://host:port or https://host:port")),
+    }
+}
+
+/// Decoded `key=value` pairs, in order.
+type Pairs = Vec<(String, String)>;
+
+/// Comma-separated `key=value` pairs, keys and values percent-decoded (W3C Baggage syntax,
+/// without properties).
+fn pairs(var: &Var) -> Result<Pairs, ConfigError> {
+    var.value.split(',').map(|entry| pair(var, entry)).collect()
+}
+
+/// One `key=value` entry of [`pairs`].
+fn pair(var: &Var, entry: &str) -> Result<(String, String), ConfigError> {
+    const USAGE: &str = "use key=value pairs separated by commas";
+    const ENCODING: &str = "write special characters as %XX, two hex digits per UTF-8 byte";
+    let (key, value) = entry
+        .split_once('=')
+        .ok_or_else(|| var.error(format_args!("has an entry without \"=\"; {USAGE}")))?;
+    let key = percent_decode(key.trim()).ok_or_else(|| {
+        var.error(format_args!(
+            "has a key that is not percent-encoded; {ENCODING}"
+        ))
+    })?;
+    if key.is_empty() {
+        return Err(var.error(format_args!("has an entry with an empty key; {USAGE}")));
+    }
+    let value = percent_decode(value.trim()).ok_or_else(|| {
+        var.error(format_args!(
+            "has a value for {key:?} that is not percent-encoded; {ENCODING}"
+        ))
+    })?;
+    Ok((key, value))
+}
+
+/// Decodes `%XX` escapes; `None` for a malformed escape or bytes that are not UTF-8.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let high = char::from(*bytes.get(i + 1)?).to_digit(16)?;
+            let low = char::from(*bytes.get(i + 2)?).to_digit(16)?;
+            decoded.push((high * 16 + low) as u8);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(decoded).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|&(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        from_env(|name| vars.get(name).cloned())
+    }
+
+    fn ok(vars: &[(&str, &str)]) -> TelemetryConfig {
+        config(vars).unwrap()
+    }
+
+    fn error(vars: &[(&str, &str)]) -> String {
+        config(vars).unwrap_err().to_string()
+    }
+
+    fn strings(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|&(key, value)| (key.to_owned(), value.to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let otlp = OtlpConfig {
+            endpoint: "http://localhost:4317".to_owned(),
+            protocol: OtlpProtocol::Grpc,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(10),
+        };
+        assert_eq!(
+            ok(&[]),
+            TelemetryConfig {
+                sdk_disabled: false,
+                service_name: None,
+                resource_attributes: Vec::new(),
+                traces: TracesConfig {
+                    exporters: vec![TracesExporter::Console],
+                    otlp: otlp.clone(),
+                    sampler: Sampler::ParentBasedAlwaysOn,
+                    batch: BatchConfig {
+                        schedule_delay: Duration::from_secs(5),
+                        export_timeout: Duration::from_secs(30),
+                        max_queue_size: 2048,
+                        max_export_batch_size: 512,
+                    },
+                },
+                metrics: MetricsConfig {
+                    exporters: vec![MetricsExporter::Console],
+                    otlp,
+                    prometheus: PrometheusConfig {
+                        host: "localhost".to_owned(),
+                        port: 9464,
+                    },
+                    export_interval: Duration::from_secs(60),
+                    export_timeout: Duration::from_secs(30),
+                },
+                propagators: vec![Propagator::TraceContext, Propagator::Baggage],
+                semconv: SemconvMode::from_opt_in(""),
+            }
+        );
+    }
+
+    #[test]
+    fn empty_and_blank_values_count_as_unset() {
+        let vars = [
+            "OTEL_SDK_DISABLED",
+            "OTEL_SERVICE_NAME",
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_METRICS_EXPORTER",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "OTEL_TRACES_SAMPLER",
+            "OTEL_PROPAGATORS",
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            "OTEL_EXPORTER_PROMETHEUS_PORT",
+            "OTEL_METRIC_EXPORT_INTERVAL",
+        ];
+        let empty: Vec<(&str, &str)> = vars.iter().map(|&name| (name, "")).collect();
+        let blank: Vec<(&str, &str)> = vars.iter().map(|&name| (name, "  ")).collect();
+        assert_eq!(ok(&empty), ok(&[]));
+        assert_eq!(ok(&blank), ok(&[]));
+    }
+
+    #[test]
+    fn sdk_disabled() {
+        let disabled = |value| ok(&[("OTEL_SDK_DISABLED", value)]).sdk_disabled;
+        assert!(disabled("true"));
+        assert!(disabled("TRUE"));
+        assert!(disabled(" True "));
+        assert!(!disabled("false"));
+        assert!(!disabled("False"));
+        assert_eq!(
+            error(&[("OTEL_SDK_DISABLED", "yes")]),
+            r#"OTEL_SDK_DISABLED="yes" is not a boolean; use one of true, false"#
+        );
+        assert_eq!(
+            error(&[("OTEL_SDK_DISABLED", "1")]),
+            r#"OTEL_SDK_DISABLED="1" is not a boolean; use one of true, false"#
+        );
+    }
+
+    #[test]
+    fn service_name_and_resource_attributes() {
+        let config = ok(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "deployment.environment=prod, service.version = 1.2 ,team=a%2Cb%3Dc%20d",
+        )]);
+        assert_eq!(config.service_name, None);
+        assert_eq!(
+            config.resource_attributes,
+            strings(&[
+                ("deployment.environment", "prod"),
+                ("service.version", "1.2"),
+                ("team", "a,b=c d"),
+            ])
+        );
+
+        let from_attributes = ok(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=payments%20api,host.name=h1",
+        )]);
+        assert_eq!(
+            from_attributes.service_name.as_deref(),
+            Some("payments api")
+        );
+        assert_eq!(
+            from_attributes.resource_attributes,
+            strings(&[("host.name", "h1")])
+        );
+
+        let both = ok(&[
+            ("OTEL_SERVICE_NAME", "checkout"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=payments,k=v"),
+        ]);
+        assert_eq!(both.service_name.as_deref(), Some("checkout"));
+        assert_eq!(both.resource_attributes, strings(&[("k", "v")]));
+
+        let encoded_key = ok(&[("OTEL_RESOURCE_ATTRIBUTES", "a%3Db=%E2%82%AC,empty=")]);
+        assert_eq!(
+            encoded_key.resource_attributes,
+            strings(&[("a=b", "€"), ("empty", "")])
+        );
+    }
+
+    #[test]
+    fn bad_resource_attributes() {
+        let error = |value| error(&[("OTEL_RESOURCE_ATTRIBUTES", value)]);
+        assert_eq!(
+            error("a=1,b"),
+            r#"OTEL_RESOURCE_ATTRIBUTES="a=1,b" has an entry without "="; use key=value pairs separated by commas"#
+        );
+        assert_eq!(
+            error("a=1,"),
+            r#"OTEL_RESOURCE_ATTRIBUTES="a=1," has an entry without "="; use key=value pairs separated by commas"#
+        );
+        assert_eq!(
+            error(" =1"),
+            r#"OTEL_RESOURCE_ATTRIBUTES="=1" has an entry with an empty key; use key=value pairs separated by commas"#
+        );
+        assert_eq!(
+            error("a=50%"),
+            r#"OTEL_RESOURCE_ATTRIBUTES="a=50%" has a value for "a" that is not percent-encoded; write special characters as %XX, two hex digits per UTF-8 byte"#
+        );
+        assert_eq!(
+            error("a=%ff"),
+            r#"OTEL_RESOURCE_ATTRIBUTES="a=%ff" has a value for "a" that is not percent-encoded; write special characters as %XX, two hex digits per UTF-8 byte"#
+        );
+        assert_eq!(
+            error("%zz=1"),
+            r#"OTEL_RESOURCE_ATTRIBUTES="%zz=1" has a key that is not percent-encoded; write special characters as %XX, two hex digits per UTF-8 byte"#
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("plain").as_deref(), Some("plain"));
+        assert_eq!(percent_decode("a%20b%2c%2C").as_deref(), Some("a b,,"));
+        assert_eq!(percent_decode("%C3%A9t%C3%A9").as_deref(), Some("été"));
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a+b"));
+        assert_eq!(percent_decode("%"), None);
+        assert_eq!(percent_decode("%4"), None);
+        assert_eq!(percent_decode("%+4"), None);
+        assert_eq!(percent_decode("%g0"), None);
+        assert_eq!(percent_decode("%C3"), None);
+    }
+
+    #[test]
+    fn traces_exporters() {
+        let exporters = |value| ok(&[("OTEL_TRACES_EXPORTER", value)]).traces.exporters;
+        assert_eq!(exporters("otlp"), [TracesExporter::Otlp]);
+        assert_eq!(exporters("Console"), [TracesExporter::Console]);
+        assert_eq!(
+            exporters("otlp, console"),
+            [TracesExporter::Otlp, TracesExporter::Console]
+        );
+        assert_eq!(exporters("none"), []);
+        assert_eq!(exporters("NONE"), []);
+        let error = |value| error(&[("OTEL_TRACES_EXPORTER", value)]);
+        assert_eq!(
+            error("zipkin"),
+            r#"OTEL_TRACES_EXPORTER="zipkin" has "zipkin", which is not a traces exporter; use a comma-separated list of otlp, console, or none"#
+        );
+        assert_eq!(
+            error("otlp,,console"),
+            r#"OTEL_TRACES_EXPORTER="otlp,,console" has "", which is not a traces exporter; use a comma-separated list of otlp, console, or none"#
+        );
+        assert_eq!(
+            error("otlp,none"),
+            r#"OTEL_TRACES_EXPORTER="otlp,none" combines none with other values; use none alone"#
+        );
+        assert_eq!(
+            error("otlp,OTLP"),
+            r#"OTEL_TRACES_EXPORTER="otlp,OTLP" lists "OTLP" twice; list it once"#
+        );
+    }
+
+    #[test]
+    fn metrics_exporters() {
+        let exporters = |value| ok(&[("OTEL_METRICS_EXPORTER", value)]).metrics.exporters;
+        assert_eq!(exporters("otlp"), [MetricsExporter::Otlp]);
+        assert_eq!(exporters("prometheus"), [MetricsExporter::Prometheus]);
+        assert_eq!(exporters("console"), [MetricsExporter::Console]);
+        assert_eq!(
+            exporters("prometheus,otlp"),
+            [MetricsExporter::Prometheus, MetricsExporter::Otlp]
+        );
+        assert_eq!(exporters("none"), []);
+        assert_eq!(
+            error(&[("OTEL_METRICS_EXPORTER", "statsd")]),
+            r#"OTEL_METRICS_EXPORTER="statsd" has "statsd", which is not a metrics exporter; use a comma-separated list of otlp, prometheus, console, or none"#
+        );
+    }
+
+    #[test]
+    fn an_endpoint_alone_means_otlp_and_nothing_means_console() {
+        let exporters = |vars: &[(&str, &str)]| {
+            let config = ok(vars);
+            (config.traces.exporters, config.metrics.exporters)
+        };
+        assert_eq!(
+            exporters(&[]),
+            (
+                vec![TracesExporter::Console],
+                vec![MetricsExporter::Console]
+            )
+        );
+        assert_eq!(
+            exporters(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")]),
+            (vec![TracesExporter::Otlp], vec![MetricsExporter::Otlp])
+        );
+        assert_eq!(
+            exporters(&[(
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://collector:4317"
+            )]),
+            (vec![TracesExporter::Otlp], vec![MetricsExporter::Console])
+        );
+        assert_eq!(
+            exporters(&[(
+                "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                "http://collector:4317"
+            )]),
+            (vec![TracesExporter::Console], vec![MetricsExporter::Otlp])
+        );
+        assert_eq!(
+            exporters(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+                ("OTEL_TRACES_EXPORTER", "console"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+            ]),
+            (vec![TracesExporter::Console], vec![])
+        );
+    }
+
+    #[test]
+    fn endpoints() {
+        let endpoints = |vars: &[(&str, &str)]| {
+            let config = ok(vars);
+            (config.traces.otlp.endpoint, config.metrics.otlp.endpoint)
+        };
+        let pair = |traces: &str, metrics: &str| (traces.to_owned(), metrics.to_owned());
+        let http = ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+
+        assert_eq!(
+            endpoints(&[]),
+            pair("http://localhost:4317", "http://localhost:4317")
+        );
+        assert_eq!(
+            endpoints(&[http]),
+            pair(
+                "http://localhost:4318/v1/traces",
+                "http://localhost:4318/v1/metrics"
+            )
+        );
+        // gRPC: the generic endpoint as is.
+        assert_eq!(
+            endpoints(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")]),
+            pair("https://collector:4317", "https://collector:4317")
+        );
+        // HTTP: the signal's path appended to the generic endpoint, after any base path.
+        assert_eq!(
+            endpoints(&[
+                http,
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+            ]),
+            pair(
+                "http://collector:4318/v1/traces",
+                "http://collector:4318/v1/metrics"
+            )
+        );
+        assert_eq!(
+            endpoints(&[http, ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318/otlp/")]),
+            pair(
+                "http://c:4318/otlp/v1/traces",
+                "http://c:4318/otlp/v1/metrics"
+            )
+        );
+        // Per-signal: as is, over the generic one, for either protocol.
+        let per_signal = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://generic:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://traces:4318/custom",
+            ),
+        ];
+        assert_eq!(
+            endpoints(&per_signal),
+            pair("http://traces:4318/custom", "http://generic:4318")
+        );
+        assert_eq!(
+            endpoints(&[per_signal[0], per_signal[1], http]),
+            pair(
+                "http://traces:4318/custom",
+                "http://generic:4318/v1/metrics"
+            )
+        );
+        assert_eq!(
+            endpoints(&[
+                http,
+                (
+                    "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+                    "http://metrics:9090/m"
+                )
+            ]),
+            pair("http://localhost:4318/v1/traces", "http://metrics:9090/m")
+        );
+    }
+
+    #[test]
+    fn bad_endpoints() {
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")]),
+            r#"OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4317" is not a URL; use http://host:port or https://host:port"#
+        );
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://")]),
+            r#"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://" is not a URL; use http://host:port or https://host:port"#
+        );
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "grpc://c:4317")]),
+            r#"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="grpc://c:4317" is not a URL; use http://host:port or https://host:port"#
+        );
+        assert_eq!(
+            ok(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "HTTPS://Collector:4317")])
+                .traces
+                .otlp
+                .endpoint,
+            "HTTPS://Collector:4317"
+        );
+    }
+
+    #[test]
+    fn protocols() {
+        let protocols = |vars: &[(&str, &str)]| {
+            let config = ok(vars);
+            (config.traces.otlp.protocol, config.metrics.otlp.protocol)
+        };
+        use OtlpProtocol::{Grpc, HttpProtobuf};
+        assert_eq!(protocols(&[]), (Grpc, Grpc));
+        assert_eq!(
+            protocols(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "HTTP/Protobuf")]),
+            (HttpProtobuf, HttpProtobuf)
+        );
+        assert_eq!(
+            protocols(&[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+            ]),
+            (Grpc, HttpProtobuf)
+        );
+        assert_eq!(
+            protocols(&[("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/protobuf")]),
+            (Grpc, HttpProtobuf)
+        );
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")]),
+            r#"OTEL_EXPORTER_OTLP_PROTOCOL="http/json" is not an OTLP protocol; use one of grpc, http/protobuf"#
+        );
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http")]),
+            r#"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http" is not an OTLP protocol; use one of grpc, http/protobuf"#
+        );
+    }
+
+    #[test]
+    fn headers() {
+        let headers = |vars: &[(&str, &str)]| {
+            let config = ok(vars);
+            (config.traces.otlp.headers, config.metrics.otlp.headers)
+        };
+        let generic = (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "authorization=Bearer%20abc, x-tenant = t1",
+        );
+        let expected = strings(&[("authorization", "Bearer abc"), ("x-tenant", "t1")]);
+        assert_eq!(headers(&[generic]), (expected.clone(), expected.clone()));
+        // A per-signal variable replaces the generic one; it is not merged.
+        assert_eq!(
+            headers(&[
+                generic,
+                ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "api-key=k%3D1")
+            ]),
+            (expected, strings(&[("api-key", "k=1")]))
+        );
+    }
+
+    #[test]
+    fn header_errors_hide_the_value() {
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_HEADERS", "Bearer secret")]),
+            r#"OTEL_EXPORTER_OTLP_HEADERS (value hidden) has an entry without "="; use key=value pairs separated by commas"#
+        );
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=sec%ret")]),
+            r#"OTEL_EXPORTER_OTLP_TRACES_HEADERS (value hidden) has a value for "api-key" that is not percent-encoded; write special characters as %XX, two hex digits per UTF-8 byte"#
+        );
+    }
+
+    #[test]
+    fn timeouts() {
+        let timeouts = |vars: &[(&str, &str)]| {
+            let config = ok(vars);
+            (config.traces.otlp.timeout, config.metrics.otlp.timeout)
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(timeouts(&[]), (ms(10_000), ms(10_000)));
+        assert_eq!(
+            timeouts(&[("OTEL_EXPORTER_OTLP_TIMEOUT", "2500")]),
+            (ms(2500), ms(2500))
+        );
+        assert_eq!(
+            timeouts(&[
+                ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+                ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "100"),
+                ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "200"),
+            ]),
+            (ms(100), ms(200))
+        );
+        for value in ["10s", "-1", "0", "1.5"] {
+            assert_eq!(
+                error(&[("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", value)]),
+                format!(
+                    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT={value:?} is not a duration; \
+                     use a positive whole number of milliseconds"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn samplers() {
+        let sampler = |vars: &[(&str, &str)]| ok(vars).traces.sampler;
+        let named = |name| sampler(&[("OTEL_TRACES_SAMPLER", name)]);
+        assert_eq!(named("always_on"), Sampler::AlwaysOn);
+        assert_eq!(named("always_off"), Sampler::AlwaysOff);
+        assert_eq!(named("traceidratio"), Sampler::TraceIdRatio(1.0));
+        assert_eq!(named("parentbased_always_on"), Sampler::ParentBasedAlwaysOn);
+        assert_eq!(
+            named("ParentBased_Always_Off"),
+            Sampler::ParentBasedAlwaysOff
+        );
+        assert_eq!(
+            named("parentbased_traceidratio"),
+            Sampler::ParentBasedTraceIdRatio(1.0)
+        );
+        assert_eq!(
+            sampler(&[
+                ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ]),
+            Sampler::TraceIdRatio(0.25)
+        );
+        assert_eq!(
+            sampler(&[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0"),
+            ]),
+            Sampler::ParentBasedTraceIdRatio(0.0)
+        );
+        // The specification: samplers without a ratio ignore the argument.
+        assert_eq!(
+            sampler(&[
+                ("OTEL_TRACES_SAMPLER", "always_on"),
+                ("OTEL_TRACES_SAMPLER_ARG", "not read"),
+            ]),
+            Sampler::AlwaysOn
+        );
+        assert_eq!(
+            error(&[("OTEL_TRACES_SAMPLER", "sometimes")]),
+            r#"OTEL_TRACES_SAMPLER="sometimes" is not a sampler; use one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"#
+        );
+        for value in ["1.5", "-0.1", "half", "NaN", "inf"] {
+            assert_eq!(
+                error(&[
+                    ("OTEL_TRACES_SAMPLER", "traceidratio"),
+                    ("OTEL_TRACES_SAMPLER_ARG", value),
+                ]),
+                format!(
+                    "OTEL_TRACES_SAMPLER_ARG={value:?} is not a ratio; use a number from 0 to 1"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn propagators() {
+        let propagators = |value| ok(&[("OTEL_PROPAGATORS", value)]).propagators;
+        assert_eq!(
+            propagators("b3multi, jaeger,tracecontext"),
+            [
+                Propagator::B3Multi,
+                Propagator::Jaeger,
+                Propagator::TraceContext
+            ]
+        );
+        assert_eq!(propagators("B3"), [Propagator::B3]);
+        assert_eq!(propagators("baggage"), [Propagator::Baggage]);
+        assert_eq!(propagators("none"), []);
+        assert_eq!(
+            error(&[("OTEL_PROPAGATORS", "tracecontext,xray")]),
+            r#"OTEL_PROPAGATORS="tracecontext,xray" has "xray", which is not a propagator; use a comma-separated list of tracecontext, baggage, b3, b3multi, jaeger, or none"#
+        );
+        assert_eq!(
+            error(&[("OTEL_PROPAGATORS", "none,b3")]),
+            r#"OTEL_PROPAGATORS="none,b3" combines none with other values; use none alone"#
+        );
+    }
+
+    #[test]
+    fn batch_span_processor() {
+        let batch = |vars: &[(&str, &str)]| ok(vars).traces.batch;
+        assert_eq!(
+            batch(&[
+                ("OTEL_BSP_SCHEDULE_DELAY", "1000"),
+                ("OTEL_BSP_EXPORT_TIMEOUT", "2000"),
+                ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
+                ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4096"),
+            ]),
+            BatchConfig {
+                schedule_delay: Duration::from_secs(1),
+                export_timeout: Duration::from_secs(2),
+                max_queue_size: 4096,
+                max_export_batch_size: 4096,
+            }
+        );
+        // The default batch size shrinks to fit a small queue.
+        let small = batch(&[("OTEL_BSP_MAX_QUEUE_SIZE", "100")]);
+        assert_eq!(
+            (small.max_queue_size, small.max_export_batch_size),
+            (100, 100)
+        );
+        assert_eq!(
+            error(&[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4096")]),
+            r#"OTEL_BSP_MAX_EXPORT_BATCH_SIZE="4096" is larger than OTEL_BSP_MAX_QUEUE_SIZE (2048); use at most 2048"#
+        );
+        assert_eq!(
+            error(&[("OTEL_BSP_SCHEDULE_DELAY", "5s")]),
+            r#"OTEL_BSP_SCHEDULE_DELAY="5s" is not a duration; use a positive whole number of milliseconds"#
+        );
+        assert_eq!(
+            error(&[("OTEL_BSP_EXPORT_TIMEOUT", "0")]),
+            r#"OTEL_BSP_EXPORT_TIMEOUT="0" is not a duration; use a positive whole number of milliseconds"#
+        );
+        for name in ["OTEL_BSP_MAX_QUEUE_SIZE", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE"] {
+            for value in ["0", "-1", "lots"] {
+                assert_eq!(
+                    error(&[(name, value)]),
+                    format!("{name}={value:?} is not a size; use a positive whole number")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn prometheus() {
+        let prometheus = ok(&[
+            ("OTEL_EXPORTER_PROMETHEUS_HOST", "0.0.0.0"),
+            ("OTEL_EXPORTER_PROMETHEUS_PORT", "9100"),
+        ])
+        .metrics
+        .prometheus;
+        assert_eq!(
+            prometheus,
+            PrometheusConfig {
+                host: "0.0.0.0".to_owned(),
+                port: 9100
+            }
+        );
+        for value in ["0", "65536", "http"] {
+            assert_eq!(
+                error(&[("OTEL_EXPORTER_PROMETHEUS_PORT", value)]),
+                format!(
+                    "OTEL_EXPORTER_PROMETHEUS_PORT={value:?} is not a port; \
+                     use a number from 1 to 65535"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn metric_export_interval_and_timeout() {
+        let metrics = ok(&[
+            ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+            ("OTEL_METRIC_EXPORT_TIMEOUT", "5000"),
+        ])
+        .metrics;
+        assert_eq!(metrics.export_interval, Duration::from_secs(15));
+        assert_eq!(metrics.export_timeout, Duration::from_secs(5));
+        assert_eq!(
+            error(&[("OTEL_METRIC_EXPORT_INTERVAL", "1m")]),
+            r#"OTEL_METRIC_EXPORT_INTERVAL="1m" is not a duration; use a positive whole number of milliseconds"#
+        );
+    }
+
+    #[test]
+    fn semconv_opt_in() {
+        let semconv = |value| ok(&[("OTEL_SEMCONV_STABILITY_OPT_IN", value)]).semconv;
+        assert_eq!(semconv("rpc"), SemconvMode::from_opt_in("rpc"));
+        assert_eq!(semconv("http,rpc/dup"), SemconvMode::from_opt_in("rpc/dup"));
+        assert_eq!(ok(&[]).semconv, SemconvMode::from_opt_in(""));
+        assert!(semconv("rpc").stable && !semconv("rpc").old);
+    }
+
+    #[test]
+    fn error_debug_is_the_message() {
+        let error = config(&[("OTEL_TRACES_SAMPLER", "x")]).unwrap_err();
+        assert_eq!(format!("{error:?}"), error.to_string());
+        let boxed: Box<dyn std::error::Error> = Box::new(error);
+        assert!(boxed.to_string().starts_with("OTEL_TRACES_SAMPLER=\"x\""));
+    }
+
+    #[test]
+    fn values_with_quotes_are_escaped_in_errors() {
+        assert_eq!(
+            error(&[("OTEL_TRACES_SAMPLER", "\"on\"")]),
+            r#"OTEL_TRACES_SAMPLER="\"on\"" is not a sampler; use one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"#
+        );
+    }
+}
