@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
+
+const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 /// How early a call may end and still count as having hit its deadline. The deadline is
 /// measured from when the handler starts, a little after the caller started its clock, and
@@ -12,7 +14,7 @@ const DEADLINE_SLACK: Duration = Duration::from_millis(20);
 /// The instant from which a call that ends unfinished counts as `DEADLINE_EXCEEDED` rather
 /// than `CANCELLED`, if the caller set a valid `grpc-timeout` (`<up to 8 digits><unit>`).
 pub(crate) fn deadline(headers: &HeaderMap) -> Option<Instant> {
-    let value = headers.get("grpc-timeout")?.to_str().ok()?;
+    let value = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

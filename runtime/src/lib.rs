@@ -21,6 +21,7 @@ pub mod status;
 mod tracer;
 
 pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
+pub use init::{init, Init, TelemetryGuard};
 pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
 pub use propagation::extract_remote_context;

@@ -88,11 +88,12 @@ pub(crate) fn record_message(
             size as i64,
         ),
     };
-    let mut attributes = vec![
+    let mut attributes = Vec::with_capacity(8);
+    attributes.extend([
         KeyValue::new(Key::from_static_str("rpc.message.type"), direction.as_str()),
         KeyValue::new(Key::from_static_str("rpc.message.id"), id as i64),
         size,
-    ];
+    ]);
     fields(&mut attributes);
     match mode {
         MessageMode::Spans => {

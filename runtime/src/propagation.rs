@@ -1,8 +1,13 @@
 //! Reads W3C Trace Context, Baggage or any configured format from gRPC request metadata.
 
+use http::{HeaderMap, HeaderName};
 use opentelemetry::propagation::Extractor;
 use opentelemetry::{global, Context};
 use tonic::metadata::{KeyRef, MetadataMap};
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// The remote context carried by `metadata`, extracted with the global propagator onto an
 /// empty context (never whatever happens to be current). Malformed headers yield no parent.
@@ -19,7 +24,14 @@ struct MetadataExtractor<'a>(&'a MetadataMap);
 
 impl Extractor for MetadataExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        let mut values = self.0.get_all(key).iter();
+        let headers: &HeaderMap = self.0.as_ref();
+        // The W3C names are looked up without parsing them again on every request.
+        let mut values = match key {
+            "traceparent" => headers.get_all(&TRACEPARENT).iter(),
+            "tracestate" => headers.get_all(&TRACESTATE).iter(),
+            "baggage" => headers.get_all(&BAGGAGE).iter(),
+            other => headers.get_all(other).iter(),
+        };
         let first = values.next()?.to_str().ok()?;
         if key == "traceparent" && (values.next().is_some() || !is_valid_traceparent(first)) {
             return None;

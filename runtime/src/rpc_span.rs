@@ -33,6 +33,10 @@ impl RpcSpan {
             code
         };
         let span = self.cx.span();
+        if !span.is_recording() {
+            span.end();
+            return;
+        }
         if self.semconv.old {
             span.set_attribute(KeyValue::new(
                 Key::from_static_str("rpc.grpc.status_code"),

@@ -1,57 +1,94 @@
-//! README command #1: a payment server and client on loopback, showing what tonic-traced
-//! generates for them: each method's proto identity and the span attributes of each request.
+//! README command #1: the payment and order services of the tutorials on loopback, a few
+//! calls through traced clients, and the traces they made, printed as waterfalls.
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector instead.
 
-use opentelemetry::KeyValue;
+use std::net::SocketAddr;
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
-use tonic::transport::Server;
-use tonic_traced::SpanAttributes;
+use tonic::transport::{Channel, Server};
+use tonic_traced::client::TracedClient;
+use tonic_traced_examples::order_service::OrderUpdates;
+use tonic_traced_examples::payment::order_service_client::OrderServiceClient;
+use tonic_traced_examples::payment::order_service_server::OrderServiceServer;
 use tonic_traced_examples::payment::payment_service_client::PaymentServiceClient;
-use tonic_traced_examples::payment::payment_service_server::{
-    PaymentService, PaymentServiceServer,
-};
-use tonic_traced_examples::payment::PaymentRequest;
+use tonic_traced_examples::payment::payment_service_server::PaymentServiceServer;
+use tonic_traced_examples::payment::{OrderRequest, PaymentRequest};
 use tonic_traced_examples::payment_service::Payments;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let server = tokio::spawn(
-        Server::builder()
-            .add_service(PaymentServiceServer::new(Payments::default()))
-            .serve_with_incoming(TcpIncoming::from(listener)),
-    );
-    println!("payment service listening on {address}");
+    let telemetry = tonic_traced::Init::default()
+        .service_name("tonic-traced-demo")
+        .install()?;
 
-    let method = <Payments as PaymentService>::__tonic_traced_method_process_payment();
-    let mut client = PaymentServiceClient::connect(format!("http://{address}")).await?;
-    for request in [
-        PaymentRequest {
-            amount: 99.99,
-            currency: "USD".into(),
-            customer_id: "cust-123".into(),
-        },
-        PaymentRequest {
-            amount: -5.0,
-            currency: "EUR".into(),
-            customer_id: "cust-456".into(),
-        },
+    let payments =
+        serve(Server::builder().add_service(PaymentServiceServer::new(Payments::default())))
+            .await?;
+    let orders = serve(
+        Server::builder().add_service(OrderServiceServer::new(OrderUpdates {
+            updates: 10,
+            interval: Duration::from_millis(20),
+        })),
+    )
+    .await?;
+    println!("payment service on {payments}, order service on {orders}\n");
+
+    let mut payment_client = PaymentServiceClient::new(traced_channel(payments).await?);
+    for (amount, currency, what) in [
+        (99.99, "USD", "a payment"),
+        (250.0, "EUR", "a slow payment"),
+        (25_000.0, "USD", "a payment the fraud check cannot take"),
     ] {
-        let mut attributes: Vec<KeyValue> = Vec::new();
-        request.record_attributes(&mut attributes);
-        println!("\n{} ({:?})", method.full_name, method.kind);
-        for attribute in &attributes {
-            println!("  {} = {}", attribute.key, attribute.value);
-        }
-        match client.process_payment(request).await {
-            Ok(response) => {
-                let response = response.into_inner();
-                println!("  -> OK {} {}", response.transaction_id, response.status);
+        let request = PaymentRequest {
+            amount,
+            currency: currency.into(),
+            customer_id: "cust-123".into(),
+        };
+        match payment_client.process_payment(request).await {
+            Ok(reply) => {
+                let reply = reply.into_inner();
+                println!("{what}: {} {}", reply.transaction_id, reply.status);
             }
-            Err(status) => println!("  -> {:?}: {}", status.code(), status.message()),
+            Err(status) => println!("{what}: {:?} {}", status.code(), status.message()),
         }
     }
-    server.abort();
+
+    let mut order_client = OrderServiceClient::new(traced_channel(orders).await?);
+    let mut updates = order_client
+        .stream_order_updates(OrderRequest {
+            order_id: "order-42".into(),
+        })
+        .await?
+        .into_inner();
+    let mut received = 0;
+    while updates.message().await?.is_some() {
+        received += 1;
+    }
+    println!("order updates: {received} received\n");
+
+    // Flushes the spans: with nothing configured, each trace prints as a waterfall.
+    telemetry.shutdown()?;
     Ok(())
+}
+
+/// Serves `router` on a free loopback port in the background.
+async fn serve(router: tonic::transport::server::Router) -> std::io::Result<SocketAddr> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
+    Ok(address)
+}
+
+/// A channel to `address` whose calls are traced.
+async fn traced_channel(
+    address: SocketAddr,
+) -> Result<TracedClient<Channel>, tonic::transport::Error> {
+    let endpoint = Channel::from_shared(format!("http://{address}")).expect("loopback URI");
+    let channel = endpoint.connect().await?;
+    Ok(tower::ServiceBuilder::new()
+        .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
+        .service(channel))
 }

@@ -180,6 +180,13 @@ pub struct ConfigError {
     message: String,
 }
 
+impl ConfigError {
+    /// A problem found while putting a valid configuration in place.
+    pub(crate) fn new(message: String) -> Self {
+        ConfigError { message }
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)

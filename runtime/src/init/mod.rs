@@ -1,4 +1,91 @@
-//! Setting up tracing for a process: exporters and their configuration.
+//! Setting up tracing for a process: one call in `main`, configured by the standard `OTEL_*`
+//! environment variables.
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let _telemetry = tonic_traced::init()?; // flushes on drop
+//! # Ok(()) }
+//! ```
 
 pub mod config;
 pub mod console;
+mod guard;
+mod pipeline;
+mod subscriber;
+
+use std::time::Duration;
+
+pub use guard::TelemetryGuard;
+
+use config::ConfigError;
+
+/// Sets up tracing from the environment with the defaults of [`Init`].
+///
+/// With nothing configured, finished traces print as a waterfall in the terminal; with
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there over OTLP. Call it inside a Tokio runtime
+/// (OTLP over gRPC uses tonic). A bad variable is an error naming it, its value and what is
+/// allowed.
+pub fn init() -> Result<TelemetryGuard, ConfigError> {
+    Init::default().install()
+}
+
+/// Code-level overrides of what [`init`] reads from the environment.
+#[derive(Debug)]
+pub struct Init {
+    service_name: Option<String>,
+    install_subscriber: bool,
+    shutdown_timeout: Duration,
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init {
+            service_name: None,
+            install_subscriber: true,
+            shutdown_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Init {
+    /// The service name when `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` give none.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Leaves the global `tracing` subscriber to the application, which adds
+    /// [`TelemetryGuard::tracing_layer`] to its own. By default `init` installs a registry with
+    /// that layer and a `fmt` layer whose lines carry `trace_id` and `span_id`, filtered by
+    /// `RUST_LOG`.
+    pub fn without_tracing_subscriber(mut self) -> Self {
+        self.install_subscriber = false;
+        self
+    }
+
+    /// How long dropping the guard may take to flush, 5 s by default.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Reads the environment and installs the global tracer provider, propagator and (unless
+    /// opted out) `tracing` subscriber.
+    pub fn install(self) -> Result<TelemetryGuard, ConfigError> {
+        self.install_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`install`](Self::install), reading variables through `lookup`.
+    pub fn install_with(
+        self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<TelemetryGuard, ConfigError> {
+        let config = config::from_env(lookup)?;
+        let provider = pipeline::install(&config, self.service_name.as_deref())?;
+        let guard = TelemetryGuard::new(provider, self.shutdown_timeout);
+        if self.install_subscriber {
+            subscriber::install(&guard);
+        }
+        Ok(guard)
+    }
+}

@@ -74,14 +74,14 @@ impl ServerCall {
 
         let recording = cx.span().is_recording();
         if recording {
-            cx.span().set_attributes(peer_attributes(request));
+            let mut attributes = Vec::with_capacity(8);
+            peer_attributes(request, &mut attributes);
+            if let Some(message) = request.get_ref().message() {
+                message.record_attributes(&mut attributes);
+            }
+            cx.span().set_attributes(attributes);
         }
         if let Some(message) = request.get_ref().message() {
-            if recording {
-                let mut attributes = Vec::new();
-                message.record_attributes(&mut attributes);
-                cx.span().set_attributes(attributes);
-            }
             record_message(
                 &cx,
                 messages,
@@ -153,9 +153,13 @@ impl ServerCall {
     }
 }
 
+/// Room for every attribute an RPC span gets (static, peer, request fields, status), so the
+/// span's attribute list is allocated once.
+const RPC_SPAN_ATTRIBUTES: usize = 16;
+
 /// Attributes known before the call starts, all borrowed from the generated identity.
 fn static_attributes(method: &'static RpcMethod, semconv: SemconvMode) -> Vec<KeyValue> {
-    let mut attributes = Vec::with_capacity(4);
+    let mut attributes = Vec::with_capacity(RPC_SPAN_ATTRIBUTES);
     if semconv.old {
         attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
         attributes.push(KeyValue::new(
@@ -183,8 +187,7 @@ fn static_attributes(method: &'static RpcMethod, semconv: SemconvMode) -> Vec<Ke
 }
 
 /// The client's address and the port it called, as tonic's transport reports them.
-fn peer_attributes<T>(request: &Request<T>) -> Vec<KeyValue> {
-    let mut attributes = Vec::with_capacity(3);
+fn peer_attributes<T>(request: &Request<T>, attributes: &mut Vec<KeyValue>) {
     if let Some(peer) = request.remote_addr() {
         attributes.push(KeyValue::new(
             Key::from_static_str("network.peer.address"),
@@ -201,5 +204,4 @@ fn peer_attributes<T>(request: &Request<T>) -> Vec<KeyValue> {
             i64::from(local.port()),
         ));
     }
-    attributes
 }

@@ -1,0 +1,153 @@
+//! Turns a [`TelemetryConfig`] into the global tracer provider and propagator.
+
+use std::collections::HashMap;
+
+use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::{global, KeyValue};
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
+};
+use opentelemetry_sdk::Resource;
+
+use super::config::{
+    BatchConfig, ConfigError, OtlpConfig, OtlpProtocol, Propagator, Sampler, TelemetryConfig,
+    TracesExporter,
+};
+use super::console::ConsoleExporter;
+
+/// Installs the global propagator and tracer provider the configuration describes; `None`
+/// when `OTEL_SDK_DISABLED` is true (the no-op defaults stay in place).
+pub(super) fn install(
+    config: &TelemetryConfig,
+    fallback_service_name: Option<&str>,
+) -> Result<Option<SdkTracerProvider>, ConfigError> {
+    if config.sdk_disabled {
+        return Ok(None);
+    }
+    let propagator = propagator(&config.propagators)?;
+    let mut builder = SdkTracerProvider::builder()
+        .with_sampler(sampler(config.traces.sampler))
+        .with_resource(resource(config, fallback_service_name));
+    for exporter in &config.traces.exporters {
+        builder = match exporter {
+            TracesExporter::Console => {
+                builder.with_span_processor(batch(ConsoleExporter::new(), &config.traces.batch))
+            }
+            TracesExporter::Otlp => builder.with_span_processor(batch(
+                otlp_exporter(&config.traces.otlp)?,
+                &config.traces.batch,
+            )),
+        };
+    }
+    let provider = builder.build();
+    global::set_text_map_propagator(propagator);
+    global::set_tracer_provider(provider.clone());
+    Ok(Some(provider))
+}
+
+fn propagator(names: &[Propagator]) -> Result<TextMapCompositePropagator, ConfigError> {
+    let propagators = names
+        .iter()
+        .map(
+            |name| -> Result<Box<dyn TextMapPropagator + Send + Sync>, ConfigError> {
+                match name {
+                    Propagator::TraceContext => Ok(Box::new(TraceContextPropagator::new())),
+                    Propagator::Baggage => Ok(Box::new(BaggagePropagator::new())),
+                    other => Err(ConfigError::new(format!(
+                        "OTEL_PROPAGATORS: {other:?} is not supported yet; use tracecontext and \
+                     baggage"
+                    ))),
+                }
+            },
+        )
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TextMapCompositePropagator::new(propagators))
+}
+
+fn sampler(sampler: Sampler) -> opentelemetry_sdk::trace::Sampler {
+    use opentelemetry_sdk::trace::Sampler as Sdk;
+    let parent_based = |root: Sdk| Sdk::ParentBased(Box::new(root));
+    match sampler {
+        Sampler::AlwaysOn => Sdk::AlwaysOn,
+        Sampler::AlwaysOff => Sdk::AlwaysOff,
+        Sampler::TraceIdRatio(ratio) => Sdk::TraceIdRatioBased(ratio),
+        Sampler::ParentBasedAlwaysOn => parent_based(Sdk::AlwaysOn),
+        Sampler::ParentBasedAlwaysOff => parent_based(Sdk::AlwaysOff),
+        Sampler::ParentBasedTraceIdRatio(ratio) => parent_based(Sdk::TraceIdRatioBased(ratio)),
+    }
+}
+
+/// `service.name` from the environment, else the code's default, else `unknown_service`, and
+/// the other `OTEL_RESOURCE_ATTRIBUTES`.
+fn resource(config: &TelemetryConfig, fallback_service_name: Option<&str>) -> Resource {
+    let service_name = config
+        .service_name
+        .as_deref()
+        .or(fallback_service_name)
+        .unwrap_or("unknown_service")
+        .to_owned();
+    let attributes = config
+        .resource_attributes
+        .iter()
+        .map(|(key, value)| KeyValue::new(key.clone(), value.clone()));
+    Resource::builder_empty()
+        .with_service_name(service_name)
+        .with_attributes(attributes)
+        .build()
+}
+
+fn batch<E: SpanExporter + 'static>(exporter: E, config: &BatchConfig) -> BatchSpanProcessor {
+    let config = BatchConfigBuilder::default()
+        .with_max_queue_size(config.max_queue_size)
+        .with_max_export_batch_size(config.max_export_batch_size)
+        .with_scheduled_delay(config.schedule_delay)
+        .build();
+    BatchSpanProcessor::builder(exporter)
+        .with_batch_config(config)
+        .build()
+}
+
+fn otlp_exporter(otlp: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, ConfigError> {
+    let built = match otlp.protocol {
+        OtlpProtocol::Grpc => {
+            let mut metadata = tonic::metadata::MetadataMap::new();
+            for (key, value) in &otlp.headers {
+                let key = tonic::metadata::MetadataKey::from_bytes(key.to_lowercase().as_bytes());
+                let value = value.parse();
+                match (key, value) {
+                    (Ok(key), Ok(value)) => {
+                        metadata.insert(key, value);
+                    }
+                    _ => {
+                        return Err(ConfigError::new(
+                            "OTEL_EXPORTER_OTLP_HEADERS (value hidden) has a header that gRPC \
+                             metadata cannot carry; use ASCII names and values"
+                                .to_owned(),
+                        ))
+                    }
+                }
+            }
+            opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(&otlp.endpoint)
+                .with_timeout(otlp.timeout)
+                .with_metadata(metadata)
+                .build()
+        }
+        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_endpoint(&otlp.endpoint)
+            .with_timeout(otlp.timeout)
+            .with_headers(otlp.headers.iter().cloned().collect::<HashMap<_, _>>())
+            .build(),
+    };
+    built.map_err(|error| {
+        ConfigError::new(format!(
+            "could not set up the OTLP trace exporter for {}: {error}",
+            otlp.endpoint
+        ))
+    })
+}

@@ -1,0 +1,63 @@
+//! The `tracing` subscriber `init()` installs: user spans become OpenTelemetry spans, and log
+//! lines carry the trace and span ids of the OpenTelemetry context they were written in.
+
+use std::fmt;
+
+use opentelemetry::trace::TraceContextExt;
+use opentelemetry::Context;
+use tracing::{Event, Subscriber};
+use tracing_subscriber::fmt::format::{Format, Full, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::EnvFilter;
+
+use super::TelemetryGuard;
+
+/// What is logged and traced when `RUST_LOG` is unset: the application at `info`, the HTTP/2
+/// stack only when it warns (its own spans would drown the RPC spans).
+const DEFAULT_FILTER: &str = "info,h2=warn,hyper=warn,hyper_util=warn,tower=warn";
+
+/// Installs the global subscriber, unless the application already has one.
+pub(super) fn install(guard: &TelemetryGuard) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .event_format(WithTraceIds(Format::default()));
+    let _already_installed = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(guard.tracing_layer())
+        .try_init();
+}
+
+/// Prefixes each log line with `trace_id=… span_id=…` when written inside a sampled span.
+struct WithTraceIds(Format<Full>);
+
+impl<S, N> FormatEvent<S, N> for WithTraceIds
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        cx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let ids = Context::map_current(|otel| {
+            let span = otel.span();
+            let context = span.span_context();
+            context
+                .is_valid()
+                .then(|| (context.trace_id(), context.span_id()))
+        });
+        if let Some((trace_id, span_id)) = ids {
+            write!(writer, "trace_id={trace_id} span_id={span_id} ")?;
+        }
+        self.0.format_event(cx, writer, event)
+    }
+}

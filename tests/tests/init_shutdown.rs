@@ -1,0 +1,51 @@
+//! `init()` end to end: a bad variable is an error, and shutting down with the collector
+//! unreachable takes at most the shutdown timeout.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use opentelemetry::global;
+use opentelemetry::trace::{Span as _, Tracer as _};
+
+fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    move |key| vars.get(key).cloned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_values_fail_and_shutdown_is_bounded_with_the_collector_down() {
+    let error = tonic_traced::Init::default()
+        .without_tracing_subscriber()
+        .install_with(lookup(&[("OTEL_TRACES_SAMPLER", "sometimes")]))
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("OTEL_TRACES_SAMPLER=\"sometimes\" is not a sampler"),
+        "{error}"
+    );
+
+    // Nothing listens on port 9 of loopback: every export attempt fails or hangs.
+    let telemetry = tonic_traced::Init::default()
+        .without_tracing_subscriber()
+        .shutdown_timeout(Duration::from_secs(1))
+        .install_with(lookup(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9"),
+            ("OTEL_SERVICE_NAME", "shutdown-test"),
+        ]))
+        .unwrap();
+    let tracer = global::tracer("test");
+    for _ in 0..1000 {
+        tracer.start("work").end();
+    }
+    let started = Instant::now();
+    let _ = telemetry.shutdown();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+}
