@@ -1,0 +1,319 @@
+//! The services and the OpenTelemetry SDK the benchmarks in `benches/overhead.rs` use.
+//!
+//! Every handler body exists once, as a function below, and is called by two impls of the same
+//! generated service trait: a plain one and one under `#[traced_service]`. Calling both
+//! in-process, on the same runtime, makes the difference between them the macro's cost.
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use opentelemetry::global;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
+};
+use tonic::codegen::tokio_stream::{self, Stream};
+use tonic::metadata::MetadataValue;
+use tonic::{Request, Response, Status, Streaming};
+use tonic_traced_tests::kitchen::sink::v1::http_things_server::HttpThings;
+use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::rootless_server::Rootless;
+use tonic_traced_tests::Ping;
+
+/// A sampled remote parent: the SERVER span is its child and is recorded.
+pub const SAMPLED_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+/// An unsampled remote parent: under a parent-based sampler nothing is recorded.
+pub const UNSAMPLED_PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+/// The `BatchSpanProcessor` queue (the SDK's default is 2048). Sampled streams make ~650k
+/// spans/s here, and on a busy 2-core machine the export thread, which frees every span, can
+/// fall behind for seconds: 2^17 still dropped 0.7% of them once. `Telemetry::check` reports
+/// any drop, and the benchmarks fail on it.
+pub const QUEUE_SIZE: usize = 1 << 19;
+
+// ---------------------------------------------------------------------------------------------
+// Handler bodies, shared by the plain and the traced impls.
+
+/// `Rootless/Ping`: echoes the request.
+#[inline]
+pub fn echo(request: Request<Ping>) -> Result<Response<Ping>, Status> {
+    Ok(Response::new(request.into_inner()))
+}
+
+/// A boxed stream of `HttpHeader` results, as handlers usually return.
+pub type HeaderStream = Pin<Box<dyn Stream<Item = Result<HttpHeader, Status>> + Send>>;
+
+/// `HTTPThings/WatchHTTPThings`: as many messages as the request's `url_path` says, from memory.
+#[inline]
+pub fn updates(request: Request<HttpHeader>) -> Result<Response<HeaderStream>, Status> {
+    let count: usize = request.get_ref().url_path.parse().unwrap_or(0);
+    let messages = (0..count).map(|_| {
+        Ok(HttpHeader {
+            url_path: "update".to_owned(),
+        })
+    });
+    Ok(Response::new(
+        Box::pin(tokio_stream::iter(messages)) as HeaderStream
+    ))
+}
+
+fn not_benchmarked() -> Status {
+    Status::unimplemented("not benchmarked")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The two impls of each service.
+
+/// `Rootless` without tracing.
+#[derive(Debug, Default)]
+pub struct PlainPing;
+
+#[tonic::async_trait]
+impl Rootless for PlainPing {
+    async fn ping(&self, request: Request<Ping>) -> Result<Response<Ping>, Status> {
+        echo(request)
+    }
+}
+
+/// `Rootless` under `#[traced_service]`.
+#[derive(Debug, Default)]
+pub struct TracedPing;
+
+#[tonic_traced::traced_service]
+#[tonic::async_trait]
+impl Rootless for TracedPing {
+    async fn ping(&self, request: Request<Ping>) -> Result<Response<Ping>, Status> {
+        echo(request)
+    }
+}
+
+/// `HTTPThings` without tracing.
+#[derive(Debug, Default)]
+pub struct PlainThings;
+
+#[tonic::async_trait]
+impl HttpThings for PlainThings {
+    async fn get_http_thing(
+        &self,
+        _request: Request<HttpHeader>,
+    ) -> Result<Response<HttpHeader>, Status> {
+        Err(not_benchmarked())
+    }
+
+    type WatchHTTPThingsStream = HeaderStream;
+
+    async fn watch_http_things(
+        &self,
+        request: Request<HttpHeader>,
+    ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
+        updates(request)
+    }
+
+    async fn upload_http_things(
+        &self,
+        _request: Request<Streaming<HttpHeader>>,
+    ) -> Result<Response<()>, Status> {
+        Err(not_benchmarked())
+    }
+
+    type ChatHTTPStream = HeaderStream;
+
+    async fn chat_http(
+        &self,
+        _request: Request<Streaming<HttpHeader>>,
+    ) -> Result<Response<Self::ChatHTTPStream>, Status> {
+        Err(not_benchmarked())
+    }
+}
+
+/// `HTTPThings` under `#[traced_service]`, with its defaults: a span per streamed message.
+#[derive(Debug, Default)]
+pub struct TracedThings;
+
+#[tonic_traced::traced_service]
+#[tonic::async_trait]
+impl HttpThings for TracedThings {
+    async fn get_http_thing(
+        &self,
+        _request: Request<HttpHeader>,
+    ) -> Result<Response<HttpHeader>, Status> {
+        Err(not_benchmarked())
+    }
+
+    type WatchHTTPThingsStream = HeaderStream;
+
+    async fn watch_http_things(
+        &self,
+        request: Request<HttpHeader>,
+    ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
+        updates(request)
+    }
+
+    async fn upload_http_things(
+        &self,
+        _request: Request<Streaming<HttpHeader>>,
+    ) -> Result<Response<()>, Status> {
+        Err(not_benchmarked())
+    }
+
+    type ChatHTTPStream = HeaderStream;
+
+    async fn chat_http(
+        &self,
+        _request: Request<Streaming<HttpHeader>>,
+    ) -> Result<Response<Self::ChatHTTPStream>, Status> {
+        Err(not_benchmarked())
+    }
+}
+
+/// `HTTPThings` under `#[traced_service(messages = events)]`: an event on the RPC span per
+/// streamed message.
+#[derive(Debug, Default)]
+pub struct TracedThingsEvents;
+
+#[tonic_traced::traced_service(messages = events)]
+#[tonic::async_trait]
+impl HttpThings for TracedThingsEvents {
+    async fn get_http_thing(
+        &self,
+        _request: Request<HttpHeader>,
+    ) -> Result<Response<HttpHeader>, Status> {
+        Err(not_benchmarked())
+    }
+
+    type WatchHTTPThingsStream = HeaderStream;
+
+    async fn watch_http_things(
+        &self,
+        request: Request<HttpHeader>,
+    ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
+        updates(request)
+    }
+
+    async fn upload_http_things(
+        &self,
+        _request: Request<Streaming<HttpHeader>>,
+    ) -> Result<Response<()>, Status> {
+        Err(not_benchmarked())
+    }
+
+    type ChatHTTPStream = HeaderStream;
+
+    async fn chat_http(
+        &self,
+        _request: Request<Streaming<HttpHeader>>,
+    ) -> Result<Response<Self::ChatHTTPStream>, Status> {
+        Err(not_benchmarked())
+    }
+}
+
+/// A request for `message`, carrying `traceparent` if given.
+#[inline]
+pub fn request<T>(
+    message: T,
+    traceparent: Option<&MetadataValue<tonic::metadata::Ascii>>,
+) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Some(traceparent) = traceparent {
+        request
+            .metadata_mut()
+            .insert("traceparent", traceparent.clone());
+    }
+    request
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SDK.
+
+/// An exporter that discards spans and counts them.
+#[derive(Clone, Default)]
+pub struct CountingExporter(Arc<AtomicU64>);
+
+impl fmt::Debug for CountingExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("CountingExporter")
+            .field(&self.0.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl SpanExporter for CountingExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.0.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// The global provider the traced impls report to, and the count of what it exported.
+#[derive(Debug)]
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+    exporter: CountingExporter,
+    expected: AtomicU64,
+    checked: AtomicU64,
+}
+
+impl Telemetry {
+    /// Installs, as the global provider and propagator, a parent-based always-on SDK with a
+    /// batch span processor exporting to a [`CountingExporter`], and the W3C propagator. Call
+    /// it before the first traced call: tonic-traced keeps the first tracer it gets.
+    pub fn install() -> Self {
+        let exporter = CountingExporter::default();
+        let processor = BatchSpanProcessor::builder(exporter.clone())
+            .with_batch_config(
+                BatchConfigBuilder::default()
+                    .with_max_queue_size(QUEUE_SIZE)
+                    .build(),
+            )
+            .build();
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+            .with_span_processor(processor)
+            .build();
+        global::set_tracer_provider(provider.clone());
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        Telemetry {
+            provider,
+            exporter,
+            expected: AtomicU64::new(0),
+            checked: AtomicU64::new(0),
+        }
+    }
+
+    /// Waits until the batch processor has exported every span ended so far.
+    pub fn flush(&self) {
+        if let Err(error) = self.provider.force_flush() {
+            eprintln!("force_flush failed: {error}");
+        }
+    }
+
+    /// Notes that `spans` more spans should reach the exporter.
+    pub fn expect(&self, spans: u64) {
+        self.expected.fetch_add(spans, Ordering::Relaxed);
+    }
+
+    /// Flushes the batch processor and compares the spans exported since the last check with
+    /// those expected; prints the result under `label`. False if any span was dropped or
+    /// exported unexpectedly.
+    pub fn check(&self, label: &str) -> bool {
+        if let Err(error) = self.provider.force_flush() {
+            eprintln!("{label}: force_flush failed: {error}");
+        }
+        let expected = self.expected.swap(0, Ordering::Relaxed);
+        let total = self.exporter.0.load(Ordering::Relaxed);
+        let exported = total - self.checked.swap(total, Ordering::Relaxed);
+        if exported == expected {
+            eprintln!("{label}: spans expected {expected}, exported {exported}, none dropped");
+            return true;
+        }
+        eprintln!(
+            "{label}: spans expected {expected}, exported {exported}: {} DROPPED, {} unexpected",
+            expected.saturating_sub(exported),
+            exported.saturating_sub(expected),
+        );
+        false
+    }
+}
