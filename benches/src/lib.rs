@@ -275,6 +275,8 @@ impl Telemetry {
             .build();
         global::set_tracer_provider(provider.clone());
         global::set_text_map_propagator(TraceContextPropagator::new());
+        // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
+        tonic_traced::assume_w3c_parent_based_sampling();
         Telemetry {
             provider,
             exporter,

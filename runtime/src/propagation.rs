@@ -33,7 +33,7 @@ impl Extractor for MetadataExtractor<'_> {
             other => headers.get_all(other).iter(),
         };
         let first = values.next()?.to_str().ok()?;
-        if key == "traceparent" && (values.next().is_some() || !is_valid_traceparent(first)) {
+        if key == "traceparent" && (values.next().is_some() || parse_traceparent(first).is_none()) {
             return None;
         }
         Some(first)
@@ -50,42 +50,68 @@ impl Extractor for MetadataExtractor<'_> {
     }
 }
 
-/// `version-traceid-parentid-flags` as W3C Trace Context defines it: lowercase hex, non-zero
-/// ids, version `ff` forbidden, exactly 55 characters for version `00` and more only after a
-/// `-` for later versions.
-fn is_valid_traceparent(value: &str) -> bool {
+/// A `traceparent` as W3C Trace Context defines it: `version-traceid-parentid-flags`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Traceparent {
+    pub(crate) trace_id: u128,
+    pub(crate) span_id: u64,
+    pub(crate) flags: u8,
+}
+
+/// Parses a `traceparent`: lowercase hex, non-zero ids, version `ff` forbidden, exactly 55
+/// characters for version `00` and more only after a `-` for later versions.
+pub(crate) fn parse_traceparent(value: &str) -> Option<Traceparent> {
     let bytes = value.as_bytes();
-    let hex = |range: std::ops::Range<usize>| {
-        bytes[range]
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-    };
-    let non_zero = |range: std::ops::Range<usize>| bytes[range].iter().any(|b| *b != b'0');
     if bytes.len() < 55 || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
-        return false;
+        return None;
     }
-    let version_ok = hex(0..2) && &bytes[0..2] != b"ff";
-    let length_ok = match &bytes[0..2] {
-        b"00" => bytes.len() == 55,
+    let version = lower_hex(&bytes[0..2])?;
+    let length_ok = match version {
+        0 => bytes.len() == 55,
+        0xff => false,
         _ => bytes.len() == 55 || bytes[55] == b'-',
     };
-    version_ok
-        && length_ok
-        && hex(3..35)
-        && non_zero(3..35)
-        && hex(36..52)
-        && non_zero(36..52)
-        && hex(53..55)
+    let trace_id = lower_hex(&bytes[3..35])?;
+    let span_id = lower_hex(&bytes[36..52])?;
+    let flags = lower_hex(&bytes[53..55])?;
+    (length_ok && trace_id != 0 && span_id != 0).then_some(Traceparent {
+        trace_id,
+        span_id: span_id as u64,
+        flags: flags as u8,
+    })
+}
+
+/// The value of up to 32 lowercase hex digits.
+fn lower_hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |value, digit| {
+        let nibble = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u128::from(nibble))
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid_traceparent;
+    use super::{parse_traceparent, Traceparent};
+
+    fn is_valid_traceparent(value: &str) -> bool {
+        parse_traceparent(value).is_some()
+    }
 
     #[test]
     fn w3c_traceparent_rules() {
         let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        assert!(is_valid_traceparent(valid));
+        assert_eq!(
+            parse_traceparent(valid),
+            Some(Traceparent {
+                trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
+                span_id: 0x00f067aa0ba902b7,
+                flags: 1,
+            })
+        );
         assert!(is_valid_traceparent(
             "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"
         ));

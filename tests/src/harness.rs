@@ -65,7 +65,8 @@ impl SpanProcessor for OpenSpans {
 }
 
 /// Installs, once per binary, a parent-based always-on SDK as the global provider, the W3C
-/// propagators, and a `tracing` subscriber bridging to OpenTelemetry.
+/// propagators (declared to tonic-traced, as `init()` does), and a `tracing` subscriber
+/// bridging to OpenTelemetry.
 pub fn telemetry() -> &'static Telemetry {
     static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
     TELEMETRY.get_or_init(|| {
@@ -81,6 +82,8 @@ pub fn telemetry() -> &'static Telemetry {
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]));
+        // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
+        tonic_traced::assume_w3c_parent_based_sampling();
         // Only the tests' own spans: h2 and hyper have `tracing` spans of their own.
         let subscriber = tracing_subscriber::registry().with(
             tracing_opentelemetry::layer()

@@ -1,6 +1,6 @@
 //! A traced `HTTPThings` service whose behaviour the request chooses, so one server covers
 //! every RPC kind and failure path: `url_path` holds `;`-separated commands such as
-//! `code=5`, `sleep=200`, `count=3`, `interval=10`, `panic`, `child`, `reject`.
+//! `code=5`, `sleep=200`, `count=3`, `interval=10`, `panic`, `child`, `reject`, `trace`.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -29,6 +29,8 @@ pub struct Commands {
     pub child: bool,
     /// Refuse a streaming call before any message (`FAILED_PRECONDITION`).
     pub reject: bool,
+    /// Answer with the trace the handler runs in (`trace=<id>;sampled=<bool>`).
+    pub trace: bool,
 }
 
 impl Commands {
@@ -46,6 +48,7 @@ impl Commands {
                 "panic" => commands.panic = true,
                 "child" => commands.child = true,
                 "reject" => commands.reject = true,
+                "trace" => commands.trace = true,
                 _ => {}
             }
         }
@@ -71,6 +74,20 @@ impl Commands {
             None => Ok(()),
         }
     }
+}
+
+/// The trace id and sampled flag of the context the handler runs in.
+fn current_trace() -> String {
+    use opentelemetry::trace::TraceContextExt as _;
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let context = span.span_context();
+        format!(
+            "trace={};sampled={}",
+            context.trace_id(),
+            context.is_sampled()
+        )
+    })
 }
 
 /// The Go tutorial's `validate_payment` child made with the raw OpenTelemetry API, and a
@@ -102,7 +119,13 @@ impl HttpThings for Things {
         &self,
         request: Request<HttpHeader>,
     ) -> Result<Response<HttpHeader>, Status> {
-        Commands::of(request.get_ref()).run().await?;
+        let commands = Commands::of(request.get_ref());
+        commands.run().await?;
+        if commands.trace {
+            return Ok(Response::new(HttpHeader {
+                url_path: current_trace(),
+            }));
+        }
         Ok(Response::new(request.into_inner()))
     }
 

@@ -297,3 +297,38 @@ async fn passing_the_deadline_is_deadline_exceeded() {
     );
     assert!(matches!(span.status, SpanStatus::Error { .. }));
 }
+
+#[tokio::test]
+async fn an_unsampled_caller_is_passed_on_through_a_chain() {
+    telemetry();
+    let c = serve(Server::builder().add_service(things::server())).await;
+    let b = serve(Server::builder().add_service(relay::server(traced_client(c).await))).await;
+    // A plain client, so the unsampled traceparent below reaches B as written.
+    let mut client =
+        tonic_traced_tests::kitchen::sink::v1::http_things_client::HttpThingsClient::connect(
+            format!("http://{b}"),
+        )
+        .await
+        .unwrap();
+    let (trace_id, _, traceparent) = tonic_traced_tests::harness::remote_parent(false);
+    let updates = client
+        .watch_http_things(tonic_traced_tests::harness::with_parent(
+            header("trace"),
+            &traceparent,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let last = updates
+        .fold(String::new(), |_, update| update.unwrap().url_path)
+        .await;
+    assert_eq!(
+        last,
+        format!("trace={trace_id};sampled=false"),
+        "the service behind B runs in the caller's unsampled trace"
+    );
+    assert!(
+        telemetry().trace(trace_id).is_empty(),
+        "and nothing is recorded"
+    );
+}

@@ -42,9 +42,28 @@ pub(super) fn install(
         };
     }
     let provider = builder.build();
+    if takes_unsampled_fast_path(config) {
+        crate::assume_w3c_parent_based_sampling();
+    }
     global::set_text_map_propagator(propagator);
     global::set_tracer_provider(provider.clone());
     Ok(Some(provider))
+}
+
+/// W3C propagation and a parent-based sampler: an unsampled `traceparent` decides it all.
+fn takes_unsampled_fast_path(config: &TelemetryConfig) -> bool {
+    let w3c = config.propagators.contains(&Propagator::TraceContext)
+        && config
+            .propagators
+            .iter()
+            .all(|p| matches!(p, Propagator::TraceContext | Propagator::Baggage));
+    let parent_based = matches!(
+        config.traces.sampler,
+        Sampler::ParentBasedAlwaysOn
+            | Sampler::ParentBasedAlwaysOff
+            | Sampler::ParentBasedTraceIdRatio(_)
+    );
+    w3c && parent_based
 }
 
 fn propagator(names: &[Propagator]) -> Result<TextMapCompositePropagator, ConfigError> {

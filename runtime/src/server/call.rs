@@ -16,6 +16,7 @@ use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
 use crate::tracer::tracer;
+use crate::unsampled::unsampled_remote_context;
 use crate::{RpcKind, RpcMethod};
 
 /// What a handler receives: one message (unary and server streaming) or a stream of them.
@@ -53,6 +54,24 @@ impl ServerCall {
         let method = tracing.identity(generated);
         let semconv = SemconvMode::current();
         let messages = tracing.messages(method.kind != RpcKind::Unary);
+        // Only a recorded span needs to tell a deadline from a cancellation.
+        let rpc_span = |cx: Context, recording: bool| RpcSpan {
+            deadline: recording
+                .then(|| deadline(request.metadata().as_ref()))
+                .flatten(),
+            cx,
+            is_error: tracing.is_error(),
+            semconv,
+            ended: false,
+        };
+        if !tracing.public_endpoint() {
+            if let Some(cx) = unsampled_remote_context(request.metadata().as_ref()) {
+                return ServerCall {
+                    span: rpc_span(cx, false),
+                    messages,
+                };
+            }
+        }
         let remote = extract_remote_context(request.metadata());
 
         let tracer = tracer();
@@ -92,19 +111,15 @@ impl ServerCall {
             );
         }
         let cx = match method.kind {
-            RpcKind::ClientStreaming | RpcKind::BidiStreaming if messages != MessageMode::Off => {
+            RpcKind::ClientStreaming | RpcKind::BidiStreaming
+                if recording && messages != MessageMode::Off =>
+            {
                 cx.with_value(ReceivedMessages::new(cx.clone(), messages))
             }
             _ => cx,
         };
         ServerCall {
-            span: RpcSpan {
-                cx,
-                deadline: deadline(request.metadata().as_ref()),
-                is_error: tracing.is_error(),
-                semconv,
-                ended: false,
-            },
+            span: rpc_span(cx, recording),
             messages,
         }
     }
