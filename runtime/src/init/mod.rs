@@ -2,9 +2,11 @@
 //! environment variables.
 //!
 //! ```no_run
-//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let _telemetry = tonic_traced::init()?; // flushes on drop
-//! # Ok(()) }
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let _telemetry = tonic_traced::init()?; // flushes on drop
+//!     // … serve and call inside a Tokio runtime …
+//!     Ok(())
+//! }
 //! ```
 
 pub mod config;
