@@ -13,6 +13,7 @@ pub mod config;
 pub mod console;
 mod guard;
 mod pipeline;
+mod propagators;
 mod subscriber;
 
 use std::time::Duration;

@@ -16,6 +16,7 @@ use super::config::{
     TracesExporter,
 };
 use super::console::ConsoleExporter;
+use super::propagators::{Jaeger, B3};
 
 /// Installs the global propagator and tracer provider the configuration describes; `None`
 /// when `OTEL_SDK_DISABLED` is true (the no-op defaults stay in place).
@@ -26,7 +27,7 @@ pub(super) fn install(
     if config.sdk_disabled {
         return Ok(None);
     }
-    let propagator = propagator(&config.propagators)?;
+    let propagator = propagator(&config.propagators);
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(sampler(config.traces.sampler))
         .with_resource(resource(config, fallback_service_name));
@@ -66,23 +67,20 @@ fn takes_unsampled_fast_path(config: &TelemetryConfig) -> bool {
     w3c && parent_based
 }
 
-fn propagator(names: &[Propagator]) -> Result<TextMapCompositePropagator, ConfigError> {
+fn propagator(names: &[Propagator]) -> TextMapCompositePropagator {
     let propagators = names
         .iter()
-        .map(
-            |name| -> Result<Box<dyn TextMapPropagator + Send + Sync>, ConfigError> {
-                match name {
-                    Propagator::TraceContext => Ok(Box::new(TraceContextPropagator::new())),
-                    Propagator::Baggage => Ok(Box::new(BaggagePropagator::new())),
-                    other => Err(ConfigError::new(format!(
-                        "OTEL_PROPAGATORS: {other:?} is not supported yet; use tracecontext and \
-                     baggage"
-                    ))),
-                }
-            },
-        )
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TextMapCompositePropagator::new(propagators))
+        .map(|name| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match name {
+                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                Propagator::B3 => Box::new(B3::single()),
+                Propagator::B3Multi => Box::new(B3::multi()),
+                Propagator::Jaeger => Box::new(Jaeger::new()),
+            }
+        })
+        .collect();
+    TextMapCompositePropagator::new(propagators)
 }
 
 fn sampler(sampler: Sampler) -> opentelemetry_sdk::trace::Sampler {
