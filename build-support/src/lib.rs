@@ -23,6 +23,8 @@
 //! Every message gets an implementation of `tonic_traced::SpanAttributes`, and every generated
 //! server trait learns the exact proto name and kind of each of its methods.
 
+#![warn(missing_docs)]
+
 mod annotations;
 mod attributes_codegen;
 mod builder;

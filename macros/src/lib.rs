@@ -1,6 +1,8 @@
 //! The `#[traced_service]` attribute of tonic-traced. It knows no OpenTelemetry: the code it
 //! writes calls into `tonic_traced::__private`.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod attr;
 mod expand;

@@ -5,6 +5,8 @@
 //! and, for every service, the exact proto identity of each method ([`RpcMethod`]).
 //! [`traced_service`] turns a service impl into one that opens a SERVER span per call.
 
+#![warn(missing_docs)]
+
 mod attributes;
 pub mod client;
 mod deadline;
