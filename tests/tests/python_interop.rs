@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use opentelemetry::trace::SpanKind;
+use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use serde_json::Value as Json;
@@ -70,6 +70,51 @@ fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json) {
     );
 }
 
+/// Pairs each span the Python peer made for the three calls (OK unary, OK stream, UNAVAILABLE
+/// unary) with our span of `our_kind` in the same trace: one is the other's parent, and both
+/// name the call and record its status alike.
+async fn assert_calls_match(python: &[Json], our_kind: SpanKind) {
+    assert_eq!(python.len(), 3, "{python:#?}");
+    let expected = [
+        ("GetHTTPThing", 0),
+        ("WatchHTTPThings", 0),
+        ("GetHTTPThing", 14),
+    ];
+    for (theirs, (name, code)) in python.iter().zip(expected) {
+        let their_kind = if our_kind == SpanKind::Server {
+            "CLIENT"
+        } else {
+            "SERVER"
+        };
+        assert_eq!(text(theirs, "kind"), their_kind);
+        let trace_id = TraceId::from_hex(&text(theirs, "trace_id")).unwrap();
+        let ours = telemetry().span_of_kind(trace_id, our_kind.clone()).await;
+        assert_eq!(ours.name, format!("kitchen.sink.v1.HTTPThings/{name}"));
+        assert_eq!(
+            text(theirs, "name"),
+            format!("/kitchen.sink.v1.HTTPThings/{name}")
+        );
+        if our_kind == SpanKind::Server {
+            assert_eq!(
+                ours.parent_span_id.to_string(),
+                text(theirs, "span_id"),
+                "our server span is the child of the Python client span"
+            );
+        } else {
+            assert_eq!(
+                text(theirs, "parent_span_id"),
+                ours.span_context.span_id().to_string(),
+                "the Python server span is the child of our client span"
+            );
+        }
+        assert_same_rpc_attributes(&ours, theirs);
+        assert_eq!(
+            attribute(&ours, "rpc.grpc.status_code"),
+            Some(Value::I64(code))
+        );
+    }
+}
+
 #[tokio::test]
 async fn python_client_calls_our_server() {
     if !python_ready() {
@@ -91,48 +136,7 @@ async fn python_client_calls_our_server() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let clients = python_spans(&stdout);
-    assert_eq!(clients.len(), 3, "{clients:#?}");
-
-    for (client, name, code) in [
-        (&clients[0], "GetHTTPThing", 0),
-        (&clients[1], "WatchHTTPThings", 0),
-        (&clients[2], "GetHTTPThing", 14),
-    ] {
-        assert_eq!(text(client, "kind"), "CLIENT");
-        let trace_id = opentelemetry::trace::TraceId::from_hex(&text(client, "trace_id")).unwrap();
-        let ours = telemetry()
-            .wait_for(|t| {
-                t.trace(trace_id)
-                    .into_iter()
-                    .find(|s| s.span_kind == SpanKind::Server)
-            })
-            .await;
-        assert_eq!(ours.name, format!("kitchen.sink.v1.HTTPThings/{name}"));
-        assert_eq!(
-            ours.parent_span_id.to_string(),
-            text(client, "span_id"),
-            "our server span is the child of the Python client span"
-        );
-        assert_eq!(
-            text(client, "name"),
-            format!("/kitchen.sink.v1.HTTPThings/{name}")
-        );
-        eprintln!("PY {} {}", text(client, "name"), client["attributes"]);
-        eprintln!(
-            "RS {} {:?}",
-            ours.name,
-            ours.attributes
-                .iter()
-                .map(|kv| format!("{}={}", kv.key, kv.value))
-                .collect::<Vec<_>>()
-        );
-        assert_same_rpc_attributes(&ours, client);
-        assert_eq!(
-            attribute(&ours, "rpc.grpc.status_code"),
-            Some(Value::I64(code))
-        );
-    }
+    assert_calls_match(&python_spans(&stdout), SpanKind::Server).await;
 }
 
 #[tokio::test]
@@ -181,45 +185,5 @@ async fn our_client_calls_a_python_server() {
     })
     .await
     .unwrap();
-    let servers = python_spans(&rest);
-    assert_eq!(servers.len(), 3, "{servers:#?}");
-    for (server, name, code) in [
-        (&servers[0], "GetHTTPThing", 0),
-        (&servers[1], "WatchHTTPThings", 0),
-        (&servers[2], "GetHTTPThing", 14),
-    ] {
-        assert_eq!(text(server, "kind"), "SERVER");
-        let trace_id = opentelemetry::trace::TraceId::from_hex(&text(server, "trace_id")).unwrap();
-        let ours = telemetry()
-            .wait_for(|t| {
-                t.trace(trace_id)
-                    .into_iter()
-                    .find(|s| s.span_kind == SpanKind::Client)
-            })
-            .await;
-        assert_eq!(ours.name, format!("kitchen.sink.v1.HTTPThings/{name}"));
-        assert_eq!(
-            text(server, "name"),
-            format!("/kitchen.sink.v1.HTTPThings/{name}")
-        );
-        assert_eq!(
-            text(server, "parent_span_id"),
-            ours.span_context.span_id().to_string(),
-            "the Python server span is the child of our client span"
-        );
-        eprintln!("PY {} {}", text(server, "name"), server["attributes"]);
-        eprintln!(
-            "RS {} {:?}",
-            ours.name,
-            ours.attributes
-                .iter()
-                .map(|kv| format!("{}={}", kv.key, kv.value))
-                .collect::<Vec<_>>()
-        );
-        assert_same_rpc_attributes(&ours, server);
-        assert_eq!(
-            attribute(&ours, "rpc.grpc.status_code"),
-            Some(Value::I64(code))
-        );
-    }
+    assert_calls_match(&python_spans(&rest), SpanKind::Client).await;
 }
