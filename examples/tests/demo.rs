@@ -1,44 +1,13 @@
 //! README command #1 works with nothing configured: it exits 0 and prints one waterfall per
 //! trace, client and server spans and the handler's children under one trace id.
 
-use std::process::Command;
+mod common;
 
-/// The demo's output split into its printed traces, each a header line and its tree.
-fn run_demo() -> Vec<String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_demo"))
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the demo runs");
-    let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
-    assert!(
-        output.status.success(),
-        "the demo failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        !stdout.contains('\x1b'),
-        "plain output when not on a terminal"
-    );
-    stdout
-        .split("\ntrace ")
-        .skip(1)
-        .map(|trace| format!("trace {trace}"))
-        .collect()
-}
-
-fn trace_with<'a>(traces: &'a [String], needle: &str) -> &'a str {
-    traces
-        .iter()
-        .find(|trace| trace.contains(needle))
-        .unwrap_or_else(|| panic!("no trace contains {needle:?}: {traces:#?}"))
-}
+use common::{run_example, trace_with};
 
 #[test]
 fn demo_prints_connected_traces() {
-    let traces = run_demo();
+    let (_, traces) = run_example(env!("CARGO_BIN_EXE_demo"), &[]);
     assert_eq!(
         traces.len(),
         4,

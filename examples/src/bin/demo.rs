@@ -3,13 +3,10 @@
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector instead.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Channel, Server};
-use tonic_traced::client::TracedClient;
+use tonic::transport::Server;
+use tonic_traced_examples::loopback::{serve, traced_channel};
 use tonic_traced_examples::order_service::OrderUpdates;
 use tonic_traced_examples::payment::order_service_client::OrderServiceClient;
 use tonic_traced_examples::payment::order_service_server::OrderServiceServer;
@@ -72,23 +69,4 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Flushes the spans: with nothing configured, each trace prints as a waterfall.
     telemetry.shutdown()?;
     Ok(())
-}
-
-/// Serves `router` on a free loopback port in the background.
-async fn serve(router: tonic::transport::server::Router) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    tokio::spawn(router.serve_with_incoming(TcpIncoming::from(listener)));
-    Ok(address)
-}
-
-/// A channel to `address` whose calls are traced.
-async fn traced_channel(
-    address: SocketAddr,
-) -> Result<TracedClient<Channel>, tonic::transport::Error> {
-    let endpoint = Channel::from_shared(format!("http://{address}")).expect("loopback URI");
-    let channel = endpoint.connect().await?;
-    Ok(tower::ServiceBuilder::new()
-        .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
-        .service(channel))
 }

@@ -1,0 +1,75 @@
+//! The OpenCensus tutorial's interactive client, traced: `capitalize-client ADDR` reads lines
+//! from stdin (prompt `> `), sends each to the `rpc.Fetch` server at `ADDR` and prints the
+//! capitalized reply; it exits at the end of input (Ctrl-D).
+//!
+//! Each call is a trace of its own, its CLIENT span carrying the payload's `id` and `len`
+//! (from the annotations in `proto/capitalize.proto`); the server's SERVER span joins the
+//! same trace through the `traceparent` metadata. With nothing configured the traces print as
+//! waterfalls when the client exits; with `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there.
+//!
+//! The tutorial's client metrics (Prometheus, `/metrics`) come with `init()`'s metrics, which
+//! the runtime does not have yet: this example records traces only.
+
+use std::io::{BufRead, Write};
+
+use tonic::transport::Channel;
+use tonic_traced_examples::rpc::fetch_client::FetchClient;
+use tonic_traced_examples::rpc::Payload;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let Some(address) = std::env::args().nth(1) else {
+        return Err("usage: capitalize-client ADDR (e.g. 127.0.0.1:9988)".into());
+    };
+    let telemetry = tonic_traced::Init::default()
+        .service_name("capitalize-client")
+        .install()?;
+
+    let uri = if address.contains("://") {
+        address
+    } else {
+        format!("http://{address}")
+    };
+    let endpoint = Channel::from_shared(uri)?;
+    let channel = endpoint.connect().await?;
+    let mut client = FetchClient::new(
+        tower::ServiceBuilder::new()
+            .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
+            .service(channel),
+    );
+
+    // Stdin is read on a thread of its own so the runtime's threads never block on it.
+    let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<std::io::Result<String>>(1);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            if lines_tx.blocking_send(line).is_err() {
+                return;
+            }
+        }
+    });
+
+    let mut id = 0;
+    loop {
+        print!("> ");
+        std::io::stdout().flush()?;
+        let Some(line) = lines.recv().await else {
+            println!();
+            break;
+        };
+        id += 1;
+        let payload = Payload {
+            id,
+            data: line?.into_bytes(),
+        };
+        match client.capitalize(payload).await {
+            Ok(reply) => {
+                println!("< {}\n", String::from_utf8_lossy(&reply.into_inner().data));
+            }
+            Err(status) => eprintln!("capitalize-client: the server answered {status}"),
+        }
+    }
+
+    // Flushes the spans: with nothing configured, each trace prints as a waterfall.
+    telemetry.shutdown()?;
+    Ok(())
+}
