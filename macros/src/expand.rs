@@ -73,6 +73,9 @@ fn instrument(
         );
     };
     let body = &method.block;
+    // The body's statements, not its block: a block holding one expression would draw an
+    // `unused_braces` warning pointing at the user's code.
+    let stmts = &body.stmts;
     method.block = match handler.shape {
         Shape::AsyncFn => {
             let mut output = match &method.sig.output {
@@ -98,7 +101,7 @@ fn instrument(
                             let #fake_return: #output = loop {};
                             return #fake_return;
                         }
-                        #body
+                        #(#stmts)*
                     }).await
                 }
             }

@@ -45,6 +45,36 @@ impl SpanAttributes for () {
     fn record_attributes(&self, _sink: &mut dyn AttributeSink) {}
 }
 
+/// Request and response types tonic maps the well-known `google.protobuf` wrapper and value
+/// types to: they have no annotated fields.
+macro_rules! no_annotated_fields {
+    ($($ty:ty),* $(,)?) => {$(
+        impl SpanAttributes for $ty {
+            fn record_attributes(&self, _sink: &mut dyn AttributeSink) {}
+        }
+    )*};
+}
+
+no_annotated_fields!(
+    bool,
+    i32,
+    i64,
+    u32,
+    u64,
+    f32,
+    f64,
+    String,
+    Vec<u8>,
+    prost::bytes::Bytes,
+    prost_types::Any,
+    prost_types::Duration,
+    prost_types::FieldMask,
+    prost_types::ListValue,
+    prost_types::Struct,
+    prost_types::Timestamp,
+    prost_types::Value,
+);
+
 /// prost boxes recursive and `boxed(…)` fields; their attributes are the inner message's.
 impl<T: SpanAttributes + ?Sized> SpanAttributes for Box<T> {
     fn record_attributes(&self, sink: &mut dyn AttributeSink) {
@@ -52,10 +82,15 @@ impl<T: SpanAttributes + ?Sized> SpanAttributes for Box<T> {
     }
 }
 
-/// Collects OpenTelemetry key-values, ready for `Span::set_attributes` or a span builder.
+/// Collects OpenTelemetry key-values, ready for `Span::set_attributes` or a span builder. A key
+/// recorded again (through two nested messages) replaces its earlier value.
 impl AttributeSink for Vec<KeyValue> {
     fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
-        self.push(KeyValue::new(Key::from_static_str(key), value.to_otel()));
+        let key = Key::from_static_str(key);
+        match self.iter_mut().find(|recorded| recorded.key == key) {
+            Some(recorded) => recorded.value = value.to_otel(),
+            None => self.push(KeyValue::new(key, value.to_otel())),
+        }
     }
 }
 
@@ -86,6 +121,21 @@ mod tests {
         assert_eq!(
             AttributeValue::U64(u64::MAX).to_otel(),
             Value::String("18446744073709551615".into())
+        );
+    }
+
+    #[test]
+    fn a_key_recorded_twice_keeps_the_last_value() {
+        let mut sink = Vec::new();
+        sink.record("address.city", AttributeValue::Str("Porto"));
+        sink.record("other", AttributeValue::Bool(true));
+        sink.record("address.city", AttributeValue::Str("Lisbon"));
+        assert_eq!(
+            sink,
+            vec![
+                KeyValue::new("address.city", "Lisbon"),
+                KeyValue::new("other", true)
+            ]
         );
     }
 

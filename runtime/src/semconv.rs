@@ -2,6 +2,8 @@
 
 use std::sync::OnceLock;
 
+static MODE: OnceLock<SemconvMode> = OnceLock::new();
+
 /// The attribute sets to emit: the old conventions (the default, as the migration rules
 /// require), the stable ones (`rpc`), or both (`rpc/dup`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +41,19 @@ impl SemconvMode {
         mode
     }
 
-    /// The process-wide mode, read from the environment on first use.
+    /// The process-wide mode: as `init()` configured it, else read from the environment on
+    /// first use.
     pub fn current() -> Self {
-        static MODE: OnceLock<SemconvMode> = OnceLock::new();
         *MODE.get_or_init(|| {
             SemconvMode::from_opt_in(
                 &std::env::var("OTEL_SEMCONV_STABILITY_OPT_IN").unwrap_or_default(),
             )
         })
+    }
+
+    /// Makes `self` the process-wide mode, unless spans were already made with another.
+    pub(crate) fn install(self) {
+        let _first_use_wins = MODE.set(self);
     }
 }
 

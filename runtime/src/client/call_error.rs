@@ -7,7 +7,7 @@ use tonic::{Code, Status, TimeoutExpired};
 /// An error a gRPC transport service returns instead of a response.
 pub trait CallError: std::fmt::Display {
     /// The status the caller will see: the `Status` inside the error if there is one,
-    /// `DEADLINE_EXCEEDED` for a timeout, else `UNAVAILABLE`.
+    /// `DEADLINE_EXCEEDED` for tonic's own timeout (`TimeoutExpired`), else `UNAVAILABLE`.
     fn code(&self) -> Code;
 }
 

@@ -17,7 +17,7 @@ pub struct TelemetryConfig {
     /// `OTEL_SDK_DISABLED`: when `true`, install nothing.
     pub sdk_disabled: bool,
     /// `OTEL_SERVICE_NAME`, else `service.name` from `OTEL_RESOURCE_ATTRIBUTES`; `None` leaves
-    /// the SDK's `unknown_service:<executable>`.
+    /// `unknown_service`.
     pub service_name: Option<String>,
     /// `OTEL_RESOURCE_ATTRIBUTES`, percent-decoded and in order, without `service.name`.
     pub resource_attributes: Vec<(String, String)>,

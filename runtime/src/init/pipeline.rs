@@ -27,6 +27,7 @@ pub(super) fn install(
     if config.sdk_disabled {
         return Ok(None);
     }
+    config.semconv.install();
     let propagator = propagator(&config.propagators);
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(sampler(config.traces.sampler))
