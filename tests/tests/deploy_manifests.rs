@@ -1,0 +1,766 @@
+//! The deployment files of `deploy/`: Kubernetes manifests, the Compose stack, the collector's
+//! and Prometheus's configurations, the Dockerfile. None of them can run here (no cluster, no
+//! Docker engine), so they are checked as far as possible without the real programs:
+//!
+//! - every manifest of `deploy/kubernetes` against the OpenAPI schemas of a pinned Kubernetes
+//!   version, strictly (unknown fields fail), with `kubernetes-validate`;
+//! - `deploy/docker-compose.yaml` against the Compose specification's schema (`check-jsonschema`);
+//! - `deploy/Dockerfile` with BuildKit's parser (the `dockerfile` Python package);
+//! - what no schema sees: Services select Deployments and target their ports, probes and mounts
+//!   and RBAC refer to things that exist, `$(VAR)` references are defined, the services' OTEL_*
+//!   variables are what `tonic_traced::init()` accepts and point at the collector, the
+//!   collector's pipelines use defined components, Prometheus scrapes existing hosts and ports.
+//!
+//! Needs `python3` with `tests/python/deploy-requirements.txt` installed (`scripts/test.sh` does
+//! it). Under `CI=true` a missing tool fails the test; otherwise the test is skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value as Json;
+
+/// The Kubernetes version the manifests are validated against.
+const KUBERNETES_VERSION: &str = "1.34.0";
+const NAMESPACE: &str = "tonic-traced";
+/// Server binaries the manifests run that `tonic-traced-examples` does not have yet.
+const PLANNED_BINARIES: [&str; 2] = ["payment-server", "order-server"];
+/// The services of the examples deployed on their own, with the tracing setup under test.
+const APP_DEPLOYMENTS: [&str; 2] = ["payment-service", "order-service"];
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
+}
+
+fn deploy(path: &str) -> PathBuf {
+    repo().join("deploy").join(path)
+}
+
+/// Whether python3 and the validators are installed; missing ones fail under CI, skip elsewhere.
+fn tools_ready() -> bool {
+    let ready = Command::new("python3")
+        .args([
+            "-c",
+            "import yaml, dockerfile, kubernetes_validate, check_jsonschema",
+        ])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+        && ["kubernetes-validate", "check-jsonschema"]
+            .iter()
+            .all(|tool| {
+                Command::new(tool)
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|output| output.status.success())
+            });
+    if !ready {
+        assert!(
+            std::env::var("CI").is_err(),
+            "python3 with tests/python/deploy-requirements.txt is required under CI"
+        );
+        eprintln!("skipping: python3 with tests/python/deploy-requirements.txt is not installed");
+    }
+    ready
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .output()
+        .unwrap_or_else(|error| panic!("{command:?}: {error}"))
+}
+
+fn assert_success(output: &Output, what: &str) {
+    assert!(
+        output.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs a Python snippet that prints one JSON document.
+fn python_json(script: &str, args: &[&str], stdin: Option<&str>) -> Json {
+    use std::io::Write;
+    let mut child = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let output = child.wait_with_output().unwrap();
+    assert_success(&output, &format!("python3 {args:?}"));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Every document of a YAML file, as JSON (anchors and merge keys resolved).
+fn yaml_file(path: &Path) -> Vec<Json> {
+    let script = "import json, sys, yaml\n\
+                  print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d is not None]))";
+    let docs = python_json(script, &[path.to_str().unwrap()], None);
+    docs.as_array().unwrap().clone()
+}
+
+/// One YAML document given as text (an embedded configuration).
+fn yaml_text(text: &str) -> Json {
+    let script = "import json, sys, yaml\nprint(json.dumps(yaml.safe_load(sys.stdin.read())))";
+    python_json(script, &[], Some(text))
+}
+
+fn manifest_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(deploy("kubernetes"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no manifests in deploy/kubernetes");
+    files
+}
+
+/// All Kubernetes resources of deploy/kubernetes.
+fn resources() -> Vec<Json> {
+    manifest_files().iter().flat_map(|f| yaml_file(f)).collect()
+}
+
+fn of_kind<'a>(resources: &'a [Json], kind: &str) -> Vec<&'a Json> {
+    resources.iter().filter(|r| r["kind"] == kind).collect()
+}
+
+fn named<'a>(resources: &'a [Json], kind: &str, name: &str) -> &'a Json {
+    of_kind(resources, kind)
+        .into_iter()
+        .find(|r| r["metadata"]["name"] == name)
+        .unwrap_or_else(|| panic!("no {kind} named {name} in deploy/kubernetes"))
+}
+
+fn str_of(value: &Json) -> &str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+}
+
+fn array(value: &Json) -> &[Json] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn containers(deployment: &Json) -> &[Json] {
+    array(&deployment["spec"]["template"]["spec"]["containers"])
+}
+
+/// Whether `port` (a number or a port name) is a containerPort of `deployment`.
+fn has_container_port(deployment: &Json, port: &Json) -> bool {
+    containers(deployment).iter().any(|c| {
+        array(&c["ports"]).iter().any(|p| match port {
+            Json::String(name) => p["name"] == *name.as_str(),
+            number => p["containerPort"] == *number,
+        })
+    })
+}
+
+/// `host` and `port` of `http://host:port`, `host:port`.
+fn host_port(endpoint: &str) -> (String, u16) {
+    let rest = endpoint.split("://").last().unwrap();
+    let rest = rest.split('/').next().unwrap();
+    let (host, port) = rest
+        .rsplit_once(':')
+        .unwrap_or_else(|| panic!("no port in {endpoint}"));
+    (host.to_owned(), port.parse().unwrap())
+}
+
+/// Whether a Service `host` of the manifests exposes `port`.
+fn service_exposes(resources: &[Json], host: &str, port: u16) -> bool {
+    of_kind(resources, "Service").iter().any(|s| {
+        s["metadata"]["name"] == host
+            && array(&s["spec"]["ports"]).iter().any(|p| p["port"] == port)
+    })
+}
+
+fn env_value<'a>(container: &'a Json, name: &str) -> Option<&'a Json> {
+    array(&container["env"]).iter().find(|e| e["name"] == name)
+}
+
+fn env_literal<'a>(container: &'a Json, name: &str) -> &'a str {
+    let entry = env_value(container, name).unwrap_or_else(|| panic!("{name} is not set"));
+    str_of(&entry["value"])
+}
+
+fn compose() -> Json {
+    yaml_file(&deploy("docker-compose.yaml")).remove(0)
+}
+
+/// Whether the Compose service `host` has `port` among its container ports or `expose`.
+fn compose_exposes(compose: &Json, host: &str, port: u16) -> bool {
+    let service = &compose["services"][host];
+    let ports = array(&service["ports"])
+        .iter()
+        .chain(array(&service["expose"]));
+    ports.into_iter().any(|p| {
+        let text = match p {
+            Json::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let container = text.rsplit(':').next().unwrap().trim_end_matches("/tcp");
+        container.parse::<u16>().ok() == Some(port)
+    })
+}
+
+fn collector_config() -> Json {
+    yaml_file(&deploy("otel-collector/config.yaml")).remove(0)
+}
+
+/// Binaries a container may run: the examples' `[[bin]]`s and the planned servers.
+fn known_binaries() -> BTreeSet<String> {
+    let mut binaries: BTreeSet<String> = PLANNED_BINARIES.iter().map(|b| b.to_string()).collect();
+    for entry in std::fs::read_dir(repo().join("examples/src/bin")).unwrap() {
+        let path = entry.unwrap().path();
+        binaries.insert(path.file_stem().unwrap().to_string_lossy().into_owned());
+    }
+    binaries
+}
+
+#[test]
+fn kubernetes_manifests_match_the_pinned_api_schemas() {
+    if !tools_ready() {
+        return;
+    }
+    let files = manifest_files();
+    let output = run(Command::new("kubernetes-validate")
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(&files));
+    assert_success(&output, "kubernetes-validate --strict");
+    let report = String::from_utf8_lossy(&output.stdout);
+    // One "passed" line per resource: none was skipped as unknown.
+    let passed = report.lines().filter(|l| l.contains(" passed ")).count();
+    assert_eq!(passed, resources().len(), "{report}");
+}
+
+#[test]
+fn kubernetes_references_resolve() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    named(&resources, "Namespace", NAMESPACE);
+    for resource in &resources {
+        if resource["kind"] != "Namespace" {
+            assert_eq!(resource["metadata"]["namespace"], NAMESPACE, "{resource}");
+        }
+    }
+    let deployments = of_kind(&resources, "Deployment");
+    let binaries = known_binaries();
+    for deployment in &deployments {
+        let name = str_of(&deployment["metadata"]["name"]);
+        let template = &deployment["spec"]["template"];
+        let labels = template["metadata"]["labels"].as_object().unwrap();
+        for (key, value) in deployment["spec"]["selector"]["matchLabels"]
+            .as_object()
+            .unwrap()
+        {
+            assert_eq!(labels.get(key), Some(value), "{name}: selector {key}");
+        }
+        let pod = &template["spec"];
+        if let Some(account) = pod["serviceAccountName"].as_str() {
+            named(&resources, "ServiceAccount", account);
+        }
+        for volume in array(&pod["volumes"]) {
+            if let Some(config_map) = volume["configMap"]["name"].as_str() {
+                named(&resources, "ConfigMap", config_map);
+            }
+        }
+        for container in containers(deployment) {
+            let image = str_of(&container["image"]);
+            let tag = image.rsplit_once(':').map(|(_, tag)| tag).unwrap_or("");
+            assert!(
+                !tag.is_empty() && tag != "latest" && !tag.contains('/'),
+                "{name}: pin the image tag: {image}"
+            );
+            for kind in ["requests", "limits"] {
+                for resource in ["cpu", "memory"] {
+                    assert!(
+                        container["resources"][kind][resource].is_string(),
+                        "{name}: resources.{kind}.{resource}"
+                    );
+                }
+            }
+            for probe in ["readinessProbe", "livenessProbe"] {
+                let probe = &container[probe];
+                let port = ["tcpSocket", "httpGet", "grpc"]
+                    .iter()
+                    .map(|kind| &probe[kind]["port"])
+                    .find(|port| !port.is_null())
+                    .unwrap_or_else(|| panic!("{name}: no probe port in {probe}"));
+                assert!(has_container_port(deployment, port), "{name}: probe {port}");
+            }
+            let mounts = array(&container["volumeMounts"]);
+            for mount in mounts {
+                assert!(
+                    array(&pod["volumes"])
+                        .iter()
+                        .any(|v| v["name"] == mount["name"]),
+                    "{name}: mount {mount}"
+                );
+            }
+            // Kubernetes expands $(VAR) only for variables defined earlier in the list.
+            let mut defined = BTreeSet::new();
+            for entry in array(&container["env"]) {
+                let value = entry["value"].as_str().unwrap_or("");
+                for reference in value.split("$(").skip(1) {
+                    let variable = reference.split(')').next().unwrap();
+                    assert!(
+                        defined.contains(variable),
+                        "{name}: {} uses $({variable}) before it is defined",
+                        entry["name"]
+                    );
+                }
+                defined.insert(str_of(&entry["name"]).to_owned());
+            }
+            // A file given with --config/--config.file is mounted from a ConfigMap key.
+            let arguments = array(&container["args"])
+                .iter()
+                .chain(array(&container["command"]));
+            for argument in arguments.filter_map(Json::as_str) {
+                if let Some(file) = argument
+                    .strip_prefix("--config=")
+                    .or(argument.strip_prefix("--config.file="))
+                {
+                    let (directory, key) = file.rsplit_once('/').unwrap();
+                    let mount = mounts
+                        .iter()
+                        .find(|m| m["mountPath"] == directory)
+                        .unwrap_or_else(|| panic!("{name}: nothing mounted at {directory}"));
+                    let volume = array(&pod["volumes"])
+                        .iter()
+                        .find(|v| v["name"] == mount["name"])
+                        .unwrap();
+                    let config_map = named(
+                        &resources,
+                        "ConfigMap",
+                        str_of(&volume["configMap"]["name"]),
+                    );
+                    assert!(
+                        config_map["data"][key].is_string(),
+                        "{name}: no {key} in {}",
+                        config_map["metadata"]["name"]
+                    );
+                }
+            }
+            if let Some(binary) = array(&container["command"]).first() {
+                if image.contains("tonic-traced-examples") {
+                    assert!(binaries.contains(str_of(binary)), "{name}: {binary}");
+                }
+            }
+        }
+    }
+    for service in of_kind(&resources, "Service") {
+        let name = str_of(&service["metadata"]["name"]);
+        let selector = service["spec"]["selector"].as_object().unwrap();
+        let target = deployments
+            .iter()
+            .find(|d| {
+                let labels = &d["spec"]["template"]["metadata"]["labels"];
+                selector.iter().all(|(key, value)| labels[key] == *value)
+            })
+            .unwrap_or_else(|| panic!("Service {name} selects no Deployment"));
+        for port in array(&service["spec"]["ports"]) {
+            assert!(
+                has_container_port(target, &port["targetPort"]),
+                "Service {name}: targetPort {} is no container port",
+                port["targetPort"]
+            );
+        }
+    }
+    for binding in of_kind(&resources, "RoleBinding") {
+        named(&resources, "Role", str_of(&binding["roleRef"]["name"]));
+        for subject in array(&binding["subjects"]) {
+            named(&resources, "ServiceAccount", str_of(&subject["name"]));
+        }
+    }
+}
+
+#[test]
+fn services_are_configured_for_tracing() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    for name in APP_DEPLOYMENTS {
+        let deployment = named(&resources, "Deployment", name);
+        named(&resources, "Service", name);
+        let container = &containers(deployment)[0];
+        assert_eq!(env_literal(container, "OTEL_SERVICE_NAME"), name);
+        assert_eq!(
+            env_literal(container, "OTEL_TRACES_SAMPLER"),
+            "parentbased_traceidratio"
+        );
+        let ratio: f64 = env_literal(container, "OTEL_TRACES_SAMPLER_ARG")
+            .parse()
+            .unwrap();
+        assert!(
+            (0.0..=1.0).contains(&ratio),
+            "{name}: sampler ratio {ratio}"
+        );
+        assert_eq!(
+            env_literal(container, "OTEL_PROPAGATORS"),
+            "tracecontext,baggage"
+        );
+        assert_eq!(
+            env_literal(container, "OTEL_EXPORTER_OTLP_PROTOCOL"),
+            "grpc"
+        );
+        let endpoint = env_literal(container, "OTEL_EXPORTER_OTLP_ENDPOINT");
+        assert!(endpoint.starts_with("http://"), "{name}: {endpoint}");
+        let (host, port) = host_port(endpoint);
+        assert!(
+            service_exposes(&resources, &host, port),
+            "{name}: {endpoint}"
+        );
+        assert_eq!(port, 4317, "{name}: the gRPC OTLP port");
+
+        // k8s.namespace.name and k8s.pod.name come from the downward API.
+        let attributes: BTreeMap<&str, &str> = env_literal(container, "OTEL_RESOURCE_ATTRIBUTES")
+            .split(',')
+            .map(|pair| pair.split_once('=').unwrap())
+            .collect();
+        for (attribute, field) in [
+            ("k8s.namespace.name", "metadata.namespace"),
+            ("k8s.pod.name", "metadata.name"),
+        ] {
+            let value = attributes
+                .get(attribute)
+                .unwrap_or_else(|| panic!("{name}: no {attribute}"));
+            let variable = value
+                .strip_prefix("$(")
+                .and_then(|v| v.strip_suffix(')'))
+                .unwrap_or_else(|| panic!("{name}: {attribute}={value}"));
+            let entry = env_value(container, variable)
+                .unwrap_or_else(|| panic!("{name}: {attribute} uses undefined $({variable})"));
+            assert_eq!(entry["valueFrom"]["fieldRef"]["fieldPath"], field);
+        }
+
+        // Prometheus finds the pod's metrics endpoint through its annotations.
+        let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+        assert_eq!(annotations["prometheus.io/scrape"], "true", "{name}");
+        let metrics_port: u16 = str_of(&annotations["prometheus.io/port"]).parse().unwrap();
+        assert!(
+            has_container_port(deployment, &metrics_port.into()),
+            "{name}"
+        );
+        assert_eq!(
+            env_literal(container, "OTEL_METRICS_EXPORTER"),
+            "prometheus"
+        );
+        assert_eq!(
+            env_literal(container, "OTEL_EXPORTER_PROMETHEUS_HOST"),
+            "0.0.0.0"
+        );
+        assert_eq!(
+            env_literal(container, "OTEL_EXPORTER_PROMETHEUS_PORT"),
+            metrics_port.to_string()
+        );
+    }
+}
+
+#[test]
+fn collector_pipelines_use_defined_components() {
+    if !tools_ready() {
+        return;
+    }
+    let config = collector_config();
+    let resources = resources();
+    let compose = compose();
+
+    // The Kubernetes ConfigMap embeds the same configuration as the Compose stack's file.
+    let config_map = named(&resources, "ConfigMap", "otel-collector-config");
+    assert_eq!(
+        yaml_text(str_of(&config_map["data"]["config.yaml"])),
+        config,
+        "deploy/kubernetes/otel-collector.yaml and deploy/otel-collector/config.yaml differ"
+    );
+
+    let defined = |section: &str| -> BTreeSet<String> {
+        config[section]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let connectors = defined("connectors");
+    let mut used: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let pipelines = config["service"]["pipelines"].as_object().unwrap();
+    assert!(pipelines.contains_key("traces"), "no traces pipeline");
+    for (pipeline, spec) in pipelines {
+        for section in ["receivers", "processors", "exporters"] {
+            let names = array(&spec[section]);
+            assert!(
+                section == "processors" || !names.is_empty(),
+                "{pipeline}: no {section}"
+            );
+            for component in names {
+                let component = str_of(component).to_owned();
+                let known = defined(section).contains(&component)
+                    || (section != "processors" && connectors.contains(&component));
+                assert!(
+                    known,
+                    "pipeline {pipeline}: {section} {component} is not defined"
+                );
+                used.entry(section).or_default().insert(component);
+            }
+        }
+    }
+    for section in ["receivers", "processors", "exporters"] {
+        for component in defined(section) {
+            assert!(
+                used[section].contains(&component),
+                "{section} {component} unused"
+            );
+        }
+    }
+    for connector in &connectors {
+        assert!(
+            used["exporters"].contains(connector) && used["receivers"].contains(connector),
+            "connector {connector} must be an exporter of one pipeline and a receiver of another"
+        );
+    }
+    let extensions = defined("extensions");
+    for extension in array(&config["service"]["extensions"]) {
+        assert!(
+            extensions.contains(str_of(extension)),
+            "extension {extension}"
+        );
+    }
+
+    // The ports the collector listens on: bound on all interfaces (it runs in a container),
+    // published by the Kubernetes Deployment and by the Compose service.
+    let mut listening = vec![];
+    for protocol in ["grpc", "http"] {
+        listening.push(str_of(
+            &config["receivers"]["otlp"]["protocols"][protocol]["endpoint"],
+        ));
+    }
+    listening.push(str_of(&config["extensions"]["health_check"]["endpoint"]));
+    listening.push(str_of(&config["exporters"]["prometheus"]["endpoint"]));
+    let deployment = named(&resources, "Deployment", "otel-collector");
+    for endpoint in listening {
+        let (host, port) = host_port(endpoint);
+        assert_eq!(
+            host, "0.0.0.0",
+            "{endpoint} is not reachable from other containers"
+        );
+        assert!(
+            has_container_port(deployment, &port.into()),
+            "k8s: {endpoint}"
+        );
+        assert!(
+            compose_exposes(&compose, "otel-collector", port),
+            "compose: {endpoint}"
+        );
+    }
+    let telemetry =
+        &config["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"];
+    assert_eq!(telemetry["host"], "0.0.0.0");
+    let port = telemetry["port"].as_u64().unwrap() as u16;
+    assert!(has_container_port(deployment, &port.into()));
+    assert!(compose_exposes(&compose, "otel-collector", port));
+
+    // Exporters reach backends that both deployments define.
+    for (name, exporter) in config["exporters"].as_object().unwrap() {
+        if name == "otlp" || name.starts_with("otlp/") {
+            let (host, port) = host_port(str_of(&exporter["endpoint"]));
+            assert!(
+                service_exposes(&resources, &host, port),
+                "k8s: exporter {name}"
+            );
+            assert!(
+                compose_exposes(&compose, &host, port),
+                "compose: exporter {name}"
+            );
+        }
+    }
+}
+
+/// Checks a Prometheus configuration's jobs; `reachable` says whether host:port exists.
+fn check_prometheus(config: &Json, what: &str, reachable: impl Fn(&str, u16) -> bool) {
+    let jobs = array(&config["scrape_configs"]);
+    let mut names = BTreeSet::new();
+    for job in jobs {
+        let name = str_of(&job["job_name"]);
+        assert!(names.insert(name), "{what}: job {name} twice");
+        for group in array(&job["static_configs"]) {
+            for target in array(&group["targets"]) {
+                let (host, port) = host_port(str_of(target));
+                assert!(
+                    (host == "localhost" && port == 9090) || reachable(&host, port),
+                    "{what}: job {name} scrapes {target}, which is not defined"
+                );
+            }
+        }
+    }
+    for required in ["otel-collector", "otel-collector-metrics"] {
+        assert!(names.contains(required), "{what}: no job {required}");
+    }
+}
+
+#[test]
+fn prometheus_scrapes_what_is_deployed() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    let config_map = named(&resources, "ConfigMap", "prometheus-config");
+    let config = yaml_text(str_of(&config_map["data"]["prometheus.yml"]));
+    check_prometheus(&config, "kubernetes", |host, port| {
+        service_exposes(&resources, host, port)
+    });
+    // The application pods are discovered in the manifests' namespace by annotation.
+    let discovery = array(&config["scrape_configs"])
+        .iter()
+        .find(|job| job["kubernetes_sd_configs"].is_array())
+        .expect("a kubernetes_sd_configs job for the annotated pods");
+    let sd = &discovery["kubernetes_sd_configs"][0];
+    assert_eq!(sd["role"], "pod");
+    assert!(array(&sd["namespaces"]["names"]).contains(&NAMESPACE.into()));
+    let keeps_annotated = array(&discovery["relabel_configs"]).iter().any(|rule| {
+        rule["action"] == "keep"
+            && array(&rule["source_labels"])
+                .contains(&"__meta_kubernetes_pod_annotation_prometheus_io_scrape".into())
+    });
+    assert!(
+        keeps_annotated,
+        "the pod job keeps only prometheus.io/scrape pods"
+    );
+
+    let compose = compose();
+    let config = yaml_file(&deploy("prometheus/prometheus.yml")).remove(0);
+    check_prometheus(&config, "compose", |host, port| {
+        compose_exposes(&compose, host, port)
+    });
+    for service in APP_DEPLOYMENTS {
+        let scraped = array(&config["scrape_configs"]).iter().any(|job| {
+            array(&job["static_configs"]).iter().any(|group| {
+                array(&group["targets"])
+                    .iter()
+                    .any(|t| host_port(str_of(t)).0 == service)
+            })
+        });
+        assert!(scraped, "compose: {service} is not scraped");
+    }
+}
+
+#[test]
+fn compose_file_matches_the_compose_specification() {
+    if !tools_ready() {
+        return;
+    }
+    let file = deploy("docker-compose.yaml");
+    let output = run(Command::new("check-jsonschema")
+        .args(["--builtin-schema", "vendor.compose-spec"])
+        .arg(&file));
+    assert_success(&output, "check-jsonschema vendor.compose-spec");
+
+    let compose = compose();
+    let services = compose["services"].as_object().unwrap();
+    let binaries = known_binaries();
+    for required in ["otel-collector", "jaeger", "prometheus", "demo"] {
+        assert!(services.contains_key(required), "no service {required}");
+    }
+    for service in APP_DEPLOYMENTS {
+        assert!(services.contains_key(service), "no service {service}");
+    }
+    for (name, service) in services {
+        let image = str_of(&service["image"]);
+        let tag = image.rsplit_once(':').map(|(_, tag)| tag).unwrap_or("");
+        assert!(
+            !tag.is_empty() && tag != "latest",
+            "{name}: pin the image: {image}"
+        );
+        for dependency in array(&service["depends_on"]) {
+            assert!(
+                services.contains_key(str_of(dependency)),
+                "{name}: {dependency}"
+            );
+        }
+        for volume in array(&service["volumes"]) {
+            let source = str_of(volume).split(':').next().unwrap();
+            if source.starts_with('.') {
+                assert!(deploy(source).exists(), "{name}: {source} does not exist");
+            }
+        }
+        if let Some(build) = service.get("build") {
+            let context = deploy(str_of(&build["context"]));
+            assert!(
+                context.join(str_of(&build["dockerfile"])).is_file(),
+                "{name}: {build}"
+            );
+        }
+        if image.starts_with("tonic-traced-examples") {
+            let binary = str_of(&service["command"][0]);
+            assert!(binaries.contains(binary), "{name}: {binary}");
+            let endpoint = str_of(&service["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+            let (host, port) = host_port(endpoint);
+            assert!(compose_exposes(&compose, &host, port), "{name}: {endpoint}");
+            assert!(
+                service["environment"]["OTEL_SERVICE_NAME"].is_string(),
+                "{name}"
+            );
+        }
+    }
+    // The image the application services run is the one built here.
+    assert!(services
+        .values()
+        .any(|s| s.get("build").is_some() && s["image"] == services["payment-service"]["image"]));
+}
+
+#[test]
+fn dockerfile_builds_the_examples() {
+    if !tools_ready() {
+        return;
+    }
+    let script = "import json, sys, dockerfile\n\
+                  print(json.dumps([c._asdict() for c in dockerfile.parse_file(sys.argv[1])]))";
+    let path = deploy("Dockerfile");
+    let commands = python_json(script, &[path.to_str().unwrap()], None);
+    let commands = commands.as_array().unwrap();
+    let of = |cmd: &str| -> Vec<&Json> { commands.iter().filter(|c| c["cmd"] == cmd).collect() };
+    let froms = of("FROM");
+    assert!(froms.len() >= 2, "a multi-stage build");
+    let builder = array(&froms[0]["value"]);
+    assert!(str_of(&builder[0]).starts_with("rust:1.95"), "{builder:?}");
+    let stage = str_of(builder.last().unwrap());
+    assert!(!str_of(&froms.last().unwrap()["value"][0]).starts_with("rust:"));
+    let builds = of("RUN").into_iter().any(|run| {
+        let text = str_of(&run["value"][0]);
+        text.contains("cargo build --release") && text.contains("-p tonic-traced-examples")
+    });
+    assert!(
+        builds,
+        "the builder runs cargo build --release -p tonic-traced-examples"
+    );
+    let copies = of("COPY")
+        .into_iter()
+        .any(|copy| array(&copy["flags"]).contains(&format!("--from={stage}").into()));
+    assert!(copies, "the runtime stage copies the binaries from {stage}");
+    let user = of("USER");
+    let user = str_of(&user.last().expect("a non-root USER")["value"][0]);
+    assert!(
+        !user.starts_with("root") && !user.starts_with("0"),
+        "{user}"
+    );
+    let cmd = of("CMD");
+    let binary = str_of(&cmd.last().expect("a CMD")["value"][0]);
+    assert!(known_binaries().contains(binary), "{binary}");
+    assert!(
+        repo()
+            .join(format!("examples/src/bin/{binary}.rs"))
+            .is_file(),
+        "the default command is a binary that exists today"
+    );
+}
