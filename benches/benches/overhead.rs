@@ -1,5 +1,7 @@
 //! What `#[traced_service]` adds per RPC: the same handler body, plain and traced, called
-//! in-process (no network, no tonic server) on a current-thread runtime.
+//! in-process (no network, no tonic server) on a current-thread runtime. And what the client
+//! layer adds per unary call: the same generated client over the same in-process transport,
+//! plain and under `tonic_traced::client::layer()`.
 //!
 //! One SDK for the whole binary (parent-based always-on sampler, batch span processor,
 //! counting exporter): whether a call is sampled is chosen by its `traceparent`. After each
@@ -21,18 +23,23 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use opentelemetry::global;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::propagation::TextMapPropagator;
+use opentelemetry::trace::{FutureExt, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::Context;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tokio::runtime::Runtime;
 use tonic::codegen::tokio_stream::StreamExt;
+use tonic::codegen::{Body, Bytes, StdError};
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::Request;
 use tonic_traced::extract_remote_context;
 use tonic_traced_benches::{
-    request, PlainPing, PlainThings, Telemetry, TracedPing, TracedThings, TracedThingsEvents,
-    SAMPLED_PARENT, UNSAMPLED_PARENT,
+    plain_client, request, traced_client, PlainPing, PlainThings, Telemetry, TracedPing,
+    TracedThings, TracedThingsEvents, SAMPLED_PARENT, UNSAMPLED_PARENT,
 };
 use tonic_traced_tests::kitchen::sink::v1::http_things_server::HttpThings;
 use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::rootless_client::RootlessClient;
 use tonic_traced_tests::rootless_server::Rootless;
 use tonic_traced_tests::Ping;
 
@@ -112,12 +119,56 @@ fn stream<S: HttpThings>(
     })
 }
 
+/// `iters` unary calls through `client`, each made under `parent` (the caller's current
+/// context) if given, else with no current context.
+fn client_unary<T>(
+    runtime: &Runtime,
+    mut client: RootlessClient<T>,
+    parent: Option<&Context>,
+    iters: u64,
+) -> Duration
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<StdError>,
+    T::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <T::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
+    runtime.block_on(async {
+        let start = Instant::now();
+        for _ in 0..iters {
+            let ping = Ping {
+                label: "bench".to_owned(),
+            };
+            let call = client.ping(ping);
+            let response = match parent {
+                Some(parent) => call.with_context(parent.clone()).await,
+                None => call.await,
+            };
+            black_box(response.expect("the transport answers"));
+        }
+        start.elapsed()
+    })
+}
+
+/// The caller's context for a client call: a remote span context from `traceparent`, as a
+/// server handler making the call would have. The client span is its child.
+fn parent_context(traceparent: &str) -> Context {
+    let carrier =
+        std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let cx = TraceContextPropagator::new().extract(&carrier);
+    assert!(cx.span().span_context().is_valid(), "a valid traceparent");
+    cx
+}
+
 /// One benchmark: a kind of call and the remote parent its requests carry.
 #[derive(Debug, Clone, Copy)]
 struct Case {
     group: &'static str,
     traceparent: Option<&'static str>,
     sampled: bool,
+    /// `Some(variant)` for calls through the generated client: `traceparent` is then the
+    /// parent of the caller's current context rather than a request header.
+    client: Option<&'static str>,
     /// `None` for a unary call, else the number of messages streamed back.
     stream: Option<u64>,
     /// Streams traced with `messages = events` rather than the default, spans.
@@ -146,6 +197,14 @@ impl Case {
         if traced {
             telemetry().expect(iters * self.spans());
         }
+        if self.client.is_some() {
+            let parent = self.traceparent.map(parent_context);
+            return if traced {
+                client_unary(runtime, traced_client(), parent.as_ref(), iters)
+            } else {
+                client_unary(runtime, plain_client(), parent.as_ref(), iters)
+            };
+        }
         match (self.stream, traced) {
             (None, false) => unary(runtime, &PlainPing, traceparent, iters),
             (None, true) => unary(runtime, &TracedPing, traceparent, iters),
@@ -158,9 +217,10 @@ impl Case {
     }
 
     fn name(&self) -> String {
-        match self.stream {
-            None => self.group.to_owned(),
-            Some(length) => format!("{}/{length}", self.group),
+        match (self.client, self.stream) {
+            (Some(variant), _) => format!("{}/{variant}", self.group),
+            (None, None) => self.group.to_owned(),
+            (None, Some(length)) => format!("{}/{length}", self.group),
         }
     }
 }
@@ -170,6 +230,7 @@ const UNARY_SAMPLED: Case = Case {
     group: "unary_sampled",
     traceparent: Some(SAMPLED_PARENT),
     sampled: true,
+    client: None,
     stream: None,
     events: false,
 };
@@ -179,6 +240,7 @@ const UNARY_UNSAMPLED: Case = Case {
     group: "unary_unsampled",
     traceparent: Some(UNSAMPLED_PARENT),
     sampled: false,
+    client: None,
     stream: None,
     events: false,
 };
@@ -188,6 +250,7 @@ const UNARY_ROOT: Case = Case {
     group: "unary_root",
     traceparent: None,
     sampled: true,
+    client: None,
     stream: None,
     events: false,
 };
@@ -197,6 +260,7 @@ const STREAM_SAMPLED: Case = Case {
     group: "stream_sampled",
     traceparent: Some(SAMPLED_PARENT),
     sampled: true,
+    client: None,
     stream: Some(0),
     events: false,
 };
@@ -206,6 +270,7 @@ const STREAM_UNSAMPLED: Case = Case {
     group: "stream_unsampled",
     traceparent: Some(UNSAMPLED_PARENT),
     sampled: false,
+    client: None,
     stream: Some(0),
     events: false,
 };
@@ -215,9 +280,42 @@ const STREAM_EVENTS: Case = Case {
     group: "stream_sampled_events",
     traceparent: Some(SAMPLED_PARENT),
     sampled: true,
+    client: None,
     stream: Some(0),
     events: true,
 };
+
+/// Client calls made inside a sampled span: the CLIENT span is its child, recorded.
+const CLIENT_SAMPLED: Case = Case {
+    group: "client_unary",
+    traceparent: Some(SAMPLED_PARENT),
+    sampled: true,
+    client: Some("sampled"),
+    stream: None,
+    events: false,
+};
+
+/// Client calls made inside an unsampled span (a remote parent not sampled): nothing recorded.
+const CLIENT_UNSAMPLED: Case = Case {
+    group: "client_unary",
+    traceparent: Some(UNSAMPLED_PARENT),
+    sampled: false,
+    client: Some("unsampled"),
+    stream: None,
+    events: false,
+};
+
+/// Client calls with no current context: a sampled root CLIENT span.
+const CLIENT_ROOT: Case = Case {
+    group: "client_unary",
+    traceparent: None,
+    sampled: true,
+    client: Some("root"),
+    stream: None,
+    events: false,
+};
+
+const CLIENT_CASES: [Case; 3] = [CLIENT_SAMPLED, CLIENT_UNSAMPLED, CLIENT_ROOT];
 
 /// Every benchmark, streams at each length.
 fn cases() -> Vec<Case> {
@@ -230,6 +328,7 @@ fn cases() -> Vec<Case> {
             });
         }
     }
+    cases.extend(CLIENT_CASES);
     cases
 }
 
@@ -265,6 +364,23 @@ fn stream_group(c: &mut Criterion, streams: Case) {
     }
     group.finish();
     check(streams.group);
+}
+
+/// The generated client, plain and traced, in each of the caller's contexts:
+/// `client_unary/{plain,traced}/{sampled,unsampled,root}`.
+fn client_unary_group(c: &mut Criterion) {
+    let runtime = runtime();
+    let mut group = c.benchmark_group("client_unary");
+    for case in CLIENT_CASES {
+        let variant = case.client.expect("a client case");
+        for (name, traced) in [("plain", false), ("traced", true)] {
+            group.bench_function(BenchmarkId::new(name, variant), |b| {
+                b.iter_custom(|iters| case.run(&runtime, traced, iters))
+            });
+        }
+    }
+    group.finish();
+    check("client_unary");
 }
 
 fn unary_sampled(c: &mut Criterion) {
@@ -351,7 +467,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = overhead;
     config = config();
-    targets = unary_sampled, unary_unsampled, unary_root, stream_sampled, stream_unsampled, stream_sampled_events, pieces
+    targets = unary_sampled, unary_unsampled, unary_root, stream_sampled, stream_unsampled, stream_sampled_events, client_unary_group, pieces
 }
 
 // ---------------------------------------------------------------------------------------------

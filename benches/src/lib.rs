@@ -3,11 +3,23 @@
 //! Every handler body exists once, as a function below, and is called by two impls of the same
 //! generated service trait: a plain one and one under `#[traced_service]`. Calling both
 //! in-process, on the same runtime, makes the difference between them the macro's cost.
+//!
+//! For the client side, [`PingTransport`] stands in for a `Channel`: a transport service that
+//! answers every call at once, without a network. The same generated client is built over it
+//! plain ([`plain_client`]) and under `tonic_traced::client::layer()` ([`traced_client`]), so
+//! the difference between them is the layer's cost.
 
+use std::convert::Infallible;
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context as TaskContext, Poll};
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http_body::{Body as HttpBody, Frame};
 
 use opentelemetry::global;
 use opentelemetry_sdk::error::OTelSdkResult;
@@ -18,8 +30,10 @@ use opentelemetry_sdk::trace::{
 use tonic::codegen::tokio_stream::{self, Stream};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status, Streaming};
+use tonic_traced::client::TracedClient;
 use tonic_traced_tests::kitchen::sink::v1::http_things_server::HttpThings;
 use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::rootless_client::RootlessClient;
 use tonic_traced_tests::rootless_server::Rootless;
 use tonic_traced_tests::Ping;
 
@@ -223,6 +237,145 @@ pub fn request<T>(
             .insert("traceparent", traceparent.clone());
     }
     request
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client side: an in-process transport, and the generated client over it, plain or traced.
+
+/// The error of [`PingTransport`]: that of services stacked with tower layers, which the
+/// client layer maps to a gRPC status (`tonic_traced::client::CallError`).
+pub type TransportError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A gRPC transport service that answers every call at once, with no network: it reads the
+/// whole request body (so the request message is encoded, as a `Channel` would send it) and
+/// returns one encoded `Ping` (`label: "bench"`) followed by the trailers `grpc-status: 0`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PingTransport;
+
+impl tower::Service<http::Request<tonic::body::Body>> for PingTransport {
+    type Response = http::Response<PingResponseBody>;
+    type Error = TransportError;
+    type Future = DrainRequest;
+
+    fn poll_ready(&mut self, _task: &mut TaskContext<'_>) -> Poll<Result<(), TransportError>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> DrainRequest {
+        DrainRequest {
+            body: Some(request.into_body()),
+            received: 0,
+        }
+    }
+}
+
+/// [`PingTransport`]'s future: reads the request body to its end, then answers.
+#[derive(Debug)]
+pub struct DrainRequest {
+    body: Option<tonic::body::Body>,
+    received: usize,
+}
+
+impl Future for DrainRequest {
+    type Output = Result<http::Response<PingResponseBody>, TransportError>;
+
+    fn poll(mut self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let body = this
+            .body
+            .as_mut()
+            .expect("DrainRequest polled after it completed");
+        loop {
+            match Pin::new(&mut *body).poll_frame(task) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let Some(data) = frame.data_ref() {
+                        this.received += data.len();
+                    }
+                }
+                Poll::Ready(Some(Err(status))) => return Poll::Ready(Err(status.into())),
+                Poll::Ready(None) => break,
+            }
+        }
+        this.body = None;
+        // A gRPC frame: the 5-byte prefix and at least the message's label.
+        assert!(this.received > 5, "the request carried no message");
+        Poll::Ready(Ok(http::Response::new(PingResponseBody::default())))
+    }
+}
+
+/// The response body of [`PingTransport`]: a data frame holding one encoded `Ping`, then a
+/// trailers frame with `grpc-status: 0`.
+#[derive(Debug)]
+pub struct PingResponseBody {
+    message: Option<Bytes>,
+    trailers: bool,
+}
+
+impl Default for PingResponseBody {
+    fn default() -> Self {
+        PingResponseBody {
+            message: Some(Bytes::from_static(encoded_ping())),
+            trailers: true,
+        }
+    }
+}
+
+/// `Ping { label: "bench" }` as a gRPC frame: uncompressed flag, big-endian length, the
+/// prost encoding. Encoded once.
+fn encoded_ping() -> &'static [u8] {
+    static FRAME: OnceLock<&'static [u8]> = OnceLock::new();
+    FRAME.get_or_init(|| {
+        let message = prost::Message::encode_to_vec(&Ping {
+            label: "bench".to_owned(),
+        });
+        let length = u32::try_from(message.len()).expect("a small message");
+        let mut frame = vec![0];
+        frame.extend_from_slice(&length.to_be_bytes());
+        frame.extend_from_slice(&message);
+        Box::leak(frame.into_boxed_slice())
+    })
+}
+
+impl HttpBody for PingResponseBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _task: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        if let Some(message) = self.message.take() {
+            return Poll::Ready(Some(Ok(Frame::data(message))));
+        }
+        if std::mem::take(&mut self.trailers) {
+            let mut trailers = HeaderMap::with_capacity(1);
+            trailers.insert(
+                HeaderName::from_static("grpc-status"),
+                HeaderValue::from_static("0"),
+            );
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        }
+        Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.message.is_none() && !self.trailers
+    }
+}
+
+/// The generated client over the bare transport.
+pub fn plain_client() -> RootlessClient<PingTransport> {
+    RootlessClient::new(PingTransport)
+}
+
+/// The generated client over the same transport under `tonic_traced::client::layer()`.
+pub fn traced_client() -> RootlessClient<TracedClient<PingTransport>> {
+    RootlessClient::new(
+        tower::ServiceBuilder::new()
+            .layer(tonic_traced::client::layer())
+            .service(PingTransport),
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
