@@ -14,6 +14,7 @@ mod framing;
 pub mod init;
 mod messages;
 mod method;
+mod metrics;
 mod propagation;
 pub mod redact;
 mod rpc_span;

@@ -7,13 +7,16 @@ use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 use tonic::Code;
 
+use crate::metrics::CallMetrics;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
 
-/// A started RPC span. Ending it records the status the semantic conventions ask for; dropping
-/// it unended means the caller went away: `DEADLINE_EXCEEDED` past the deadline, else `CANCELLED`.
+/// A started RPC span and the call's metrics. Ending it records the status the semantic
+/// conventions ask for; dropping it unended means the caller went away: `DEADLINE_EXCEEDED`
+/// past the deadline, else `CANCELLED`.
 pub(crate) struct RpcSpan {
     pub(crate) cx: Context,
+    pub(crate) metrics: CallMetrics,
     pub(crate) deadline: Option<Instant>,
     pub(crate) is_error: fn(Code) -> bool,
     pub(crate) semconv: SemconvMode,
@@ -32,6 +35,7 @@ impl RpcSpan {
         } else {
             code
         };
+        self.metrics.record(code, (self.is_error)(code));
         let span = self.cx.span();
         if !span.is_recording() {
             span.end();

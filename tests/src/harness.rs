@@ -11,8 +11,10 @@ use opentelemetry::trace::{
     FutureExt as _, SpanId, SpanKind, TraceContextExt as _, TraceId, Tracer as _,
     TracerProvider as _,
 };
-use opentelemetry::{global, Context, Key, Value};
+use opentelemetry::{global, Context, Key, KeyValue, Value};
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData};
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     InMemorySpanExporter, Sampler, SdkTracerProvider, Span, SpanData, SpanProcessor,
@@ -26,10 +28,12 @@ use tracing_subscriber::layer::{Layer as _, SubscriberExt};
 
 use crate::kitchen::sink::v1::HttpHeader;
 
-/// The spans this test binary produced, and which are still open.
+/// The spans this test binary produced, which are still open, and its metrics.
 pub struct Telemetry {
     exporter: InMemorySpanExporter,
     open: OpenSpans,
+    metrics: InMemoryMetricExporter,
+    meter_provider: SdkMeterProvider,
 }
 
 /// Counts spans started and not yet ended, per trace.
@@ -64,9 +68,9 @@ impl SpanProcessor for OpenSpans {
     }
 }
 
-/// Installs, once per binary, a parent-based always-on SDK as the global provider, the W3C
-/// propagators (declared to tonic-traced, as `init()` does), and a `tracing` subscriber
-/// bridging to OpenTelemetry.
+/// Installs, once per binary, a parent-based always-on SDK as the global tracer provider, a
+/// meter provider exporting to memory when flushed, the W3C propagators (declared to
+/// tonic-traced, as `init()` does), and a `tracing` subscriber bridging to OpenTelemetry.
 pub fn telemetry() -> &'static Telemetry {
     static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
     TELEMETRY.get_or_init(|| {
@@ -78,6 +82,11 @@ pub fn telemetry() -> &'static Telemetry {
             .with_simple_exporter(exporter.clone())
             .build();
         global::set_tracer_provider(provider.clone());
+        let metrics = InMemoryMetricExporter::default();
+        let meter_provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(metrics.clone()).build())
+            .build();
+        global::set_meter_provider(meter_provider.clone());
         global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
@@ -91,7 +100,12 @@ pub fn telemetry() -> &'static Telemetry {
                 .with_filter(Targets::new().with_target("tonic_traced_tests", Level::TRACE)),
         );
         tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");
-        Telemetry { exporter, open }
+        Telemetry {
+            exporter,
+            open,
+            metrics,
+            meter_provider,
+        }
     })
 }
 
@@ -101,6 +115,40 @@ impl Telemetry {
         self.exporter
             .get_finished_spans()
             .expect("in-memory exporter")
+    }
+
+    /// The count and sum, as of now, of histogram `name`'s data point whose attributes are
+    /// exactly `attributes` (in any order); `(0, 0.0)` when nothing was recorded there.
+    pub fn histogram(&self, name: &str, attributes: &[KeyValue]) -> (u64, f64) {
+        self.meter_provider.force_flush().expect("metrics flush");
+        let exports = self.metrics.get_finished_metrics().expect("in-memory");
+        let Some(latest) = exports.last() else {
+            return (0, 0.0);
+        };
+        let mut wanted: Vec<String> = attributes.iter().map(|kv| format!("{kv:?}")).collect();
+        wanted.sort();
+        let matches = |point: &mut dyn Iterator<Item = &KeyValue>| {
+            let mut found: Vec<String> = point.map(|kv| format!("{kv:?}")).collect();
+            found.sort();
+            found == wanted
+        };
+        let metric = latest
+            .scope_metrics()
+            .filter(|scope| scope.scope().name() == tonic_traced::SCOPE_NAME)
+            .flat_map(|scope| scope.metrics())
+            .find(|metric| metric.name() == name);
+        let point = match metric.map(|metric| metric.data()) {
+            Some(AggregatedMetrics::F64(MetricData::Histogram(histogram))) => histogram
+                .data_points()
+                .find(|point| matches(&mut point.attributes()))
+                .map(|point| (point.count(), point.sum())),
+            Some(AggregatedMetrics::U64(MetricData::Histogram(histogram))) => histogram
+                .data_points()
+                .find(|point| matches(&mut point.attributes()))
+                .map(|point| (point.count(), point.sum() as f64)),
+            _ => None,
+        };
+        point.unwrap_or((0, 0.0))
     }
 
     /// Finished spans of one trace.

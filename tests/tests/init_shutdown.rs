@@ -1,5 +1,5 @@
 //! `init()` end to end: a bad variable is an error, and shutting down with the collector
-//! unreachable takes at most the shutdown timeout.
+//! unreachable takes at most the shutdown timeout, spans and metrics together.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -38,8 +38,10 @@ async fn bad_values_fail_and_shutdown_is_bounded_with_the_collector_down() {
         ]))
         .unwrap();
     let tracer = global::tracer("test");
+    let counter = global::meter("test").u64_counter("work").build();
     for _ in 0..1000 {
         tracer.start("work").end();
+        counter.add(1, &[]);
     }
     let started = Instant::now();
     let _ = telemetry.shutdown();

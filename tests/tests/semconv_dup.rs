@@ -1,7 +1,7 @@
 //! `OTEL_SEMCONV_STABILITY_OPT_IN=rpc/dup`: old and stable conventions side by side.
 
-use opentelemetry::Value;
-use tonic_traced_tests::harness::attribute;
+use opentelemetry::{KeyValue, Value};
+use tonic_traced_tests::harness::{attribute, telemetry};
 use tonic_traced_tests::semconv_check::{call_spans, opt_in};
 
 #[tokio::test]
@@ -29,5 +29,26 @@ async fn both_sets() {
             Some("INTERNAL".into())
         );
         assert_eq!(attribute(span, "error.type"), Some("INTERNAL".into()));
+    }
+    for side in ["server", "client"] {
+        let old = [
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", "kitchen.sink.v1.HTTPThings"),
+            KeyValue::new("rpc.method", "GetHTTPThing"),
+            KeyValue::new("rpc.grpc.status_code", 13),
+        ];
+        let stable = [
+            KeyValue::new("rpc.system.name", "grpc"),
+            KeyValue::new("rpc.method", "kitchen.sink.v1.HTTPThings/GetHTTPThing"),
+            KeyValue::new("rpc.response.status_code", "INTERNAL"),
+            KeyValue::new("error.type", "INTERNAL"),
+        ];
+        let old_count = telemetry()
+            .histogram(&format!("rpc.{side}.duration"), &old)
+            .0;
+        let stable_count = telemetry()
+            .histogram(&format!("rpc.{side}.call.duration"), &stable)
+            .0;
+        assert_eq!((old_count, stable_count), (1, 1), "{side} metrics");
     }
 }

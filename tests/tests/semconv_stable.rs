@@ -1,7 +1,7 @@
 //! `OTEL_SEMCONV_STABILITY_OPT_IN=rpc`: only the stable RPC conventions, on both sides.
 
-use opentelemetry::Value;
-use tonic_traced_tests::harness::attribute;
+use opentelemetry::{KeyValue, Value};
+use tonic_traced_tests::harness::{attribute, telemetry};
 use tonic_traced_tests::semconv_check::{call_spans, opt_in};
 
 #[tokio::test]
@@ -53,4 +53,38 @@ async fn stable_error_type_on_server_errors() {
         Some("OK".into())
     );
     assert_eq!(attribute(&ok_client, "error.type"), None);
+}
+
+#[tokio::test]
+async fn stable_call_duration_metrics_only() {
+    opt_in("rpc");
+    call_spans(8).await;
+    let stable = |error: bool| {
+        let mut labels = vec![
+            KeyValue::new("rpc.system.name", "grpc"),
+            KeyValue::new("rpc.method", "kitchen.sink.v1.HTTPThings/GetHTTPThing"),
+            KeyValue::new("rpc.response.status_code", "RESOURCE_EXHAUSTED"),
+        ];
+        if error {
+            labels.push(KeyValue::new("error.type", "RESOURCE_EXHAUSTED"));
+        }
+        labels
+    };
+    // Server rule: not a server error; client rule: every non-OK status is one.
+    let (count, seconds) = telemetry().histogram("rpc.server.call.duration", &stable(false));
+    assert_eq!(count, 1);
+    assert!(seconds > 0.0 && seconds < 5.0, "in seconds: {seconds}");
+    assert_eq!(
+        telemetry()
+            .histogram("rpc.client.call.duration", &stable(true))
+            .0,
+        1
+    );
+    let old = [
+        KeyValue::new("rpc.system", "grpc"),
+        KeyValue::new("rpc.service", "kitchen.sink.v1.HTTPThings"),
+        KeyValue::new("rpc.method", "GetHTTPThing"),
+        KeyValue::new("rpc.grpc.status_code", 8),
+    ];
+    assert_eq!(telemetry().histogram("rpc.server.duration", &old).0, 0);
 }

@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 
-use opentelemetry::{KeyValue, Value};
 use tonic::GrpcMethod;
 
 use crate::{RpcKind, RpcMethod};
@@ -49,13 +48,4 @@ impl CallIdentity {
             kind: None,
         }
     }
-}
-
-/// An attribute whose value is borrowed for `'static` (no allocation) or owned.
-pub(crate) fn key_value(key: &'static str, value: Cow<'static, str>) -> KeyValue {
-    let value = match value {
-        Cow::Borrowed(value) => Value::from(value),
-        Cow::Owned(value) => Value::from(value),
-    };
-    KeyValue::new(opentelemetry::Key::from_static_str(key), value)
 }

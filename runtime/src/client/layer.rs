@@ -13,10 +13,11 @@ use tower_service::Service;
 
 use super::call_error::CallError;
 use super::codec::SentFields;
-use super::identity::{key_value, CallIdentity};
+use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
 use crate::deadline::deadline;
+use crate::metrics::{CallMetrics, Side};
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
 use crate::tracer::tracer;
@@ -121,8 +122,16 @@ where
             .span()
             .is_recording()
             .then(|| Arc::new(SentFields::default()));
+        let metrics = CallMetrics::start(
+            Side::Client,
+            identity.service,
+            identity.method,
+            identity.full_name,
+        );
+        let tally = metrics.tally.clone();
         let span = RpcSpan {
             cx: cx.clone(),
+            metrics,
             deadline: deadline(request.headers()),
             is_error: |code| code != Code::Ok,
             semconv,
@@ -133,6 +142,7 @@ where
                 body,
                 cx,
                 sent_fields,
+                tally,
                 messages,
                 single_request,
             ))
@@ -152,16 +162,25 @@ fn client_attributes<B>(
     let mut attributes = Vec::with_capacity(6);
     if semconv.old {
         attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
-        attributes.push(key_value("rpc.service", identity.service.clone()));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.service"),
+            identity.service.clone(),
+        ));
     }
     if semconv.stable {
         attributes.push(KeyValue::new(
             Key::from_static_str("rpc.system.name"),
             "grpc",
         ));
-        attributes.push(key_value("rpc.method", identity.full_name.clone()));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.method"),
+            identity.full_name.clone(),
+        ));
     } else {
-        attributes.push(key_value("rpc.method", identity.method.clone()));
+        attributes.push(KeyValue::new(
+            Key::from_static_str("rpc.method"),
+            identity.method.clone(),
+        ));
     }
     match request.uri().authority() {
         Some(authority) => attributes.extend(server_attributes(authority)),

@@ -16,6 +16,7 @@ use tonic::Status;
 use super::codec::SentFields;
 use crate::framing::MessageFraming;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
+use crate::metrics::MessageTally;
 
 pin_project! {
     /// Wraps the body tonic encodes the request messages into.
@@ -27,6 +28,7 @@ pin_project! {
         // The same with the call's `SentFields`, current while tonic encodes messages.
         encode_cx: Context,
         sent_fields: Option<Arc<SentFields>>,
+        tally: Arc<MessageTally>,
         messages: MessageMode,
         // Unary and server-streaming calls: the one request's fields go on the call's span.
         single_request: bool,
@@ -40,6 +42,7 @@ impl TracedRequestBody {
         inner: Body,
         span_cx: Context,
         sent_fields: Option<Arc<SentFields>>,
+        tally: Arc<MessageTally>,
         messages: MessageMode,
         single_request: bool,
     ) -> Self {
@@ -52,6 +55,7 @@ impl TracedRequestBody {
             span_cx,
             encode_cx,
             sent_fields,
+            tally,
             messages,
             single_request,
             framing: MessageFraming::default(),
@@ -77,9 +81,11 @@ impl HttpBody for TracedRequestBody {
             if let Some(data) = frame.data_ref() {
                 let span_cx = &*this.span_cx;
                 let fields = this.sent_fields.as_deref();
+                let tally = &*this.tally;
                 let (sent, messages, single) = (this.sent, *this.messages, *this.single_request);
                 this.framing.feed(data, |prefix| {
                     *sent += 1;
+                    tally.sent(prefix.length);
                     let noted = fields.map(SentFields::next).unwrap_or_default();
                     if single && *sent == 1 && !noted.is_empty() {
                         span_cx.span().set_attributes(noted.clone());

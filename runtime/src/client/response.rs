@@ -148,8 +148,10 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     let (received, messages, cx) = (this.received, *this.messages, &span.cx);
+                    let tally = &span.metrics.tally;
                     this.framing.feed(data.chunk(), |prefix| {
                         *received += 1;
+                        tally.received(prefix.length);
                         record_message(
                             cx,
                             messages,

@@ -1,12 +1,13 @@
 //! What `init()` returns: dropping it flushes and shuts the pipeline down, in bounded time.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tracing_opentelemetry::OpenTelemetryLayer;
 
+use super::metrics_pipeline::MetricsPipeline;
 use crate::tracer::SCOPE_NAME;
 
 /// Keeps the telemetry pipeline alive; flushes it when dropped or [shut down](Self::shutdown).
@@ -14,13 +15,19 @@ use crate::tracer::SCOPE_NAME;
 #[derive(Debug)]
 pub struct TelemetryGuard {
     provider: Option<SdkTracerProvider>,
+    metrics: Option<MetricsPipeline>,
     shutdown_timeout: Duration,
 }
 
 impl TelemetryGuard {
-    pub(super) fn new(provider: Option<SdkTracerProvider>, shutdown_timeout: Duration) -> Self {
+    pub(super) fn new(
+        provider: Option<SdkTracerProvider>,
+        metrics: Option<MetricsPipeline>,
+        shutdown_timeout: Duration,
+    ) -> Self {
         TelemetryGuard {
             provider,
+            metrics,
             shutdown_timeout,
         }
     }
@@ -44,17 +51,23 @@ impl TelemetryGuard {
         )
     }
 
-    /// Exports what is buffered and stops, waiting at most the shutdown timeout even when
-    /// the collector is unreachable.
+    /// Exports what is buffered (spans first, then metrics) and stops, waiting at most the
+    /// shutdown timeout in all even when the collector is unreachable.
     pub fn shutdown(mut self) -> OTelSdkResult {
         self.shutdown_now()
     }
 
     fn shutdown_now(&mut self) -> OTelSdkResult {
-        match self.provider.take() {
+        let deadline = Instant::now() + self.shutdown_timeout;
+        let traces = match self.provider.take() {
             Some(provider) => provider.shutdown_with_timeout(self.shutdown_timeout),
             None => Ok(()),
-        }
+        };
+        let metrics = match self.metrics.take() {
+            Some(metrics) => metrics.shutdown_by(deadline),
+            None => Ok(()),
+        };
+        traces.and(metrics)
     }
 }
 

@@ -11,8 +11,12 @@
 
 pub mod config;
 pub mod console;
+mod console_metrics;
 mod guard;
+mod metrics_pipeline;
+mod otlp;
 mod pipeline;
+mod prometheus_endpoint;
 mod propagators;
 mod subscriber;
 
@@ -72,8 +76,8 @@ impl Init {
         self
     }
 
-    /// Reads the environment and installs the global tracer provider, propagator and (unless
-    /// opted out) `tracing` subscriber.
+    /// Reads the environment and installs the global tracer provider, propagator, meter
+    /// provider and (unless opted out) `tracing` subscriber.
     pub fn install(self) -> Result<TelemetryGuard, ConfigError> {
         self.install_with(|name| std::env::var(name).ok())
     }
@@ -84,8 +88,15 @@ impl Init {
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<TelemetryGuard, ConfigError> {
         let config = config::from_env(lookup)?;
-        let provider = pipeline::install(&config, self.service_name.as_deref())?;
-        let guard = TelemetryGuard::new(provider, self.shutdown_timeout);
+        let service_name = self.service_name.as_deref();
+        let provider = pipeline::install(&config, service_name)?;
+        let metrics = if config.sdk_disabled {
+            None
+        } else {
+            let resource = pipeline::resource(&config, service_name);
+            metrics_pipeline::install(&config.metrics, resource)?
+        };
+        let guard = TelemetryGuard::new(provider, metrics, self.shutdown_timeout);
         if self.install_subscriber {
             subscriber::install(&guard);
         }

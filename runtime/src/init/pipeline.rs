@@ -1,10 +1,7 @@
 //! Turns a [`TelemetryConfig`] into the global tracer provider and propagator.
 
-use std::collections::HashMap;
-
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::{global, KeyValue};
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
@@ -12,10 +9,10 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 use super::config::{
-    BatchConfig, ConfigError, OtlpConfig, OtlpProtocol, Propagator, Sampler, TelemetryConfig,
-    TracesExporter,
+    BatchConfig, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter,
 };
 use super::console::ConsoleExporter;
+use super::otlp;
 use super::propagators::{Jaeger, B3};
 
 /// Installs the global propagator and tracer provider the configuration describes; `None`
@@ -38,7 +35,7 @@ pub(super) fn install(
                 builder.with_span_processor(batch(ConsoleExporter::new(), &config.traces.batch))
             }
             TracesExporter::Otlp => builder.with_span_processor(batch(
-                otlp_exporter(&config.traces.otlp)?,
+                otlp::span_exporter(&config.traces.otlp)?,
                 &config.traces.batch,
             )),
         };
@@ -99,7 +96,7 @@ fn sampler(sampler: Sampler) -> opentelemetry_sdk::trace::Sampler {
 
 /// `service.name` from the environment, else the code's default, else `unknown_service`, and
 /// the other `OTEL_RESOURCE_ATTRIBUTES`.
-fn resource(config: &TelemetryConfig, fallback_service_name: Option<&str>) -> Resource {
+pub(super) fn resource(config: &TelemetryConfig, fallback_service_name: Option<&str>) -> Resource {
     let service_name = config
         .service_name
         .as_deref()
@@ -125,47 +122,4 @@ fn batch<E: SpanExporter + 'static>(exporter: E, config: &BatchConfig) -> BatchS
     BatchSpanProcessor::builder(exporter)
         .with_batch_config(config)
         .build()
-}
-
-fn otlp_exporter(otlp: &OtlpConfig) -> Result<opentelemetry_otlp::SpanExporter, ConfigError> {
-    let built = match otlp.protocol {
-        OtlpProtocol::Grpc => {
-            let mut metadata = tonic::metadata::MetadataMap::new();
-            for (key, value) in &otlp.headers {
-                let key = tonic::metadata::MetadataKey::from_bytes(key.to_lowercase().as_bytes());
-                let value = value.parse();
-                match (key, value) {
-                    (Ok(key), Ok(value)) => {
-                        metadata.insert(key, value);
-                    }
-                    _ => {
-                        return Err(ConfigError::new(
-                            "OTEL_EXPORTER_OTLP_HEADERS (value hidden) has a header that gRPC \
-                             metadata cannot carry; use ASCII names and values"
-                                .to_owned(),
-                        ))
-                    }
-                }
-            }
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(&otlp.endpoint)
-                .with_timeout(otlp.timeout)
-                .with_metadata(metadata)
-                .build()
-        }
-        OtlpProtocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_protocol(Protocol::HttpBinary)
-            .with_endpoint(&otlp.endpoint)
-            .with_timeout(otlp.timeout)
-            .with_headers(otlp.headers.iter().cloned().collect::<HashMap<_, _>>())
-            .build(),
-    };
-    built.map_err(|error| {
-        ConfigError::new(format!(
-            "could not set up the OTLP trace exporter for {}: {error}",
-            otlp.endpoint
-        ))
-    })
 }

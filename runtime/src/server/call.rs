@@ -1,5 +1,6 @@
 //! Starts the SERVER span of one RPC and drives the handler inside it.
 
+use std::borrow::Cow;
 use std::future::Future;
 
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
@@ -12,6 +13,7 @@ use super::options::MethodTracing;
 use super::response_stream::TracedStream;
 use crate::deadline::deadline;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
+use crate::metrics::{CallMetrics, Side};
 use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
@@ -54,20 +56,40 @@ impl ServerCall {
         let method = tracing.identity(generated);
         let semconv = SemconvMode::current();
         let messages = tracing.messages(method.kind != RpcKind::Unary);
-        // Only a recorded span needs to tell a deadline from a cancellation.
-        let rpc_span = |cx: Context, recording: bool| RpcSpan {
-            deadline: recording
-                .then(|| deadline(request.metadata().as_ref()))
-                .flatten(),
-            cx,
-            is_error: tracing.is_error(),
-            semconv,
-            ended: false,
+        let metrics = CallMetrics::start(
+            Side::Server,
+            Cow::Borrowed(method.service),
+            Cow::Borrowed(method.method),
+            Cow::Borrowed(method.full_name),
+        );
+        if let Some(message) = request.get_ref().message() {
+            metrics.tally.received(message.encoded_size());
+        }
+        let streamed_requests = matches!(
+            method.kind,
+            RpcKind::ClientStreaming | RpcKind::BidiStreaming
+        );
+        // The decoder of a request stream counts, and records, what the handler reads.
+        let rpc_span = |cx: Context, metrics: CallMetrics| {
+            let cx = if streamed_requests {
+                let received = ReceivedMessages::new(cx.clone(), messages, metrics.tally.clone());
+                cx.with_value(received)
+            } else {
+                cx
+            };
+            RpcSpan {
+                deadline: deadline(request.metadata().as_ref()),
+                cx,
+                metrics,
+                is_error: tracing.is_error(),
+                semconv,
+                ended: false,
+            }
         };
         if !tracing.public_endpoint() {
             if let Some(cx) = unsampled_remote_context(request.metadata().as_ref()) {
                 return ServerCall {
-                    span: rpc_span(cx, false),
+                    span: rpc_span(cx, metrics),
                     messages,
                 };
             }
@@ -91,8 +113,7 @@ impl ServerCall {
         let span = tracer.build_with_context(builder, &parent);
         let cx = parent.with_span(span);
 
-        let recording = cx.span().is_recording();
-        if recording {
+        if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
             peer_attributes(request, &mut attributes);
             if let Some(message) = request.get_ref().message() {
@@ -110,16 +131,8 @@ impl ServerCall {
                 |attributes| message.record_attributes(attributes),
             );
         }
-        let cx = match method.kind {
-            RpcKind::ClientStreaming | RpcKind::BidiStreaming
-                if recording && messages != MessageMode::Off =>
-            {
-                cx.with_value(ReceivedMessages::new(cx.clone(), messages))
-            }
-            _ => cx,
-        };
         ServerCall {
-            span: rpc_span(cx, recording),
+            span: rpc_span(cx, metrics),
             messages,
         }
     }
@@ -135,12 +148,14 @@ impl ServerCall {
         match &result {
             Ok(response) => {
                 let message = response.get_ref();
+                let size = message.encoded_size();
+                span.metrics.tally.sent(size);
                 record_message(
                     &span.cx,
                     messages,
                     Direction::Sent,
                     1,
-                    || MessageSize::Uncompressed(message.encoded_size()),
+                    || MessageSize::Uncompressed(size),
                     |attributes| message.record_attributes(attributes),
                 );
                 span.end(Code::Ok, "");

@@ -2,12 +2,14 @@
 //! message a streaming handler reads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use opentelemetry::Context;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
 use tonic::Status;
 
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
+use crate::metrics::MessageTally;
 use crate::SpanAttributes;
 
 /// Wraps the codec named by `codec_path` (prost's by default) in generated server code.
@@ -70,22 +72,26 @@ where
 pub(crate) struct ReceivedMessages {
     rpc: Context,
     mode: MessageMode,
+    tally: Arc<MessageTally>,
     count: AtomicU64,
 }
 
 impl ReceivedMessages {
-    pub(crate) fn new(rpc: Context, mode: MessageMode) -> Self {
+    pub(crate) fn new(rpc: Context, mode: MessageMode, tally: Arc<MessageTally>) -> Self {
         ReceivedMessages {
             rpc,
             mode,
+            tally,
             count: AtomicU64::new(0),
         }
     }
 
-    /// Records a decoded message if the current context belongs to a traced streaming RPC.
+    /// Counts a decoded message, and records it when the current context belongs to a
+    /// sampled streaming RPC.
     fn record(size: usize, message: &dyn SpanAttributes) {
         Context::map_current(|cx| {
             if let Some(received) = cx.get::<ReceivedMessages>() {
+                received.tally.received(size);
                 let id = received.count.fetch_add(1, Ordering::Relaxed) + 1;
                 record_message(
                     &received.rpc,

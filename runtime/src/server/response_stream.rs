@@ -59,12 +59,14 @@ where
         match &polled {
             Poll::Ready(Some(Ok(message))) => {
                 *this.sent += 1;
+                let size = message.encoded_size();
+                span.metrics.tally.sent(size);
                 record_message(
                     &span.cx,
                     *this.messages,
                     Direction::Sent,
                     *this.sent,
-                    || MessageSize::Uncompressed(message.encoded_size()),
+                    || MessageSize::Uncompressed(size),
                     |attributes| message.record_attributes(attributes),
                 );
             }

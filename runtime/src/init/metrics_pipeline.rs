@@ -1,0 +1,92 @@
+//! Turns the metrics part of a [`TelemetryConfig`] into the global meter provider the RPC
+//! metrics record into: OTLP and console exporters pushed periodically, Prometheus scraped.
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use opentelemetry::global;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::Resource;
+
+use super::config::{ConfigError, MetricsConfig, MetricsExporter};
+use super::console_metrics::ConsoleMetricExporter;
+use super::otlp;
+use super::prometheus_endpoint::PrometheusEndpoint;
+
+/// The installed meter provider and, with the Prometheus exporter, its scrape endpoint.
+#[derive(Debug)]
+pub(super) struct MetricsPipeline {
+    provider: SdkMeterProvider,
+    prometheus: Option<PrometheusEndpoint>,
+}
+
+/// Installs the global meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
+pub(super) fn install(
+    config: &MetricsConfig,
+    resource: Resource,
+) -> Result<Option<MetricsPipeline>, ConfigError> {
+    if config.exporters.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = SdkMeterProvider::builder().with_resource(resource);
+    let mut prometheus = None;
+    for exporter in &config.exporters {
+        builder = match exporter {
+            MetricsExporter::Otlp => {
+                let timeout = config.otlp.timeout.min(config.export_timeout);
+                builder.with_reader(periodic(
+                    otlp::metric_exporter(&config.otlp, timeout)?,
+                    config,
+                ))
+            }
+            MetricsExporter::Console => {
+                builder.with_reader(periodic(ConsoleMetricExporter::new(), config))
+            }
+            MetricsExporter::Prometheus => {
+                let registry = prometheus::Registry::new();
+                let reader = opentelemetry_prometheus::exporter()
+                    .with_registry(registry.clone())
+                    .build()
+                    .map_err(|error| {
+                        ConfigError::new(format!(
+                            "could not set up the Prometheus exporter: {error}"
+                        ))
+                    })?;
+                prometheus = Some(PrometheusEndpoint::serve(&config.prometheus, registry)?);
+                builder.with_reader(reader)
+            }
+        };
+    }
+    let provider = builder.build();
+    global::set_meter_provider(provider.clone());
+    crate::metrics::use_meter_provider(&provider);
+    Ok(Some(MetricsPipeline {
+        provider,
+        prometheus,
+    }))
+}
+
+fn periodic<E: PushMetricExporter>(exporter: E, config: &MetricsConfig) -> PeriodicReader<E> {
+    PeriodicReader::builder(exporter)
+        .with_interval(config.export_interval)
+        .build()
+}
+
+impl MetricsPipeline {
+    /// Stops the scrape endpoint, exports what the push exporters have not, and shuts the
+    /// provider down, waiting until `deadline` at most.
+    pub(super) fn shutdown_by(self, deadline: Instant) -> OTelSdkResult {
+        drop(self.prometheus);
+        let provider = self.provider;
+        let (done, result) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(provider.shutdown());
+        });
+        let budget = deadline.saturating_duration_since(Instant::now());
+        result
+            .recv_timeout(budget.max(Duration::from_millis(1)))
+            .unwrap_or(Err(OTelSdkError::Timeout(budget)))
+    }
+}

@@ -1,0 +1,122 @@
+//! `OTEL_METRICS_EXPORTER=prometheus`: serves `/metrics` in the Prometheus text format on
+//! `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT`, from a thread of its own so
+//! scrapes work whatever runtime the application uses.
+
+use std::convert::Infallible;
+use std::thread::JoinHandle;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use prometheus::{Encoder, Registry, TextEncoder};
+use tokio::sync::oneshot;
+
+use super::config::{ConfigError, PrometheusConfig};
+
+/// The running scrape endpoint; dropping it stops the server.
+#[derive(Debug)]
+pub(super) struct PrometheusEndpoint {
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PrometheusEndpoint {
+    /// Listens on the configured address now (so a port in use is an error of `init()`) and
+    /// serves the metrics gathered in `registry`.
+    pub(super) fn serve(
+        config: &PrometheusConfig,
+        registry: Registry,
+    ) -> Result<Self, ConfigError> {
+        let address = format!("{}:{}", config.host, config.port);
+        let listener = std::net::TcpListener::bind(&address)
+            .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
+            .map_err(|error| {
+                ConfigError::new(format!(
+                    "OTEL_EXPORTER_PROMETHEUS_HOST/OTEL_EXPORTER_PROMETHEUS_PORT: cannot serve \
+                     /metrics on {address}: {error}; choose a free port"
+                ))
+            })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|error| {
+                ConfigError::new(format!("cannot start the /metrics server: {error}"))
+            })?;
+        let (stop, stopped) = oneshot::channel();
+        let thread = std::thread::Builder::new()
+            .name("tonic-traced-prometheus".to_owned())
+            .spawn(move || runtime.block_on(accept(listener, registry, stopped)))
+            .map_err(|error| {
+                ConfigError::new(format!("cannot start the /metrics server: {error}"))
+            })?;
+        Ok(PrometheusEndpoint {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for PrometheusEndpoint {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Serves each connection until told to stop.
+async fn accept(
+    listener: std::net::TcpListener,
+    registry: Registry,
+    mut stopped: oneshot::Receiver<()>,
+) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    loop {
+        let stream = tokio::select! {
+            _ = &mut stopped => return,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+        };
+        let registry = registry.clone();
+        tokio::spawn(async move {
+            let respond = service_fn(move |request| {
+                let response = respond(&registry, &request);
+                async move { Ok::<_, Infallible>(response) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), respond)
+                .await;
+        });
+    }
+}
+
+/// `GET /metrics` gets the text format; anything else a 404 saying where to look.
+fn respond<B>(registry: &Registry, request: &http::Request<B>) -> http::Response<Full<Bytes>> {
+    let text = |status: u16, body: String| {
+        http::Response::builder()
+            .status(status)
+            .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default()
+    };
+    if request.method() != http::Method::GET || request.uri().path() != "/metrics" {
+        return text(404, "metrics are served at GET /metrics\n".to_owned());
+    }
+    let encoder = TextEncoder::new();
+    let mut body = Vec::new();
+    match encoder.encode(&registry.gather(), &mut body) {
+        Ok(()) => http::Response::builder()
+            .header(http::header::CONTENT_TYPE, encoder.format_type())
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_default(),
+        Err(error) => text(500, format!("could not encode the metrics: {error}\n")),
+    }
+}

@@ -1,0 +1,145 @@
+//! RPC metrics, recorded for every call (sampled or not) when its span ends: duration, request
+//! and response bytes, and messages per call, named as the semantic-convention mode says.
+//!
+//! Default (old conventions): `rpc.{server,client}.duration` (ms),
+//! `rpc.{server,client}.{request,response}.size` (bytes per RPC) and
+//! `rpc.{server,client}.{requests,responses}_per_rpc`, with `rpc.system`, `rpc.service`,
+//! `rpc.method` and `rpc.grpc.status_code`. Stable (`OTEL_SEMCONV_STABILITY_OPT_IN=rpc`):
+//! `rpc.{server,client}.call.duration` (s) with `rpc.system.name`, the fully-qualified
+//! `rpc.method`, `rpc.response.status_code` and, on failure, `error.type`. `rpc/dup`: both.
+//! No attribute names a peer or anything else without a bound.
+
+mod instruments;
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::{Key, KeyValue};
+use tonic::Code;
+
+use crate::status::code_name;
+
+pub(crate) use instruments::use_meter_provider;
+
+/// Which end of the call records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    Server,
+    Client,
+}
+
+/// Messages and bytes a call moved each way, counted by whichever part of the call sees them
+/// (the request body, the response stream, the decoder).
+#[derive(Debug, Default)]
+pub(crate) struct MessageTally {
+    sent: Direction,
+    received: Direction,
+}
+
+#[derive(Debug, Default)]
+struct Direction {
+    messages: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Direction {
+    fn add(&self, bytes: usize) {
+        self.messages.fetch_add(1, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    fn totals(&self) -> (u64, u64) {
+        (
+            self.messages.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl MessageTally {
+    /// Counts a message this side wrote, of `bytes` before compression.
+    pub(crate) fn sent(&self, bytes: usize) {
+        self.sent.add(bytes);
+    }
+
+    /// Counts a message this side read, of `bytes` before compression.
+    pub(crate) fn received(&self, bytes: usize) {
+        self.received.add(bytes);
+    }
+}
+
+/// What the RPC metrics need of one call, from its start.
+pub(crate) struct CallMetrics {
+    side: Side,
+    service: Cow<'static, str>,
+    method: Cow<'static, str>,
+    full_name: Cow<'static, str>,
+    started: Instant,
+    /// Shared with the parts of the call that see its messages.
+    pub(crate) tally: Arc<MessageTally>,
+}
+
+impl CallMetrics {
+    /// Starts timing a call of `service`/`method` (`full_name` is `service/method`).
+    pub(crate) fn start(
+        side: Side,
+        service: Cow<'static, str>,
+        method: Cow<'static, str>,
+        full_name: Cow<'static, str>,
+    ) -> Self {
+        CallMetrics {
+            side,
+            service,
+            method,
+            full_name,
+            started: Instant::now(),
+            tally: Arc::default(),
+        }
+    }
+
+    /// Records the finished call with its final status; `is_error` is the side's error rule.
+    pub(crate) fn record(&self, code: Code, is_error: bool) {
+        let seconds = self.started.elapsed().as_secs_f64();
+        let (sent, received) = (self.tally.sent.totals(), self.tally.received.totals());
+        let ((requests, request_bytes), (responses, response_bytes)) = match self.side {
+            Side::Server => (received, sent),
+            Side::Client => (sent, received),
+        };
+        instruments::with_current(|instruments| {
+            let side = match self.side {
+                Side::Server => &instruments.server,
+                Side::Client => &instruments.client,
+            };
+            if let Some(old) = &side.old {
+                let attributes = [
+                    KeyValue::new(Key::from_static_str("rpc.system"), "grpc"),
+                    KeyValue::new(Key::from_static_str("rpc.service"), self.service.clone()),
+                    KeyValue::new(Key::from_static_str("rpc.method"), self.method.clone()),
+                    KeyValue::new(Key::from_static_str("rpc.grpc.status_code"), code as i64),
+                ];
+                old.duration.record(seconds * 1000.0, &attributes);
+                old.request_size.record(request_bytes, &attributes);
+                old.response_size.record(response_bytes, &attributes);
+                old.requests_per_rpc.record(requests, &attributes);
+                old.responses_per_rpc.record(responses, &attributes);
+            }
+            if let Some(call_duration) = &side.call_duration {
+                let status = code_name(code);
+                let attributes = [
+                    KeyValue::new(Key::from_static_str("rpc.system.name"), "grpc"),
+                    KeyValue::new(Key::from_static_str("rpc.method"), self.full_name.clone()),
+                    KeyValue::new(Key::from_static_str("rpc.response.status_code"), status),
+                    KeyValue::new(Key::from_static_str("error.type"), status),
+                ];
+                let attributes = if is_error {
+                    &attributes[..]
+                } else {
+                    &attributes[..3]
+                };
+                call_duration.record(seconds, attributes);
+            }
+        });
+    }
+}
