@@ -7,7 +7,7 @@ use common::{run_example, trace_with};
 
 #[test]
 fn demo_prints_connected_traces() {
-    let (_, traces) = run_example(env!("CARGO_BIN_EXE_demo"), &[]);
+    let (stdout, traces) = run_example(env!("CARGO_BIN_EXE_demo"), &[]);
     assert_eq!(
         traces.len(),
         4,
@@ -46,4 +46,28 @@ fn demo_prints_connected_traces() {
         stream.contains("order.status=\"Processing step 0\""),
         "{stream}"
     );
+
+    // At exit, the RPC metrics as a table: one line per side, method and status.
+    let metrics = stdout
+        .split_once("\nmetrics · tonic-traced-demo\n")
+        .expect("a metrics table at exit")
+        .1;
+    let row = |side: &str, status: &str| {
+        metrics
+            .lines()
+            .find(|line| {
+                line.starts_with(&format!("  {side}  payment.PaymentService/ProcessPayment "))
+                    && line.contains(&format!(" {status} "))
+            })
+            .unwrap_or_else(|| panic!("no {side} {status} row in\n{metrics}"))
+    };
+    for side in ["server", "client"] {
+        // Two approved payments (one slow) and one that failed with UNAVAILABLE.
+        assert!(row(side, "OK").contains(" 2 calls "), "{metrics}");
+        assert!(row(side, "UNAVAILABLE").contains(" 1 call "), "{metrics}");
+        assert!(
+            row(side, "OK").contains("request 24 B  response 19 B"),
+            "{metrics}"
+        );
+    }
 }
