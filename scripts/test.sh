@@ -1,9 +1,34 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: README's test command, and what .ci/run calls.
-# First installs what the tests need beyond Rust: the Python peer of the interop tests and
-# the validators of deploy/ (protos themselves compile without protoc).
+# First installs what the tests need beyond Rust: the Python peer of the interop tests, the
+# validators of deploy/ and the Prometheus server (protos themselves compile without protoc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# The real Prometheus server that examples/tests/prometheus.rs scrapes the examples with.
+if ! command -v prometheus >/dev/null; then
+    as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        as_root=(sudo)
+    fi
+    # The package's postinst would start its service; a container has no init to run it with,
+    # so while installing, a policy-rc.d (unless one is already there) denies service starts.
+    policy=/usr/sbin/policy-rc.d
+    made_policy=false
+    if [ ! -e "$policy" ]; then
+        made_policy=true
+        trap '"${as_root[@]}" rm -f "$policy"' EXIT
+        printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null
+        "${as_root[@]}" chmod +x "$policy"
+    fi
+    "${as_root[@]}" apt-get update -qq
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    if "$made_policy"; then
+        "${as_root[@]}" rm -f "$policy"
+        trap - EXIT
+    fi
+fi
 
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r tests/python/requirements.txt

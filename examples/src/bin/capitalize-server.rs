@@ -6,8 +6,12 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` set the spans go to that collector instead. It serves until
 //! stopped (Ctrl-C); spans of the last few seconds may then be lost.
 //!
-//! The tutorial also exported gRPC server metrics to Prometheus on `/metrics`: those come with
-//! `init()`'s metrics, which the runtime does not have yet — this example records traces only.
+//! The tutorial's gRPC server metrics: with `OTEL_METRICS_EXPORTER=prometheus` they are served
+//! for Prometheus on `http://localhost:9464/metrics` (`OTEL_EXPORTER_PROMETHEUS_HOST`,
+//! `OTEL_EXPORTER_PROMETHEUS_PORT`), bound at start: `rpc_server_duration_milliseconds` (completed
+//! calls by `rpc_method` and `rpc_grpc_status_code`, latency buckets),
+//! `rpc_server_request_size_bytes` and `rpc_server_response_size_bytes` per call. With nothing
+//! configured they print as a table every `OTEL_METRIC_EXPORT_INTERVAL` (60 s).
 
 use std::io::Write;
 use std::net::SocketAddr;
