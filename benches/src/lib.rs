@@ -23,6 +23,7 @@ use http_body::{Body as HttpBody, Frame};
 
 use opentelemetry::global;
 use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
@@ -410,9 +411,11 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// Installs, as the global provider and propagator, a parent-based always-on SDK with a
-    /// batch span processor exporting to a [`CountingExporter`], and the W3C propagator. Call
-    /// it before the first traced call: tonic-traced keeps the first tracer it gets.
+    /// Installs, as the global providers and propagator, a parent-based always-on SDK with a
+    /// batch span processor exporting to a [`CountingExporter`], a meter provider (so the RPC
+    /// metrics are recorded as in production; exported once a minute to memory), and the W3C
+    /// propagator. Call it before the first traced call: tonic-traced keeps the first tracer
+    /// and instruments it gets.
     pub fn install() -> Self {
         let exporter = CountingExporter::default();
         let processor = BatchSpanProcessor::builder(exporter.clone())
@@ -427,6 +430,11 @@ impl Telemetry {
             .with_span_processor(processor)
             .build();
         global::set_tracer_provider(provider.clone());
+        global::set_meter_provider(
+            SdkMeterProvider::builder()
+                .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
+                .build(),
+        );
         global::set_text_map_propagator(TraceContextPropagator::new());
         // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
         tonic_traced::assume_w3c_parent_based_sampling();

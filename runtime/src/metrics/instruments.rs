@@ -1,15 +1,25 @@
 //! The RPC metric instruments, made from the meter provider `init()` installed (or the global
-//! one on first use) in the process's semantic-convention mode.
+//! one on first use) in the process's semantic-convention mode, and bound once per series
+//! (side, method, status) so a call records without the SDK hashing its attributes.
 
-use std::sync::{PoisonError, RwLock};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 
-use opentelemetry::metrics::{Histogram, Meter, MeterProvider};
-use opentelemetry::{global, InstrumentationScope};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter, MeterProvider};
+use opentelemetry::{global, InstrumentationScope, Key, KeyValue};
+use tonic::Code;
 
+use super::Side;
 use crate::semconv::SemconvMode;
+use crate::status::code_name;
 use crate::tracer::SCOPE_NAME;
 
 static CURRENT: RwLock<Option<Instruments>> = RwLock::new(None);
+
+/// Series kept bound; past this (clients calling unbounded paths), each call binds anew.
+/// The SDK's own cardinality limit per instrument is 2000.
+const MAX_BOUND_SERIES: usize = 2000;
 
 /// The stable `rpc.*.call.duration` boundaries, in seconds, as the semantic conventions advise.
 const CALL_DURATION_SECONDS: [f64; 14] = [
@@ -40,25 +50,73 @@ const MESSAGE_COUNTS: [f64; 18] = [
     16384.0, 32768.0, 65536.0,
 ];
 
-/// Both sides' instruments.
+/// Both sides' instruments and the series bound so far.
 pub(super) struct Instruments {
-    pub(super) server: SideInstruments,
-    pub(super) client: SideInstruments,
+    server: SideInstruments,
+    client: SideInstruments,
+    series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
 }
 
 /// One side's instruments; `None` for conventions the mode leaves out.
-pub(super) struct SideInstruments {
-    pub(super) old: Option<OldInstruments>,
-    pub(super) call_duration: Option<Histogram<f64>>,
+struct SideInstruments {
+    old: Option<OldInstruments<Histogram<f64>, Histogram<u64>>>,
+    call_duration: Option<Histogram<f64>>,
 }
 
-/// The old conventions' instruments of one side.
-pub(super) struct OldInstruments {
-    pub(super) duration: Histogram<f64>,
-    pub(super) request_size: Histogram<u64>,
-    pub(super) response_size: Histogram<u64>,
-    pub(super) requests_per_rpc: Histogram<u64>,
-    pub(super) responses_per_rpc: Histogram<u64>,
+/// The old conventions' five histograms of one side, unbound or bound.
+struct OldInstruments<F, U> {
+    duration: F,
+    request_size: U,
+    response_size: U,
+    requests_per_rpc: U,
+    responses_per_rpc: U,
+}
+
+/// What tells series apart: the method's full name determines its service and method.
+#[derive(PartialEq, Eq, Hash)]
+struct SeriesKey {
+    side: Side,
+    method: MethodKey,
+    code: Code,
+    is_error: bool,
+}
+
+/// A method, by the address of its generated name (cheap to hash) or by its text when it was
+/// only known at run time. The same method under both keys is the same series to the SDK,
+/// which merges equal attributes.
+#[derive(PartialEq, Eq, Hash)]
+enum MethodKey {
+    Generated(usize, usize),
+    Named(String),
+}
+
+impl FinishedCall<'_> {
+    fn method_key(&self) -> MethodKey {
+        match self.full_name {
+            Cow::Borrowed(name) => MethodKey::Generated(name.as_ptr() as usize, name.len()),
+            Cow::Owned(name) => MethodKey::Named(name.clone()),
+        }
+    }
+}
+
+/// One finished call, as the series and its measurements need it.
+pub(super) struct FinishedCall<'a> {
+    pub(super) side: Side,
+    pub(super) service: &'a Cow<'static, str>,
+    pub(super) method: &'a Cow<'static, str>,
+    pub(super) full_name: &'a Cow<'static, str>,
+    pub(super) code: Code,
+    pub(super) is_error: bool,
+    pub(super) seconds: f64,
+    /// Messages and bytes of the requests, then of the responses.
+    pub(super) requests: (u64, u64),
+    pub(super) responses: (u64, u64),
+}
+
+/// The histograms of one series, bound to its attributes.
+struct Series {
+    old: Option<OldInstruments<BoundHistogram<f64>, BoundHistogram<u64>>>,
+    call_duration: Option<BoundHistogram<f64>>,
 }
 
 /// Makes the instruments of `provider` the ones calls record into from now on.
@@ -67,13 +125,15 @@ pub(crate) fn use_meter_provider(provider: &dyn MeterProvider) {
     *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(instruments);
 }
 
-/// Runs `record` with the current instruments, made from the global provider if none are.
-pub(super) fn with_current(record: impl FnOnce(&Instruments)) {
+/// Records `call` with the current instruments, made from the global provider if none are.
+pub(super) fn record(call: &FinishedCall<'_>) {
     if let Some(instruments) = &*CURRENT.read().unwrap_or_else(PoisonError::into_inner) {
-        return record(instruments);
+        return instruments.series(call).record(call);
     }
     let mut current = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
-    record(current.get_or_insert_with(|| Instruments::new(&global::meter_with_scope(scope()))));
+    let instruments =
+        current.get_or_insert_with(|| Instruments::new(&global::meter_with_scope(scope())));
+    instruments.series(call).record(call);
 }
 
 fn scope() -> InstrumentationScope {
@@ -88,17 +148,43 @@ impl Instruments {
         Instruments {
             server: SideInstruments::new(meter, semconv, "server", "inbound"),
             client: SideInstruments::new(meter, semconv, "client", "outbound"),
+            series: RwLock::default(),
         }
+    }
+
+    /// The bound series of `call`, bound now if it is the first of its series.
+    fn series(&self, call: &FinishedCall<'_>) -> Arc<Series> {
+        let key = SeriesKey {
+            side: call.side,
+            method: call.method_key(),
+            code: call.code,
+            is_error: call.is_error,
+        };
+        let read = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(series) = read.get(&key) {
+            return series.clone();
+        }
+        drop(read);
+        let side = match call.side {
+            Side::Server => &self.server,
+            Side::Client => &self.client,
+        };
+        let series = Arc::new(side.bind(call));
+        let mut all = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        if all.len() < MAX_BOUND_SERIES {
+            all.entry(key).or_insert_with(|| series.clone());
+        }
+        series
     }
 }
 
 impl SideInstruments {
     fn new(meter: &Meter, semconv: SemconvMode, side: &str, bound: &str) -> Self {
-        let sizes = |name: &str, what: &str| {
+        let sizes = |name: &str| {
             meter
                 .u64_histogram(format!("rpc.{side}.{name}.size"))
                 .with_unit("By")
-                .with_description(format!("Bytes of RPC {what} messages per {bound} RPC."))
+                .with_description(format!("Bytes of RPC {name} messages per {bound} RPC."))
                 .with_boundaries(SIZE_BYTES.to_vec())
                 .build()
         };
@@ -110,11 +196,10 @@ impl SideInstruments {
                 .with_boundaries(MESSAGE_COUNTS.to_vec())
                 .build()
         };
-        let (received, sent) = ("received", "sent");
         let (request_verb, response_verb) = if side == "server" {
-            (received, sent)
+            ("received", "sent")
         } else {
-            (sent, received)
+            ("sent", "received")
         };
         SideInstruments {
             old: semconv.old.then(|| OldInstruments {
@@ -123,8 +208,8 @@ impl SideInstruments {
                     .with_unit("ms")
                     .with_description(format!("Measures the duration of {bound} RPC."))
                     .build(),
-                request_size: sizes("request", "request"),
-                response_size: sizes("response", "response"),
+                request_size: sizes("request"),
+                response_size: sizes("response"),
                 requests_per_rpc: counts("requests", request_verb),
                 responses_per_rpc: counts("responses", response_verb),
             }),
@@ -136,6 +221,56 @@ impl SideInstruments {
                     .with_boundaries(CALL_DURATION_SECONDS.to_vec())
                     .build()
             }),
+        }
+    }
+
+    /// Binds this side's histograms to the attributes of `call`'s series.
+    fn bind(&self, call: &FinishedCall<'_>) -> Series {
+        let old = self.old.as_ref().map(|old| {
+            let attributes = [
+                KeyValue::new(Key::from_static_str("rpc.system"), "grpc"),
+                KeyValue::new(Key::from_static_str("rpc.service"), call.service.clone()),
+                KeyValue::new(Key::from_static_str("rpc.method"), call.method.clone()),
+                KeyValue::new(
+                    Key::from_static_str("rpc.grpc.status_code"),
+                    call.code as i64,
+                ),
+            ];
+            OldInstruments {
+                duration: old.duration.bind(&attributes),
+                request_size: old.request_size.bind(&attributes),
+                response_size: old.response_size.bind(&attributes),
+                requests_per_rpc: old.requests_per_rpc.bind(&attributes),
+                responses_per_rpc: old.responses_per_rpc.bind(&attributes),
+            }
+        });
+        let call_duration = self.call_duration.as_ref().map(|call_duration| {
+            let status = code_name(call.code);
+            let mut attributes = vec![
+                KeyValue::new(Key::from_static_str("rpc.system.name"), "grpc"),
+                KeyValue::new(Key::from_static_str("rpc.method"), call.full_name.clone()),
+                KeyValue::new(Key::from_static_str("rpc.response.status_code"), status),
+            ];
+            if call.is_error {
+                attributes.push(KeyValue::new(Key::from_static_str("error.type"), status));
+            }
+            call_duration.bind(&attributes)
+        });
+        Series { old, call_duration }
+    }
+}
+
+impl Series {
+    fn record(&self, call: &FinishedCall<'_>) {
+        if let Some(old) = &self.old {
+            old.duration.record(call.seconds * 1000.0);
+            old.request_size.record(call.requests.1);
+            old.response_size.record(call.responses.1);
+            old.requests_per_rpc.record(call.requests.0);
+            old.responses_per_rpc.record(call.responses.0);
+        }
+        if let Some(call_duration) = &self.call_duration {
+            call_duration.record(call.seconds);
         }
     }
 }

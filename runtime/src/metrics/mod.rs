@@ -16,15 +16,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry::{Key, KeyValue};
 use tonic::Code;
 
-use crate::status::code_name;
-
 pub(crate) use instruments::use_meter_provider;
+use instruments::FinishedCall;
 
 /// Which end of the call records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Side {
     Server,
     Client,
@@ -101,45 +99,21 @@ impl CallMetrics {
 
     /// Records the finished call with its final status; `is_error` is the side's error rule.
     pub(crate) fn record(&self, code: Code, is_error: bool) {
-        let seconds = self.started.elapsed().as_secs_f64();
         let (sent, received) = (self.tally.sent.totals(), self.tally.received.totals());
-        let ((requests, request_bytes), (responses, response_bytes)) = match self.side {
+        let (requests, responses) = match self.side {
             Side::Server => (received, sent),
             Side::Client => (sent, received),
         };
-        instruments::with_current(|instruments| {
-            let side = match self.side {
-                Side::Server => &instruments.server,
-                Side::Client => &instruments.client,
-            };
-            if let Some(old) = &side.old {
-                let attributes = [
-                    KeyValue::new(Key::from_static_str("rpc.system"), "grpc"),
-                    KeyValue::new(Key::from_static_str("rpc.service"), self.service.clone()),
-                    KeyValue::new(Key::from_static_str("rpc.method"), self.method.clone()),
-                    KeyValue::new(Key::from_static_str("rpc.grpc.status_code"), code as i64),
-                ];
-                old.duration.record(seconds * 1000.0, &attributes);
-                old.request_size.record(request_bytes, &attributes);
-                old.response_size.record(response_bytes, &attributes);
-                old.requests_per_rpc.record(requests, &attributes);
-                old.responses_per_rpc.record(responses, &attributes);
-            }
-            if let Some(call_duration) = &side.call_duration {
-                let status = code_name(code);
-                let attributes = [
-                    KeyValue::new(Key::from_static_str("rpc.system.name"), "grpc"),
-                    KeyValue::new(Key::from_static_str("rpc.method"), self.full_name.clone()),
-                    KeyValue::new(Key::from_static_str("rpc.response.status_code"), status),
-                    KeyValue::new(Key::from_static_str("error.type"), status),
-                ];
-                let attributes = if is_error {
-                    &attributes[..]
-                } else {
-                    &attributes[..3]
-                };
-                call_duration.record(seconds, attributes);
-            }
+        instruments::record(&FinishedCall {
+            side: self.side,
+            service: &self.service,
+            method: &self.method,
+            full_name: &self.full_name,
+            code,
+            is_error,
+            seconds: self.started.elapsed().as_secs_f64(),
+            requests,
+            responses,
         });
     }
 }
