@@ -12,6 +12,7 @@
 pub mod config;
 pub mod console;
 mod console_metrics;
+mod export_failures;
 mod guard;
 mod metrics_pipeline;
 mod otlp;

@@ -10,12 +10,15 @@ use opentelemetry_otlp::{
 
 use super::config::{ConfigError, OtlpConfig, OtlpProtocol};
 
-/// The span exporter to `otlp.endpoint`.
-pub(super) fn span_exporter(otlp: &OtlpConfig) -> Result<SpanExporter, ConfigError> {
+/// The span exporter to `otlp.endpoint`; one export may take `timeout` at most.
+pub(super) fn span_exporter(
+    otlp: &OtlpConfig,
+    timeout: Duration,
+) -> Result<SpanExporter, ConfigError> {
     let builder = SpanExporter::builder();
     let built = match otlp.protocol {
-        OtlpProtocol::Grpc => over_grpc(builder.with_tonic(), otlp, otlp.timeout)?.build(),
-        OtlpProtocol::HttpProtobuf => over_http(builder.with_http(), otlp, otlp.timeout).build(),
+        OtlpProtocol::Grpc => over_grpc(builder.with_tonic(), otlp, timeout)?.build(),
+        OtlpProtocol::HttpProtobuf => over_http(builder.with_http(), otlp, timeout).build(),
     };
     built.map_err(|error| build_error("trace", otlp, error))
 }

@@ -12,6 +12,7 @@ use super::config::{
     BatchConfig, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter,
 };
 use super::console::ConsoleExporter;
+use super::export_failures::ReportedOnce;
 use super::otlp;
 use super::propagators::{Jaeger, B3};
 
@@ -34,10 +35,16 @@ pub(super) fn install(
             TracesExporter::Console => {
                 builder.with_span_processor(batch(ConsoleExporter::new(), &config.traces.batch))
             }
-            TracesExporter::Otlp => builder.with_span_processor(batch(
-                otlp::span_exporter(&config.traces.otlp)?,
-                &config.traces.batch,
-            )),
+            TracesExporter::Otlp => {
+                let otlp = &config.traces.otlp;
+                // One export may take the OTLP timeout or OTEL_BSP_EXPORT_TIMEOUT, the shorter.
+                let timeout = otlp.timeout.min(config.traces.batch.export_timeout);
+                let exporter = otlp::span_exporter(otlp, timeout)?;
+                builder.with_span_processor(batch(
+                    ReportedOnce::new(exporter, &otlp.endpoint),
+                    &config.traces.batch,
+                ))
+            }
         };
     }
     let provider = builder.build();

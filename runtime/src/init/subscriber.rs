@@ -16,8 +16,10 @@ use tracing_subscriber::EnvFilter;
 use super::TelemetryGuard;
 
 /// What is logged and traced when `RUST_LOG` is unset: the application at `info`, the HTTP/2
-/// stack only when it warns (its own spans would drown the RPC spans).
-const DEFAULT_FILTER: &str = "info,h2=warn,hyper=warn,hyper_util=warn,tower=warn";
+/// stack only when it warns (its own spans would drown the RPC spans), and the OpenTelemetry
+/// SDK's own diagnostics only when they warn (e.g. spans dropped from a full queue).
+const DEFAULT_FILTER: &str = "info,h2=warn,hyper=warn,hyper_util=warn,tower=warn,\
+                              opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn";
 
 /// Installs the global subscriber, unless the application already has one.
 pub(super) fn install(guard: &TelemetryGuard) {

@@ -1,0 +1,138 @@
+//! With the collector unreachable and a tiny span queue, RPCs still succeed, the process exits
+//! within its shutdown timeout, and stderr carries one warning per kind of loss with counts —
+//! not one line per failed batch.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CALLS: usize = 60;
+
+/// A command for an example binary with none of the test environment's `OTEL_*` variables.
+fn example(binary: &str) -> Command {
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            command.env_remove(name);
+        }
+    }
+    command.env_remove("RUST_LOG").env("NO_COLOR", "1");
+    command
+}
+
+/// Kills the server however the test ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The number after `name=` on `line`.
+fn count(line: &str, name: &str) -> u64 {
+    let value = line
+        .split(&format!("{name}="))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {name}= in {line}"));
+    value
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn collector_down_costs_spans_not_calls_and_warns_once() {
+    let mut server = Server(
+        example(env!("CARGO_BIN_EXE_capitalize-server"))
+            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("OTEL_METRICS_EXPORTER", "none")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts"),
+    );
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.take().expect("piped stdout"))
+        .read_line(&mut first)
+        .expect("the server prints");
+    let address = first
+        .trim_end()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_owned();
+
+    // A port that was free a moment ago: nothing answers there.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let started = Instant::now();
+    let mut client = example(env!("CARGO_BIN_EXE_capitalize-client"))
+        .arg(&address)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{closed}"))
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "200")
+        .env("OTEL_METRICS_EXPORTER", "none")
+        .env("OTEL_BSP_MAX_QUEUE_SIZE", "2")
+        .env("OTEL_BSP_SCHEDULE_DELAY", "10")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the client starts");
+    let input: String = (0..CALLS).map(|n| format!("line {n}\n")).collect();
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = client.wait_with_output().expect("the client runs");
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(
+        stdout.matches("< LINE ").count(),
+        CALLS,
+        "every call answered:\n{stdout}\n{stderr}"
+    );
+    // The guard's default shutdown timeout is 5 s; the calls themselves take well under that.
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+
+    let lines = |needle: &str| -> Vec<&str> {
+        stderr
+            .lines()
+            .filter(|line| line.contains(needle))
+            .collect()
+    };
+    let first_failure = lines("could not export");
+    assert_eq!(
+        first_failure.len(),
+        1,
+        "one warning, not one per batch:\n{stderr}"
+    );
+    assert!(
+        first_failure[0].contains(&format!("http://{closed}")),
+        "{stderr}"
+    );
+    let totals = lines("could not be exported");
+    assert_eq!(totals.len(), 1, "{stderr}");
+    let failed_spans = count(totals[0], "failed_spans");
+    assert!(count(totals[0], "failed_batches") >= 1, "{stderr}");
+    assert!(
+        lines("BatchSpanProcessor.SpanDroppingStarted").len() <= 1,
+        "{stderr}"
+    );
+    let dropped = match lines("BatchSpanProcessor.SpansDropped").as_slice() {
+        [] => 0,
+        [line] => count(line, "dropped_span_count"),
+        more => panic!("one drop summary, not {}:\n{stderr}", more.len()),
+    };
+    // One CLIENT span per call: each was either dropped from the full queue or failed.
+    assert_eq!(failed_spans + dropped, CALLS as u64, "{stderr}");
+}
