@@ -108,8 +108,8 @@ async fn rpc_metrics_are_served_for_scraping() {
         "{request_bytes} in\n{body}"
     );
     assert!(
-        body.contains("target_info{service_name=\"scraped\""),
-        "{body}"
+        body.contains("target_info{service_name=\"scraped\",telemetry_sdk_language=\"rust\""),
+        "the resource, with the SDK's attributes:\n{body}"
     );
     assert!(
         !body.contains("network_peer") && !body.contains("server_port"),

@@ -3,6 +3,7 @@
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::{global, KeyValue};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
 };
@@ -101,8 +102,8 @@ fn sampler(sampler: Sampler) -> opentelemetry_sdk::trace::Sampler {
     }
 }
 
-/// `service.name` from the environment, else the code's default, else `unknown_service`, and
-/// the other `OTEL_RESOURCE_ATTRIBUTES`.
+/// `service.name` from the environment, else the code's default, else `unknown_service`, the
+/// other `OTEL_RESOURCE_ATTRIBUTES`, and the SDK's `telemetry.sdk.*`.
 pub(super) fn resource(config: &TelemetryConfig, fallback_service_name: Option<&str>) -> Resource {
     let service_name = config
         .service_name
@@ -115,6 +116,7 @@ pub(super) fn resource(config: &TelemetryConfig, fallback_service_name: Option<&
         .iter()
         .map(|(key, value)| KeyValue::new(key.clone(), value.clone()));
     Resource::builder_empty()
+        .with_detector(Box::new(TelemetryResourceDetector))
         .with_service_name(service_name)
         .with_attributes(attributes)
         .build()
