@@ -23,8 +23,6 @@ use serde_json::Value as Json;
 /// The Kubernetes version the manifests are validated against.
 const KUBERNETES_VERSION: &str = "1.34.0";
 const NAMESPACE: &str = "tonic-traced";
-/// Server binaries the manifests run that `tonic-traced-examples` does not have yet.
-const PLANNED_BINARIES: [&str; 2] = ["payment-server", "order-server"];
 /// The services of the examples deployed on their own, with the tracing setup under test.
 const APP_DEPLOYMENTS: [&str; 2] = ["payment-service", "order-service"];
 
@@ -218,9 +216,9 @@ fn collector_config() -> Json {
     yaml_file(&deploy("otel-collector/config.yaml")).remove(0)
 }
 
-/// Binaries a container may run: the examples' `[[bin]]`s and the planned servers.
+/// Binaries a container may run: the examples' `[[bin]]`s.
 fn known_binaries() -> BTreeSet<String> {
-    let mut binaries: BTreeSet<String> = PLANNED_BINARIES.iter().map(|b| b.to_string()).collect();
+    let mut binaries = BTreeSet::new();
     for entry in std::fs::read_dir(repo().join("examples/src/bin")).unwrap() {
         let path = entry.unwrap().path();
         binaries.insert(path.file_stem().unwrap().to_string_lossy().into_owned());
