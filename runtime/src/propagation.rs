@@ -1,7 +1,8 @@
 //! Reads W3C Trace Context, Baggage or any configured format from gRPC request metadata.
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::Extractor;
+use opentelemetry::trace::{SpanContext, TraceFlags};
 use opentelemetry::{global, Context};
 use tonic::metadata::{KeyRef, MetadataMap};
 
@@ -81,6 +82,39 @@ pub(crate) fn parse_traceparent(value: &str) -> Option<Traceparent> {
     })
 }
 
+/// Writes `span_context` into `headers` as the W3C Trace Context propagator would, without
+/// formatting through a `String`: `traceparent`, and `tracestate` when it has entries. Nothing
+/// for an invalid span context.
+pub(crate) fn inject_trace_context(span_context: &SpanContext, headers: &mut HeaderMap) {
+    if !span_context.is_valid() {
+        return;
+    }
+    let mut traceparent = *b"00-00000000000000000000000000000000-0000000000000000-00";
+    let flags = span_context.trace_flags() & TraceFlags::SAMPLED;
+    write_lower_hex(&mut traceparent[3..35], span_context.trace_id().to_bytes());
+    write_lower_hex(&mut traceparent[36..52], span_context.span_id().to_bytes());
+    write_lower_hex(&mut traceparent[53..55], [flags.to_u8()]);
+    headers.insert(
+        TRACEPARENT,
+        HeaderValue::from_bytes(&traceparent).expect("hex digits and dashes"),
+    );
+    let state = span_context.trace_state().header();
+    if !state.is_empty() {
+        if let Ok(state) = HeaderValue::try_from(state) {
+            headers.insert(TRACESTATE, state);
+        }
+    }
+}
+
+/// Writes `bytes` as lowercase hex digits, two per byte, into `out`.
+fn write_lower_hex<const N: usize>(out: &mut [u8], bytes: [u8; N]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
+}
+
 /// The value of up to 32 lowercase hex digits.
 fn lower_hex(digits: &[u8]) -> Option<u128> {
     digits.iter().try_fold(0u128, |value, digit| {
@@ -95,7 +129,9 @@ fn lower_hex(digits: &[u8]) -> Option<u128> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_traceparent, Traceparent};
+    use super::{inject_trace_context, parse_traceparent, Traceparent};
+    use http::HeaderMap;
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
     fn is_valid_traceparent(value: &str) -> bool {
         parse_traceparent(value).is_some()
@@ -129,5 +165,41 @@ mod tests {
         ] {
             assert!(!is_valid_traceparent(invalid), "{invalid}");
         }
+    }
+
+    #[test]
+    fn injects_what_the_w3c_propagator_writes() {
+        use opentelemetry::propagation::TextMapPropagator;
+        use opentelemetry::trace::TraceContextExt;
+        use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+        let state = TraceState::from_key_value([("vendor", "value")]).unwrap();
+        for (flags, state) in [
+            (TraceFlags::SAMPLED, TraceState::NONE),
+            (TraceFlags::new(0x02), state.clone()),
+            (TraceFlags::new(0x03), state),
+        ] {
+            let span_context = SpanContext::new(
+                TraceId::from(0x0af7651916cd43dd8448eb211c80319c),
+                SpanId::from(0x00f067aa0ba902b7),
+                flags,
+                true,
+                state,
+            );
+            let mut direct = HeaderMap::new();
+            inject_trace_context(&span_context, &mut direct);
+            let mut expected = std::collections::HashMap::new();
+            let cx = opentelemetry::Context::new().with_remote_span_context(span_context);
+            TraceContextPropagator::new().inject_context(&cx, &mut expected);
+            expected.retain(|_, value: &mut String| !value.is_empty());
+            let direct: std::collections::HashMap<String, String> = direct
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+                .collect();
+            assert_eq!(direct, expected);
+        }
+        let mut headers = HeaderMap::new();
+        inject_trace_context(&SpanContext::empty_context(), &mut headers);
+        assert!(headers.is_empty());
     }
 }

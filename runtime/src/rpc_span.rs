@@ -37,8 +37,9 @@ impl RpcSpan {
         };
         self.metrics.record(code, (self.is_error)(code));
         let span = self.cx.span();
+        // A non-recording span has nothing to end; on the unsampled fast paths it is the
+        // caller's, not this call's.
         if !span.is_recording() {
-            span.end();
             return;
         }
         if self.semconv.old {

@@ -24,13 +24,15 @@ pub fn assume_w3c_parent_based_sampling() {
     ASSUMED.store(true, Ordering::Relaxed);
 }
 
+/// Whether [`assume_w3c_parent_based_sampling`] was declared.
+pub(crate) fn w3c_parent_based() -> bool {
+    ASSUMED.load(Ordering::Relaxed)
+}
+
 /// The caller's context when the request carries exactly one valid, unsampled `traceparent`
 /// and nothing else to propagate (no `tracestate`, no `baggage`), and the setup allows it.
 pub(crate) fn unsampled_remote_context(headers: &HeaderMap) -> Option<Context> {
-    if !ASSUMED.load(Ordering::Relaxed)
-        || headers.contains_key(TRACESTATE)
-        || headers.contains_key(BAGGAGE)
-    {
+    if !w3c_parent_based() || headers.contains_key(TRACESTATE) || headers.contains_key(BAGGAGE) {
         return None;
     }
     let mut values = headers.get_all(TRACEPARENT).iter();

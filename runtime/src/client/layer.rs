@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
+use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::Injector;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
 use opentelemetry::{global, Context, Key, KeyValue};
@@ -18,9 +19,11 @@ use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
 use crate::deadline::deadline;
 use crate::metrics::{CallMetrics, Side};
+use crate::propagation::inject_trace_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
 use crate::tracer::tracer;
+use crate::unsampled::w3c_parent_based;
 use crate::{MessageMode, RpcKind};
 
 /// Traces every call of the client it wraps; see [`layer`].
@@ -99,20 +102,28 @@ where
         });
 
         let parent = Context::current();
-        let tracer = tracer();
-        let builder = tracer
-            .span_builder(identity.full_name.clone())
-            .with_kind(SpanKind::Client)
-            .with_attributes(client_attributes(
-                &identity,
-                &request,
-                &self.server,
-                semconv,
-            ));
-        let cx = parent.with_span(tracer.build_with_context(builder, &parent));
-        global::get_text_map_propagator(|propagator| {
-            propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()))
-        });
+        let cx = if w3c_parent_based() && is_unsampled(&parent) {
+            // A parent-based sampler would not record the call's span: the call runs in the
+            // caller's context, and the server is told the caller's unsampled span.
+            inject_trace_context(parent.span().span_context(), request.headers_mut());
+            parent
+        } else {
+            let tracer = tracer();
+            let builder = tracer
+                .span_builder(identity.full_name.clone())
+                .with_kind(SpanKind::Client)
+                .with_attributes(client_attributes(
+                    &identity,
+                    &request,
+                    &self.server,
+                    semconv,
+                ));
+            let cx = parent.with_span(tracer.build_with_context(builder, &parent));
+            global::get_text_map_propagator(|propagator| {
+                propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()))
+            });
+            cx
+        };
 
         let single_request = matches!(
             identity.kind,
@@ -149,6 +160,17 @@ where
         });
         ResponseFuture::new(self.inner.call(request), span, messages)
     }
+}
+
+/// A valid, unsampled, non-recording caller span with no baggage to pass on: all the W3C
+/// propagators would write is its `traceparent` (and `tracestate`).
+fn is_unsampled(parent: &Context) -> bool {
+    let span = parent.span();
+    let span_context = span.span_context();
+    span_context.is_valid()
+        && !span_context.is_sampled()
+        && !span.is_recording()
+        && parent.baggage().is_empty()
 }
 
 /// Names and target of the call, all known before it starts: the target from the request's
