@@ -102,10 +102,12 @@ where
         });
 
         let parent = Context::current();
-        let cx = if w3c_parent_based() && is_unsampled(&parent) {
+        // With W3C propagators and no baggage, all they would write is the span's
+        // `traceparent` (and `tracestate`): written here without them.
+        let w3c_only = w3c_parent_based() && parent.baggage().is_empty();
+        let cx = if w3c_only && is_unsampled(&parent) {
             // A parent-based sampler would not record the call's span: the call runs in the
             // caller's context, and the server is told the caller's unsampled span.
-            inject_trace_context(parent.span().span_context(), request.headers_mut());
             parent
         } else {
             let tracer = tracer();
@@ -118,12 +120,15 @@ where
                     &self.server,
                     semconv,
                 ));
-            let cx = parent.with_span(tracer.build_with_context(builder, &parent));
+            parent.with_span(tracer.build_with_context(builder, &parent))
+        };
+        if w3c_only {
+            inject_trace_context(cx.span().span_context(), request.headers_mut());
+        } else {
             global::get_text_map_propagator(|propagator| {
                 propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()))
             });
-            cx
-        };
+        }
 
         let single_request = matches!(
             identity.kind,
@@ -162,15 +167,11 @@ where
     }
 }
 
-/// A valid, unsampled, non-recording caller span with no baggage to pass on: all the W3C
-/// propagators would write is its `traceparent` (and `tracestate`).
+/// Whether the caller's span is valid, unsampled and not recording.
 fn is_unsampled(parent: &Context) -> bool {
     let span = parent.span();
     let span_context = span.span_context();
-    span_context.is_valid()
-        && !span_context.is_sampled()
-        && !span.is_recording()
-        && parent.baggage().is_empty()
+    span_context.is_valid() && !span_context.is_sampled() && !span.is_recording()
 }
 
 /// Names and target of the call, all known before it starts: the target from the request's

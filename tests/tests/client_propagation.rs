@@ -1,12 +1,14 @@
-//! The client layer's unsampled fast path, over real loopback calls: a call made inside an
-//! unsampled caller's context starts no span, tells the server the caller's own span (trace
+//! What the client layer tells the server, over real loopback calls. A sampled call sends
+//! its CLIENT span and the caller's `tracestate`. The unsampled fast path: a call made inside
+//! an unsampled caller's context starts no span, tells the server the caller's own span (trace
 //! id, span id, unsampled flag, `tracestate`), and is still counted in the RPC metrics.
 
 use std::sync::{Arc, Mutex};
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{
-    FutureExt as _, SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+    FutureExt as _, SpanContext, SpanId, SpanKind, TraceContextExt as _, TraceFlags, TraceId,
+    TraceState,
 };
 use opentelemetry::{Context, Key, KeyValue};
 use tonic::metadata::MetadataMap;
@@ -35,8 +37,18 @@ async fn client() -> (NextHop, Received) {
 
 /// An unsampled caller context (as a handler serving an unsampled request runs in).
 fn unsampled_parent(state: TraceState) -> (TraceId, SpanId, Context) {
-    let (trace_id, span_id, _) = remote_parent(false);
-    let span_context = SpanContext::new(trace_id, span_id, TraceFlags::default(), true, state);
+    caller(false, state)
+}
+
+/// A caller context whose span is remote, as a handler serving a request runs in.
+fn caller(sampled: bool, state: TraceState) -> (TraceId, SpanId, Context) {
+    let (trace_id, span_id, _) = remote_parent(sampled);
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let span_context = SpanContext::new(trace_id, span_id, flags, true, state);
     (
         trace_id,
         span_id,
@@ -46,6 +58,36 @@ fn unsampled_parent(state: TraceState) -> (TraceId, SpanId, Context) {
 
 fn text<'a>(metadata: &'a MetadataMap, key: &str) -> Option<&'a str> {
     metadata.get(key).map(|value| value.to_str().unwrap())
+}
+
+#[tokio::test]
+async fn a_sampled_call_sends_its_span_and_the_callers_tracestate() {
+    let (mut client, received) = client().await;
+    let state = TraceState::from_key_value([("vendor", "opaque")]).unwrap();
+    let (trace_id, span_id, parent) = caller(true, state);
+    client
+        .get_http_thing(header("code=9"))
+        .with_context(parent)
+        .await
+        .unwrap_err();
+    let spans = telemetry()
+        .wait_for(|t| {
+            let spans = t.trace(trace_id);
+            (spans.len() == 2).then_some(spans)
+        })
+        .await;
+    let client_span = spans
+        .iter()
+        .find(|span| span.span_kind == SpanKind::Client)
+        .unwrap();
+    assert_eq!(client_span.parent_span_id, span_id);
+    let metadata = received.lock().unwrap().pop().unwrap();
+    assert_eq!(
+        text(&metadata, "traceparent"),
+        Some(format!("00-{trace_id}-{}-01", client_span.span_context.span_id()).as_str())
+    );
+    assert_eq!(text(&metadata, "tracestate"), Some("vendor=opaque"));
+    assert_eq!(text(&metadata, "baggage"), None);
 }
 
 #[tokio::test]
