@@ -5,6 +5,7 @@ pub mod chat_service;
 pub mod loopback;
 pub mod order_service;
 pub mod payment_service;
+pub mod server_binary;
 pub mod upload_service;
 
 /// `payment.PaymentService` and `payment.OrderService` from `proto/payment.proto`.

@@ -2,53 +2,21 @@
 //! fed from a pipe prints the replies and, at the end of input, the CLIENT spans; the server
 //! prints the SERVER spans of the same traces, each with the payload's `id` and `len`.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::io::BufRead;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A command for one of the example binaries, with nothing configured and plain output.
-fn example(binary: &str) -> Command {
-    let mut command = Command::new(binary);
-    command
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_SDK_DISABLED")
-        .env_remove("OTEL_TRACES_SAMPLER")
-        .env("NO_COLOR", "1");
-    command
-}
-
-/// Kills the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{example, run_with_input, start_server};
 
 #[test]
 fn client_and_server_trace_each_capitalize_call() {
-    let mut server = Server(
-        example(env!("CARGO_BIN_EXE_capitalize-server"))
-            // The server runs until killed: export every 100 ms so its traces print meanwhile.
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts"),
+    let mut server = start_server(
+        // The server runs until killed: export every 100 ms so its traces print meanwhile.
+        example(env!("CARGO_BIN_EXE_capitalize-server")).env("OTEL_BSP_SCHEDULE_DELAY", "100"),
     );
-    let mut server_out = BufReader::new(server.0.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    server_out.read_line(&mut first).expect("the server prints");
-    let address = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line is `listening on ADDR`: {first:?}"))
-        .to_owned();
+    let server_out = server.take_stdout();
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in server_out.lines() {
@@ -59,20 +27,10 @@ fn client_and_server_trace_each_capitalize_call() {
         }
     });
 
-    let mut client = example(env!("CARGO_BIN_EXE_capitalize-client"))
-        .arg(&address)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the client starts");
-    client
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(b"hello\nworld\n")
-        .expect("the client reads its input");
-    let output = client.wait_with_output().expect("the client runs");
+    let output = run_with_input(
+        example(env!("CARGO_BIN_EXE_capitalize-client")).arg(server.address.to_string()),
+        "hello\nworld\n",
+    );
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     assert!(
         output.status.success(),

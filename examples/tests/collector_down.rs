@@ -2,34 +2,14 @@
 //! within its shutdown timeout, and stderr carries one warning per kind of loss with counts —
 //! not one line per failed batch.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::{example, free_port, run_with_input, start_server};
+
 const CALLS: usize = 60;
-
-/// A command for an example binary with none of the test environment's `OTEL_*` variables.
-fn example(binary: &str) -> Command {
-    let mut command = Command::new(binary);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            command.env_remove(name);
-        }
-    }
-    command.env_remove("RUST_LOG").env("NO_COLOR", "1");
-    command
-}
-
-/// Kills the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The number after `name=` on `line`.
 fn count(line: &str, name: &str) -> u64 {
@@ -47,51 +27,26 @@ fn count(line: &str, name: &str) -> u64 {
 
 #[test]
 fn collector_down_costs_spans_not_calls_and_warns_once() {
-    let mut server = Server(
+    let server = start_server(
         example(env!("CARGO_BIN_EXE_capitalize-server"))
             .env("OTEL_TRACES_EXPORTER", "none")
-            .env("OTEL_METRICS_EXPORTER", "none")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts"),
+            .env("OTEL_METRICS_EXPORTER", "none"),
     );
-    let mut first = String::new();
-    BufReader::new(server.0.stdout.take().expect("piped stdout"))
-        .read_line(&mut first)
-        .expect("the server prints");
-    let address = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
 
     // A port that was free a moment ago: nothing answers there.
-    let closed = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let started = Instant::now();
-    let mut client = example(env!("CARGO_BIN_EXE_capitalize-client"))
-        .arg(&address)
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{closed}"))
-        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "200")
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .env("OTEL_BSP_MAX_QUEUE_SIZE", "2")
-        .env("OTEL_BSP_SCHEDULE_DELAY", "10")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the client starts");
+    let closed = SocketAddr::from(([127, 0, 0, 1], free_port()));
     let input: String = (0..CALLS).map(|n| format!("line {n}\n")).collect();
-    client
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let output = client.wait_with_output().expect("the client runs");
+    let started = Instant::now();
+    let output = run_with_input(
+        example(env!("CARGO_BIN_EXE_capitalize-client"))
+            .arg(server.address.to_string())
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{closed}"))
+            .env("OTEL_EXPORTER_OTLP_TIMEOUT", "200")
+            .env("OTEL_METRICS_EXPORTER", "none")
+            .env("OTEL_BSP_MAX_QUEUE_SIZE", "2")
+            .env("OTEL_BSP_SCHEDULE_DELAY", "10"),
+        &input,
+    );
     let elapsed = started.elapsed();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);

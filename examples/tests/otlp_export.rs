@@ -3,12 +3,13 @@
 //! gRPC and over HTTP (http/protobuf), and the spans and RPC metrics that arrive carry the
 //! right resource, scope, names, attributes and values.
 
+mod common;
 mod otlp_receiver;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use common::{example, run_with_input, start_server, RunningServer};
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::metrics::v1::metric::Data;
 use opentelemetry_proto::tonic::metrics::v1::{AggregationTemporality, HistogramDataPoint, Metric};
@@ -131,42 +132,24 @@ fn spans_and_metrics_arrive(transport: Transport) {
 /// Starts the capitalize server and runs the client on [`LINES`] against it, both exporting
 /// to `receiver` over `transport`, with `env` on top; checks the replies and returns the
 /// server, still running.
-fn capitalize_twice(receiver: &Receiver, transport: Transport, env: &[(&str, &str)]) -> Server {
+fn capitalize_twice(
+    receiver: &Receiver,
+    transport: Transport,
+    env: &[(&str, &str)],
+) -> RunningServer {
     // No `OTEL_SERVICE_NAME`: the name the server's code gives, `capitalize-server`, holds.
-    let mut server = Server(
+    let server = start_server(
         exporting(env!("CARGO_BIN_EXE_capitalize-server"), receiver, transport)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts"),
+            .envs(env.iter().copied()),
     );
-    let mut first = String::new();
-    BufReader::new(server.0.stdout.take().expect("piped stdout"))
-        .read_line(&mut first)
-        .expect("the server prints");
-    let address = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("first line is `listening on ADDR`: {first:?}"))
-        .to_owned();
 
-    let mut client = exporting(env!("CARGO_BIN_EXE_capitalize-client"), receiver, transport)
-        .envs(env.iter().copied())
-        .env("OTEL_SERVICE_NAME", CLIENT)
-        .arg(&address)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the client starts");
-    client
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(format!("{}\n", LINES.join("\n")).as_bytes())
-        .expect("the client reads its input");
-    let output = client.wait_with_output().expect("the client runs");
+    let output = run_with_input(
+        exporting(env!("CARGO_BIN_EXE_capitalize-client"), receiver, transport)
+            .envs(env.iter().copied())
+            .env("OTEL_SERVICE_NAME", CLIENT)
+            .arg(server.address.to_string()),
+        &format!("{}\n", LINES.join("\n")),
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -180,33 +163,17 @@ fn capitalize_twice(receiver: &Receiver, transport: Transport, env: &[(&str, &st
     server
 }
 
-/// A command for an example binary that exports to `receiver` over `transport` every few
-/// hundred milliseconds, with none of the test's own `OTEL_*` variables and plain output.
+/// [`example`] `binary`, exporting to `receiver` over `transport` every few hundred
+/// milliseconds.
 fn exporting(binary: &str, receiver: &Receiver, transport: Transport) -> Command {
-    let mut command = Command::new(binary);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            command.env_remove(name);
-        }
-    }
+    let mut command = example(binary);
     command
-        .env("NO_COLOR", "1")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", receiver.endpoint(transport))
         .env("OTEL_EXPORTER_OTLP_PROTOCOL", transport.protocol())
         .env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
         .env("OTEL_BSP_SCHEDULE_DELAY", "100")
         .env("OTEL_METRIC_EXPORT_INTERVAL", "200");
     command
-}
-
-/// Kills the server however the test ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn text(value: &str) -> Value {

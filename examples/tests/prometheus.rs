@@ -7,14 +7,17 @@
 //! Without `prometheus` on `PATH` the test is skipped, or fails under `CI=true`:
 //! `scripts/test.sh` installs it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{example, free_port, run_with_input, start_server, RunningServer};
 use prost::Message;
 use tonic_traced_examples::rpc::Payload;
 
@@ -44,7 +47,7 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
     };
     let dir = TempDir::new();
     let metrics_port = free_port();
-    let server = start_server(metrics_port);
+    let server = start_capitalize_server(metrics_port);
 
     let lines = input_lines();
     let requests: Vec<Payload> = (1..)
@@ -55,7 +58,7 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
         .iter()
         .map(|request| payload(request.id, &request.data.to_ascii_uppercase()))
         .collect();
-    let stdout = run_client(&server.address, &lines);
+    let stdout = run_client(server.address, &lines);
     for reply in &replies {
         let line = format!("< {}\n", String::from_utf8_lossy(&reply.data));
         assert!(stdout.contains(&line), "no reply {line:?} in:\n{stdout}");
@@ -174,91 +177,32 @@ fn prometheus_binary() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// A loopback port nothing listens on right now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// A command for an example binary with none of the test's `OTEL_*` variables and no traces.
-fn example(binary: &str) -> Command {
-    let mut command = Command::new(binary);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("OTEL_") {
-            command.env_remove(name);
-        }
-    }
+/// [`example`] `binary`, exporting no traces.
+fn untraced(binary: &str) -> Command {
+    let mut command = example(binary);
+    command.env("OTEL_TRACES_EXPORTER", "none");
     command
-        .env("OTEL_TRACES_EXPORTER", "none")
-        .env("NO_COLOR", "1");
-    command
-}
-
-/// The running `capitalize-server`, killed however the test ends.
-struct Server {
-    child: Child,
-    /// Kept open so that the server's later output does not fail on a closed pipe.
-    _stdout: BufReader<ChildStdout>,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Starts `capitalize-server` with its Prometheus endpoint on `127.0.0.1:metrics_port`.
-fn start_server(metrics_port: u16) -> Server {
-    let mut child = example(env!("CARGO_BIN_EXE_capitalize-server"))
-        .env("OTEL_METRICS_EXPORTER", "prometheus")
-        .env("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
-        .env("OTEL_EXPORTER_PROMETHEUS_PORT", metrics_port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the server starts");
-    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("the server prints");
-    let Some(address) = first.trim_end().strip_prefix("listening on ") else {
-        let _ = child.kill();
-        let mut stderr = String::new();
-        let _ = child
-            .stderr
-            .take()
-            .expect("piped stderr")
-            .read_to_string(&mut stderr);
-        panic!("the server's first line is not `listening on ADDR`: {first:?}\nstderr:\n{stderr}");
-    };
-    Server {
-        address: address.to_owned(),
-        child,
-        _stdout: stdout,
-    }
+fn start_capitalize_server(metrics_port: u16) -> RunningServer {
+    start_server(
+        untraced(env!("CARGO_BIN_EXE_capitalize-server"))
+            .env("OTEL_METRICS_EXPORTER", "prometheus")
+            .env("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
+            .env("OTEL_EXPORTER_PROMETHEUS_PORT", metrics_port.to_string()),
+    )
 }
 
 /// Feeds `lines` to `capitalize-client address` through a pipe; its stdout.
-fn run_client(address: &str, lines: &[String]) -> String {
-    let mut client = example(env!("CARGO_BIN_EXE_capitalize-client"))
-        .env("OTEL_METRICS_EXPORTER", "none")
-        .arg(address)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the client starts");
+fn run_client(address: SocketAddr, lines: &[String]) -> String {
     let input: String = lines.iter().map(|line| format!("{line}\n")).collect();
-    client
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(input.as_bytes())
-        .expect("the client reads its input");
-    let output = client.wait_with_output().expect("the client runs");
+    let output = run_with_input(
+        untraced(env!("CARGO_BIN_EXE_capitalize-client"))
+            .env("OTEL_METRICS_EXPORTER", "none")
+            .arg(address.to_string()),
+        &input,
+    );
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     assert!(
         output.status.success() && output.stderr.is_empty(),

@@ -13,36 +13,17 @@
 //! `rpc_server_request_size_bytes` and `rpc_server_response_size_bytes` per call. With nothing
 //! configured they print as a table every `OTEL_METRIC_EXPORT_INTERVAL` (60 s).
 
-use std::io::Write;
 use std::net::SocketAddr;
 
-use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic_traced_examples::capitalize_service::FetchIt;
 use tonic_traced_examples::rpc::fetch_server::FetchServer;
+use tonic_traced_examples::server_binary;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let address: SocketAddr = match std::env::args().nth(1) {
-        Some(address) => address
-            .parse()
-            .map_err(|error| format!("capitalize-server: bad address {address:?}: {error}"))?,
-        None => SocketAddr::from(([127, 0, 0, 1], 0)),
-    };
-    let telemetry = tonic_traced::Init::default()
-        .service_name("capitalize-server")
-        .install()?;
-
-    let listener = TcpListener::bind(address).await?;
-    println!("listening on {}", listener.local_addr()?);
-    std::io::stdout().flush()?;
-
-    Server::builder()
-        .add_service(FetchServer::new(FetchIt))
-        .serve_with_incoming(TcpIncoming::from(listener))
-        .await?;
-
-    telemetry.shutdown()?;
-    Ok(())
+    let address = server_binary::address_argument("capitalize-server")?
+        .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
+    let router = Server::builder().add_service(FetchServer::new(FetchIt));
+    server_binary::serve(address, "capitalize-server", router).await
 }

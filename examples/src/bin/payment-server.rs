@@ -7,48 +7,13 @@
 //! `OTEL_METRICS_EXPORTER=prometheus`, serve the RPC metrics on `:9464/metrics`. It serves
 //! until stopped.
 
-use std::io::Write;
-use std::net::SocketAddr;
-
-use tokio::net::TcpListener;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
 use tonic_traced_examples::payment::payment_service_server::PaymentServiceServer;
 use tonic_traced_examples::payment_service::Payments;
+use tonic_traced_examples::server_binary;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let address = listen_address()?;
-    let telemetry = tonic_traced::Init::default()
-        .service_name("payment-service")
-        .install()?;
-
-    let listener = TcpListener::bind(address).await?;
-    println!("listening on {}", listener.local_addr()?);
-    std::io::stdout().flush()?;
-
-    Server::builder()
-        .add_service(PaymentServiceServer::new(Payments::default()))
-        .serve_with_incoming(TcpIncoming::from(listener))
-        .await?;
-
-    telemetry.shutdown()?;
-    Ok(())
-}
-
-/// The first argument, else all interfaces on `$PORT` (50051 when unset).
-fn listen_address() -> Result<SocketAddr, String> {
-    if let Some(address) = std::env::args().nth(1) {
-        return address
-            .parse()
-            .map_err(|error| format!("payment-server: bad address {address:?}: {error}"));
-    }
-    let port = match std::env::var("PORT") {
-        Ok(port) => port
-            .parse()
-            .map_err(|error| format!("payment-server: PORT={port:?} is not a port: {error}"))?,
-        Err(std::env::VarError::NotPresent) => 50051,
-        Err(error) => return Err(format!("payment-server: PORT: {error}")),
-    };
-    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
+    let router = Server::builder().add_service(PaymentServiceServer::new(Payments::default()));
+    server_binary::run("payment-server", "payment-service", router).await
 }

@@ -1,20 +1,36 @@
-//! Runs an example binary as a new user would, with nothing configured, and splits what it
-//! printed into its waterfalls.
+//! Runs the example binaries as a new user would, with none of the test's own telemetry
+//! settings: to completion, splitting what they printed into waterfalls, or as servers that
+//! live until the test ends.
 
-use std::process::Command;
+// Each test binary uses a part of these helpers.
+#![allow(dead_code)]
 
-/// Runs `binary` with `args`, no OTLP endpoint or exporter set and colours off; asserts it
-/// exits 0 and prints no escape codes. Returns its stdout and the traces in it, each a
-/// header line (`trace <id> · N spans · …`) and its tree.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
+
+/// A command for `binary` with none of the test's `OTEL_*` variables, `RUST_LOG` or `PORT`, and
+/// colours off.
+pub fn example(binary: &str) -> Command {
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("OTEL_") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .env_remove("RUST_LOG")
+        .env_remove("PORT")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs `binary` with `args` and nothing configured; asserts it exits 0 and prints no escape
+/// codes. Returns its stdout and the traces in it, each a header line
+/// (`trace <id> · N spans · …`) and its tree.
 pub fn run_example(binary: &str, args: &[&str]) -> (String, Vec<String>) {
-    let output = Command::new(binary)
+    let output = example(binary)
         .args(args)
-        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
-        .env_remove("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_SDK_DISABLED")
-        .env_remove("OTEL_TRACES_SAMPLER")
-        .env("NO_COLOR", "1")
         .output()
         .expect("the example runs");
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
@@ -41,4 +57,85 @@ pub fn trace_with<'a>(traces: &'a [String], needle: &str) -> &'a str {
         .iter()
         .find(|trace| trace.contains(needle))
         .unwrap_or_else(|| panic!("no trace contains {needle:?}: {traces:#?}"))
+}
+
+/// Runs `command` fed `input` on its stdin; what it printed once it has exited.
+pub fn run_with_input(command: &mut Command, input: &str) -> Output {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the program starts");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(input.as_bytes())
+        .expect("the program reads its input");
+    child.wait_with_output().expect("the program runs")
+}
+
+/// A server started by [`start_server`], killed however the test ends.
+pub struct RunningServer {
+    /// Where it listens, from its first line.
+    pub address: SocketAddr,
+    child: Child,
+    /// Its stdout after the first line, kept open so that later output does not fail on a
+    /// closed pipe, until the test takes it.
+    stdout: Option<BufReader<ChildStdout>>,
+}
+
+impl RunningServer {
+    /// Its stdout after the first line, for the test to read.
+    pub fn take_stdout(&mut self) -> BufReader<ChildStdout> {
+        self.stdout
+            .take()
+            .expect("the server's stdout is taken once")
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server `command` runs and reads its address from its first line,
+/// `listening on ADDR`; panics with that line and its stderr when it is not.
+pub fn start_server(command: &mut Command) -> RunningServer {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("the server prints");
+    let address = first.trim_end().strip_prefix("listening on ");
+    let Some(address) = address.and_then(|address| address.parse().ok()) else {
+        let _ = child.kill();
+        let mut stderr = String::new();
+        let _ = child
+            .stderr
+            .take()
+            .expect("piped stderr")
+            .read_to_string(&mut stderr);
+        let _ = child.wait();
+        panic!("the server's first line is not `listening on ADDR`: {first:?}\nstderr:\n{stderr}");
+    };
+    RunningServer {
+        address,
+        child,
+        stdout: Some(stdout),
+    }
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free loopback port")
+        .port()
 }
