@@ -430,6 +430,7 @@ impl Telemetry {
             .with_span_processor(processor)
             .build();
         global::set_tracer_provider(provider.clone());
+        tonic_traced::use_tracer_provider(&provider);
         global::set_meter_provider(
             SdkMeterProvider::builder()
                 .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())

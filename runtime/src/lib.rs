@@ -31,7 +31,7 @@ pub use method::{RpcKind, RpcMethod};
 pub use propagation::extract_remote_context;
 pub use server::TracedStream;
 pub use tonic_traced_macros::{traced, traced_service};
-pub use tracer::SCOPE_NAME;
+pub use tracer::{use_tracer_provider, SCOPE_NAME};
 pub use unsampled::assume_w3c_parent_based_sampling;
 
 /// Items used by generated code; not a public API.

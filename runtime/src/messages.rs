@@ -1,10 +1,10 @@
 //! One span or event per streamed message, with the semantic conventions' message attributes
 //! and the message's own annotated fields.
 
-use opentelemetry::trace::{Span as _, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
-use crate::tracer::tracer;
+use crate::tracer;
 use crate::SpanAttributes;
 
 /// How streamed messages appear in a trace.
@@ -97,13 +97,10 @@ pub(crate) fn record_message(
     fields(&mut attributes);
     match mode {
         MessageMode::Spans => {
-            let tracer = tracer();
-            tracer
-                .span_builder(direction.span_name())
+            let builder = SpanBuilder::from_name(direction.span_name())
                 .with_kind(SpanKind::Internal)
-                .with_attributes(attributes)
-                .start_with_context(tracer, rpc)
-                .end();
+                .with_attributes(attributes);
+            tracer::record(builder, rpc);
         }
         MessageMode::Events => rpc.span().add_event("message", attributes),
         MessageMode::Off => {}

@@ -82,6 +82,7 @@ pub fn telemetry() -> &'static Telemetry {
             .with_simple_exporter(exporter.clone())
             .build();
         global::set_tracer_provider(provider.clone());
+        tonic_traced::use_tracer_provider(&provider);
         let metrics = InMemoryMetricExporter::default();
         let meter_provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(metrics.clone()).build())

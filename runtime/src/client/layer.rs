@@ -5,7 +5,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::Injector;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{global, Context, Key, KeyValue};
 use tonic::body::Body;
 use tonic::Code;
@@ -22,7 +22,7 @@ use crate::metrics::{CallMetrics, Side};
 use crate::propagation::inject_trace_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
-use crate::tracer::tracer;
+use crate::tracer;
 use crate::unsampled::w3c_parent_based;
 use crate::{MessageMode, RpcKind};
 
@@ -110,9 +110,7 @@ where
             // caller's context, and the server is told the caller's unsampled span.
             parent
         } else {
-            let tracer = tracer();
-            let builder = tracer
-                .span_builder(identity.full_name.clone())
+            let builder = SpanBuilder::from_name(identity.full_name.clone())
                 .with_kind(SpanKind::Client)
                 .with_attributes(client_attributes(
                     &identity,
@@ -120,7 +118,7 @@ where
                     &self.server,
                     semconv,
                 ));
-            parent.with_span(tracer.build_with_context(builder, &parent))
+            tracer::start(builder, &parent)
         };
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());

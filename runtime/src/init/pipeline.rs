@@ -54,6 +54,7 @@ pub(super) fn install(
     }
     global::set_text_map_propagator(propagator);
     global::set_tracer_provider(provider.clone());
+    crate::use_tracer_provider(&provider);
     Ok(Some(provider))
 }
 

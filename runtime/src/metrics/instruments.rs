@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use opentelemetry::metrics::{BoundHistogram, Histogram, Meter, MeterProvider};
-use opentelemetry::{global, InstrumentationScope, Key, KeyValue};
+use opentelemetry::{global, Key, KeyValue};
 use tonic::Code;
 
 use super::Side;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
-use crate::tracer::SCOPE_NAME;
+use crate::tracer::scope;
 
 static CURRENT: RwLock<Option<Instruments>> = RwLock::new(None);
 
@@ -134,12 +134,6 @@ pub(super) fn record(call: &FinishedCall<'_>) {
     let instruments =
         current.get_or_insert_with(|| Instruments::new(&global::meter_with_scope(scope())));
     instruments.series(call).record(call);
-}
-
-fn scope() -> InstrumentationScope {
-    InstrumentationScope::builder(SCOPE_NAME)
-        .with_version(env!("CARGO_PKG_VERSION"))
-        .build()
 }
 
 impl Instruments {

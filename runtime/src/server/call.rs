@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::future::Future;
 
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, Tracer};
+use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 use tonic::{Code, Request, Response, Status, Streaming};
 
@@ -17,7 +17,7 @@ use crate::metrics::{CallMetrics, Side};
 use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
-use crate::tracer::tracer;
+use crate::tracer;
 use crate::unsampled::unsampled_remote_context;
 use crate::{RpcKind, RpcMethod};
 
@@ -96,9 +96,7 @@ impl ServerCall {
         }
         let remote = extract_remote_context(request.metadata());
 
-        let tracer = tracer();
-        let mut builder = tracer
-            .span_builder(method.full_name)
+        let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
             .with_attributes(static_attributes(method, semconv));
         let parent = if tracing.public_endpoint() {
@@ -110,8 +108,7 @@ impl ServerCall {
         } else {
             remote
         };
-        let span = tracer.build_with_context(builder, &parent);
-        let cx = parent.with_span(span);
+        let cx = tracer::start(builder, &parent);
 
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
