@@ -2,7 +2,7 @@
 //! request message while a traced call's request body is being written.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use opentelemetry::{Context, KeyValue};
 use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
@@ -69,7 +69,7 @@ pub(crate) struct SentFields(Mutex<VecDeque<Vec<KeyValue>>>);
 impl SentFields {
     fn note(message: &dyn SpanAttributes) {
         Context::map_current(|cx| {
-            if let Some(fields) = cx.get::<Arc<SentFields>>() {
+            if let Some(fields) = cx.get::<SentFields>() {
                 let mut attributes = Vec::new();
                 message.record_attributes(&mut attributes);
                 if let Ok(mut queue) = fields.0.lock() {

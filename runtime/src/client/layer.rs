@@ -13,7 +13,6 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call_error::CallError;
-use super::codec::SentFields;
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
@@ -132,10 +131,6 @@ where
             identity.kind,
             Some(RpcKind::Unary | RpcKind::ServerStreaming)
         );
-        let sent_fields = cx
-            .span()
-            .is_recording()
-            .then(|| Arc::new(SentFields::default()));
         let metrics = CallMetrics::start(
             Side::Client,
             identity.service,
@@ -155,7 +150,6 @@ where
             Body::new(TracedRequestBody::new(
                 body,
                 cx,
-                sent_fields,
                 tally,
                 messages,
                 single_request,

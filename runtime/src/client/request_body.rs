@@ -25,9 +25,9 @@ pin_project! {
         inner: Body,
         // The call's span context.
         span_cx: Context,
-        // The same with the call's `SentFields`, current while tonic encodes messages.
-        encode_cx: Context,
-        sent_fields: Option<Arc<SentFields>>,
+        // A sampled call's: the same with the call's `SentFields`, current while tonic
+        // encodes messages.
+        encode_cx: Option<Context>,
         tally: Arc<MessageTally>,
         messages: MessageMode,
         // Unary and server-streaming calls: the one request's fields go on the call's span.
@@ -38,23 +38,23 @@ pin_project! {
 }
 
 impl TracedRequestBody {
+    /// The body of a call whose span is in `span_cx`; the encoder notes the messages' fields
+    /// only when the span is recording.
     pub(crate) fn new(
         inner: Body,
         span_cx: Context,
-        sent_fields: Option<Arc<SentFields>>,
         tally: Arc<MessageTally>,
         messages: MessageMode,
         single_request: bool,
     ) -> Self {
-        let encode_cx = match &sent_fields {
-            Some(fields) => span_cx.with_value(fields.clone()),
-            None => span_cx.clone(),
-        };
+        let encode_cx = span_cx
+            .span()
+            .is_recording()
+            .then(|| span_cx.with_value(SentFields::default()));
         TracedRequestBody {
             inner,
             span_cx,
             encode_cx,
-            sent_fields,
             tally,
             messages,
             single_request,
@@ -73,14 +73,17 @@ impl HttpBody for TracedRequestBody {
         task: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = self.project();
-        let polled = {
-            let _encoding = this.encode_cx.clone().attach();
-            this.inner.poll_frame(task)
+        let polled = match this.encode_cx {
+            Some(encode_cx) => {
+                let _encoding = encode_cx.clone().attach();
+                this.inner.poll_frame(task)
+            }
+            None => this.inner.poll_frame(task),
         };
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
                 let span_cx = &*this.span_cx;
-                let fields = this.sent_fields.as_deref();
+                let fields = this.encode_cx.as_ref().and_then(Context::get::<SentFields>);
                 let tally = &*this.tally;
                 let (sent, messages, single) = (this.sent, *this.messages, *this.single_request);
                 this.framing.feed(data, |prefix| {
