@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Buf;
+use http::HeaderMap;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::{Code, Status};
@@ -60,13 +61,7 @@ where
                 Err(error)
             }
             Ok(response) => {
-                let open_span = match final_status_in_headers(&response) {
-                    Some(status) => {
-                        span.end(status.code(), status.message());
-                        None
-                    }
-                    None => Some(span),
-                };
+                let open_span = (!end_if_final(&mut span, &response)).then_some(span);
                 let messages = *this.messages;
                 Ok(response.map(|body| TracedResponseBody {
                     inner: body,
@@ -80,14 +75,14 @@ where
     }
 }
 
-/// A trailers-only response carries its status in the headers; a non-200 HTTP response
-/// maps to a gRPC status as the gRPC HTTP/2 spec says.
-fn final_status_in_headers<B>(response: &http::Response<B>) -> Option<Status> {
-    if let Some(status) = Status::from_header_map(response.headers()) {
-        return Some(status);
+/// Ends the span if `response` is final already: a trailers-only response carries its status
+/// in the headers; a non-200 HTTP response maps to a gRPC status as the gRPC HTTP/2 spec says.
+fn end_if_final<B>(span: &mut RpcSpan, response: &http::Response<B>) -> bool {
+    if end_with_status_in(span, response.headers()) {
+        return true;
     }
     let code = match response.status().as_u16() {
-        200 => return None,
+        200 => return false,
         400 => Code::Internal,
         401 => Code::Unauthenticated,
         403 => Code::PermissionDenied,
@@ -95,10 +90,24 @@ fn final_status_in_headers<B>(response: &http::Response<B>) -> Option<Status> {
         429 | 502 | 503 | 504 => Code::Unavailable,
         _ => Code::Unknown,
     };
-    Some(Status::new(
-        code,
-        format!("HTTP status {}", response.status()),
-    ))
+    span.end(code, &format!("HTTP status {}", response.status()));
+    true
+}
+
+/// Ends the span with the status in `headers` (trailers, or a trailers-only response's
+/// headers); false if they carry none. A plain OK is read without building a `Status`, which
+/// copies the headers.
+fn end_with_status_in(span: &mut RpcSpan, headers: &HeaderMap) -> bool {
+    let Some(code) = headers.get(Status::GRPC_STATUS) else {
+        return false;
+    };
+    if Code::from_bytes(code.as_bytes()) == Code::Ok && !headers.contains_key(Status::GRPC_MESSAGE)
+    {
+        span.end(Code::Ok, "");
+    } else if let Some(status) = Status::from_header_map(headers) {
+        span.end(status.code(), status.message());
+    }
+    true
 }
 
 pin_project! {
@@ -162,10 +171,12 @@ where
                         );
                     });
                 } else if let Some(trailers) = frame.trailers_ref() {
-                    let status = Status::from_header_map(trailers).unwrap_or_else(|| {
-                        Status::unknown("the server sent trailers without grpc-status")
-                    });
-                    span.end(status.code(), status.message());
+                    if !end_with_status_in(span, trailers) {
+                        span.end(
+                            Code::Unknown,
+                            "the server sent trailers without grpc-status",
+                        );
+                    }
                     *this.span = None;
                 }
             }
