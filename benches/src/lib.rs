@@ -413,9 +413,9 @@ pub struct Telemetry {
 impl Telemetry {
     /// Installs, as the global providers and propagator, a parent-based always-on SDK with a
     /// batch span processor exporting to a [`CountingExporter`], a meter provider (so the RPC
-    /// metrics are recorded as in production; exported once a minute to memory), and the W3C
-    /// propagator. Call it before the first traced call: tonic-traced keeps the first tracer
-    /// and instruments it gets.
+    /// metrics are recorded as in production; exported once a minute to memory; not with
+    /// `BENCH_NO_METRICS` set), and the W3C propagator. Call it before the first traced call:
+    /// tonic-traced keeps the first instruments it gets.
     pub fn install() -> Self {
         let exporter = CountingExporter::default();
         let processor = BatchSpanProcessor::builder(exporter.clone())
@@ -431,11 +431,14 @@ impl Telemetry {
             .build();
         global::set_tracer_provider(provider.clone());
         tonic_traced::use_tracer_provider(&provider);
-        global::set_meter_provider(
-            SdkMeterProvider::builder()
-                .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
-                .build(),
-        );
+        // `BENCH_NO_METRICS=1` leaves the no-op global meter: what recording the metrics costs.
+        if std::env::var_os("BENCH_NO_METRICS").is_none() {
+            global::set_meter_provider(
+                SdkMeterProvider::builder()
+                    .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
+                    .build(),
+            );
+        }
         global::set_text_map_propagator(TraceContextPropagator::new());
         // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
         tonic_traced::assume_w3c_parent_based_sampling();
