@@ -22,7 +22,7 @@ pub mod semconv;
 mod server;
 pub mod status;
 mod tracer;
-mod unsampled;
+mod w3c_fast_path;
 
 pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
 pub use init::{init, Init, TelemetryGuard};
@@ -32,7 +32,7 @@ pub use propagation::extract_remote_context;
 pub use server::TracedStream;
 pub use tonic_traced_macros::{traced, traced_service};
 pub use tracer::{use_tracer_provider, SCOPE_NAME};
-pub use unsampled::assume_w3c_parent_based_sampling;
+pub use w3c_fast_path::assume_w3c_parent_based_sampling;
 
 /// Items used by generated code; not a public API.
 #[doc(hidden)]

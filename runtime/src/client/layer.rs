@@ -22,7 +22,7 @@ use crate::propagation::inject_trace_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
 use crate::tracer;
-use crate::unsampled::w3c_parent_based;
+use crate::w3c_fast_path::w3c_parent_based;
 use crate::{MessageMode, RpcKind};
 
 /// Traces every call of the client it wraps; see [`layer`].

@@ -18,7 +18,7 @@ use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
 use crate::tracer;
-use crate::unsampled::unsampled_remote_context;
+use crate::w3c_fast_path::w3c_remote_context;
 use crate::{RpcKind, RpcMethod};
 
 /// What a handler receives: one message (unary and server streaming) or a stream of them.
@@ -86,15 +86,20 @@ impl ServerCall {
                 ended: false,
             }
         };
-        if !tracing.public_endpoint() {
-            if let Some(cx) = unsampled_remote_context(request.metadata().as_ref()) {
+        let remote = match w3c_remote_context(request.metadata().as_ref()) {
+            // The caller did not sample and the sampler follows it: the call runs in the
+            // caller's context, which outgoing calls pass on.
+            Some(remote)
+                if !tracing.public_endpoint() && !remote.span().span_context().is_sampled() =>
+            {
                 return ServerCall {
-                    span: rpc_span(cx, metrics),
+                    span: rpc_span(remote, metrics),
                     messages,
                 };
             }
-        }
-        let remote = extract_remote_context(request.metadata());
+            Some(remote) => remote,
+            None => extract_remote_context(request.metadata()),
+        };
 
         let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
