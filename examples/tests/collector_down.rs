@@ -1,6 +1,6 @@
 //! With the collector unreachable and a tiny span queue, RPCs still succeed, the process exits
 //! within its shutdown timeout, and stderr carries one warning per kind of loss with counts —
-//! not one line per failed batch.
+//! not one line per failed batch or metrics push.
 
 mod common;
 
@@ -11,18 +11,31 @@ use common::{example, free_port, run_with_input, start_server};
 
 const CALLS: usize = 60;
 
-/// The number after `name=` on `line`.
-fn count(line: &str, name: &str) -> u64 {
+/// The number right after `before` on `line`.
+fn number_after(line: &str, before: &str) -> u64 {
     let value = line
-        .split(&format!("{name}="))
+        .split(before)
         .nth(1)
-        .unwrap_or_else(|| panic!("no {name}= in {line}"));
+        .unwrap_or_else(|| panic!("no {before:?} in {line}"));
     value
         .split(|c: char| !c.is_ascii_digit())
         .next()
         .unwrap()
         .parse()
-        .unwrap()
+        .unwrap_or_else(|_| panic!("no number after {before:?} in {line}"))
+}
+
+/// The number right before `after` on `line`.
+fn number_before(line: &str, after: &str) -> u64 {
+    let head = line
+        .split(after)
+        .next()
+        .filter(|head| head.len() < line.len())
+        .unwrap_or_else(|| panic!("no {after:?} in {line}"));
+    let digits = head.rsplit(|c: char| !c.is_ascii_digit()).next().unwrap();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("no number before {after:?} in {line}"))
 }
 
 #[test]
@@ -42,7 +55,7 @@ fn collector_down_costs_spans_not_calls_and_warns_once() {
             .arg(server.address.to_string())
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{closed}"))
             .env("OTEL_EXPORTER_OTLP_TIMEOUT", "200")
-            .env("OTEL_METRICS_EXPORTER", "none")
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "50")
             .env("OTEL_BSP_MAX_QUEUE_SIZE", "2")
             .env("OTEL_BSP_SCHEDULE_DELAY", "10"),
         &input,
@@ -65,29 +78,33 @@ fn collector_down_costs_spans_not_calls_and_warns_once() {
             .filter(|line| line.contains(needle))
             .collect()
     };
-    let first_failure = lines("could not export");
-    assert_eq!(
-        first_failure.len(),
-        1,
-        "one warning, not one per batch:\n{stderr}"
-    );
-    assert!(
-        first_failure[0].contains(&format!("http://{closed}")),
-        "{stderr}"
-    );
-    let totals = lines("could not be exported");
-    assert_eq!(totals.len(), 1, "{stderr}");
-    let failed_spans = count(totals[0], "failed_spans");
-    assert!(count(totals[0], "failed_batches") >= 1, "{stderr}");
+    for signal in ["spans", "metrics"] {
+        let first_failure = lines(&format!(" {signal} to http://{closed}:"));
+        assert_eq!(
+            first_failure.len(),
+            1,
+            "one warning for {signal}, not one per export:\n{stderr}"
+        );
+        assert!(first_failure[0].contains("could not export"), "{stderr}");
+        let totals = lines(&format!(" {signal} in "));
+        assert_eq!(totals.len(), 1, "{stderr}");
+        assert!(totals[0].contains("could not be exported"), "{stderr}");
+        assert!(number_before(totals[0], " exports") >= 1, "{stderr}");
+    }
+    let failed_spans = number_before(lines(" spans in ")[0], " spans in ");
     assert!(
         lines("BatchSpanProcessor.SpanDroppingStarted").len() <= 1,
         "{stderr}"
     );
     let dropped = match lines("BatchSpanProcessor.SpansDropped").as_slice() {
         [] => 0,
-        [line] => count(line, "dropped_span_count"),
+        [line] => number_after(line, "dropped_span_count="),
         more => panic!("one drop summary, not {}:\n{stderr}", more.len()),
     };
     // One CLIENT span per call: each was either dropped from the full queue or failed.
     assert_eq!(failed_spans + dropped, CALLS as u64, "{stderr}");
+    assert!(
+        !stderr.contains("ERROR"),
+        "no error lines from the SDK:\n{stderr}"
+    );
 }

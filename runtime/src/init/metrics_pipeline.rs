@@ -12,6 +12,7 @@ use opentelemetry_sdk::Resource;
 
 use super::config::{ConfigError, MetricsConfig, MetricsExporter};
 use super::console_metrics::ConsoleMetricExporter;
+use super::export_failures::ReportedOnce;
 use super::otlp;
 use super::prometheus_endpoint::PrometheusEndpoint;
 
@@ -36,8 +37,9 @@ pub(super) fn install(
         builder = match exporter {
             MetricsExporter::Otlp => {
                 let timeout = config.otlp.timeout.min(config.export_timeout);
+                let exporter = otlp::metric_exporter(&config.otlp, timeout)?;
                 builder.with_reader(periodic(
-                    otlp::metric_exporter(&config.otlp, timeout)?,
+                    ReportedOnce::new(exporter, "metrics", &config.otlp.endpoint),
                     config,
                 ))
             }

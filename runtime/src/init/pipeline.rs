@@ -42,7 +42,7 @@ pub(super) fn install(
                 let timeout = otlp.timeout.min(config.traces.batch.export_timeout);
                 let exporter = otlp::span_exporter(otlp, timeout)?;
                 builder.with_span_processor(batch(
-                    ReportedOnce::new(exporter, &otlp.endpoint),
+                    ReportedOnce::new(exporter, "spans", &otlp.endpoint),
                     &config.traces.batch,
                 ))
             }
