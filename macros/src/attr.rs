@@ -19,6 +19,8 @@ pub(crate) struct ServiceOptions {
     pub(crate) public_endpoint: bool,
     pub(crate) service_name: Option<LitStr>,
     pub(crate) is_error: Option<Path>,
+    /// Where the runtime crate is, when it is not `::tonic_traced` (renamed or re-exported).
+    pub(crate) runtime: Option<Path>,
 }
 
 /// Options of one method.
@@ -28,8 +30,8 @@ pub(crate) struct MethodOptions {
     pub(crate) messages: Option<Messages>,
 }
 
-const SERVICE_OPTIONS: &str =
-    "messages = spans | events | off, public_endpoint, service_name = \"…\", is_error = path::to::fn";
+const SERVICE_OPTIONS: &str = "messages = spans | events | off, public_endpoint, \
+     service_name = \"…\", is_error = path::to::fn, crate = \"path::to::tonic_traced\"";
 const METHOD_OPTIONS: &str = "skip, messages = spans | events | off";
 
 pub(crate) fn service_options(args: TokenStream) -> syn::Result<ServiceOptions> {
@@ -57,6 +59,16 @@ pub(crate) fn service_options(args: TokenStream) -> syn::Result<ServiceOptions> 
         } else if meta.path.is_ident("is_error") {
             let path: Path = meta.value()?.parse()?;
             set_once(&meta, &mut options.is_error, path)
+        } else if meta.path.is_ident("crate") {
+            let path: LitStr = meta.value()?.parse()?;
+            let path = path.parse::<Path>().map_err(|_| {
+                syn::Error::new(
+                    path.span(),
+                    "crate must name the tonic-traced crate as a path, e.g. \
+                     crate = \"::tonic_traced\" or crate = \"my_reexports::tonic_traced\"",
+                )
+            })?;
+            set_once(&meta, &mut options.runtime, path)
         } else {
             Err(meta.error(format!(
                 "unknown #[traced_service] option; expected one of: {SERVICE_OPTIONS}"

@@ -12,6 +12,7 @@ use crate::attr::{service_options, Messages, ServiceOptions};
 
 pub(crate) fn traced_service(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = service_options(args)?;
+    let runtime = runtime_path(&options);
     let mut service = parse_service(item)?;
     let handlers = parse_handlers(&mut service)?;
 
@@ -33,7 +34,7 @@ pub(crate) fn traced_service(args: TokenStream, item: TokenStream) -> syn::Resul
     for item in &mut service.item.items {
         if let ImplItem::Type(ty) = item {
             if let Some(original) = wrapped.get(&ty.ident) {
-                ty.ty = parse_quote!(::tonic_traced::TracedStream<#original>);
+                ty.ty = parse_quote!(#runtime::TracedStream<#original>);
             }
         }
     }
@@ -55,6 +56,7 @@ fn instrument(
         "__tonic_traced_method_{}",
         method.sig.ident.to_string().trim_start_matches("r#")
     );
+    let runtime = runtime_path(options);
     let method_tracing = method_tracing(options, handler);
     let drive = if handler.stream.is_some() {
         quote!(streaming)
@@ -65,8 +67,8 @@ fn instrument(
     unwrap.visit_block_mut(&mut method.block);
     let request = request_ident(method, matches!(handler.shape, Shape::AsyncFn))?;
     let start = quote_spanned! {span=>
-        static __TONIC_TRACED_METHOD: ::tonic_traced::__private::MethodTracing = #method_tracing;
-        let #call = ::tonic_traced::__private::ServerCall::start(
+        static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
+        let #call = #runtime::__private::ServerCall::start(
             &__TONIC_TRACED_METHOD,
             <Self as #trait_path>::#identity_fn(),
             &#request,
@@ -146,6 +148,7 @@ fn request_ident(method: &mut ImplItemFn, can_rebind: bool) -> syn::Result<Ident
 
 /// `MethodTracing::new(…)` with the service options and the method's own.
 fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
+    let runtime = runtime_path(options);
     let messages = match handler.options.messages.or(options.messages) {
         None => quote!(::core::option::Option::None),
         Some(mode) => {
@@ -154,7 +157,7 @@ fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
                 Messages::Events => quote!(Events),
                 Messages::Off => quote!(Off),
             };
-            quote!(::core::option::Option::Some(::tonic_traced::MessageMode::#mode))
+            quote!(::core::option::Option::Some(#runtime::MessageMode::#mode))
         }
     };
     let public_endpoint = options.public_endpoint;
@@ -170,16 +173,24 @@ fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
             let checked = Ident::new("__tonic_traced_is_error", hidden_span());
             quote_spanned! {span=>
                 {
-                    let #checked: fn(::tonic_traced::__private::Code) -> bool = #path;
+                    let #checked: fn(#runtime::__private::Code) -> bool = #path;
                     #checked
                 }
             }
         }
-        None => quote!(::tonic_traced::__private::is_server_error),
+        None => quote!(#runtime::__private::is_server_error),
     };
     quote! {
-        ::tonic_traced::__private::MethodTracing::new(#messages, #public_endpoint, #service_name, #is_error)
+        #runtime::__private::MethodTracing::new(#messages, #public_endpoint, #service_name, #is_error)
     }
+}
+
+/// The runtime crate's path: `::tonic_traced` unless `crate = "…"` says otherwise.
+fn runtime_path(options: &ServiceOptions) -> syn::Path {
+    options
+        .runtime
+        .clone()
+        .unwrap_or_else(|| parse_quote!(::tonic_traced))
 }
 
 /// `parse_quote!` with every generated token at `span`.
