@@ -3,6 +3,9 @@
 //! a free port. It keeps every span and metric it is sent, with the resource, scope and
 //! transport they came with, for tests to wait on.
 
+// Each test binary that includes this module uses a part of it.
+#![allow(dead_code)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
