@@ -32,7 +32,8 @@ pub(crate) fn add_to_server(code: &str, service: &Service, runtime: &str) -> Str
 }
 
 /// Adds `req.extensions_mut().insert(ClientMethod(&…))` next to tonic's own `GrpcMethod`
-/// extension in every method of the generated client.
+/// extension in every method of the generated client, and the codec's `CallLink`, through
+/// which the layer lets the codec record the response messages under the call's span.
 pub(crate) fn add_to_client(code: &str, service: &Service, runtime: &str) -> String {
     let mut file = parse(code);
     let client_name = format!("{}Client", service.name);
@@ -61,12 +62,18 @@ pub(crate) fn add_to_client(code: &str, service: &Service, runtime: &str) -> Str
             else {
                 continue;
             };
-            let insert = format!(
-                "req.extensions_mut().insert({runtime}::__private::ClientMethod({}));",
-                identity(service, method, runtime)
-            );
-            let stmt = syn::parse_str(&insert).unwrap_or_else(|e| bug(&e.to_string()));
-            stmts.insert(position + 1, stmt);
+            let inserts = [
+                format!(
+                    "req.extensions_mut().insert({runtime}::__private::ClientMethod({}));",
+                    identity(service, method, runtime)
+                ),
+                // tonic's template names the call's codec `codec`.
+                "req.extensions_mut().insert(codec.call_link());".to_owned(),
+            ];
+            for (offset, insert) in inserts.iter().enumerate() {
+                let stmt = syn::parse_str(insert).unwrap_or_else(|e| bug(&e.to_string()));
+                stmts.insert(position + 1 + offset, stmt);
+            }
         }
     }
     prettyplease::unparse(&file)

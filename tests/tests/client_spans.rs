@@ -6,6 +6,7 @@ use std::time::Duration;
 use opentelemetry::trace::{SpanKind, Status as SpanStatus};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
+use prost::Message;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::Server;
 use tonic::{Code, Request};
@@ -217,6 +218,24 @@ async fn server_stream_client_span_ends_with_the_trailers() {
     };
     assert_eq!(children("message RECEIVED"), 4, "one per streamed update");
     assert_eq!(children("message SENT"), 1, "the request");
+    // Each received message carries its number, decoded size and annotated fields.
+    let mut received: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "message RECEIVED" && s.parent_span_id == span.span_context.span_id())
+        .collect();
+    received.sort_by_key(|s| format!("{:?}", attribute(s, "rpc.message.id")));
+    for (n, message) in (1..).zip(received) {
+        let update = format!("update {n}");
+        assert_eq!(attribute(message, "rpc.message.id"), Some(Value::I64(n)));
+        assert_eq!(
+            attribute(message, "http.url_path"),
+            Some(update.clone().into())
+        );
+        assert_eq!(
+            attribute(message, "rpc.message.uncompressed_size"),
+            Some(Value::I64(header(&update).encoded_len() as i64))
+        );
+    }
     assert_eq!(
         attribute(span, "http.url_path"),
         Some("count=4;interval=20".into())

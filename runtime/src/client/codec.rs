@@ -1,30 +1,42 @@
 //! The codec generated clients use: the user's codec, noting the annotated fields of each
-//! request message while a traced call's request body is being written.
+//! request message while a traced call's request body is being written, and recording each
+//! response message it decodes, with its fields, under the call's span.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use opentelemetry::{Context, KeyValue};
-use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
+use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::Status;
 
+use crate::messages::{record_message, Direction, MessageMode, MessageSize};
 use crate::SpanAttributes;
 
 /// Wraps the codec named by `codec_path` (prost's by default) in generated client code.
 #[derive(Debug, Default)]
 pub struct ClientCodec<C> {
     inner: C,
+    link: CallLink,
+}
+
+impl<C> ClientCodec<C> {
+    /// The link generated code puts in the call's request, for the layer to connect.
+    pub fn call_link(&self) -> CallLink {
+        self.link.clone()
+    }
 }
 
 impl<C> Codec for ClientCodec<C>
 where
     C: Codec,
     C::Encode: SpanAttributes,
+    C::Decode: SpanAttributes,
 {
     type Encode = C::Encode;
     type Decode = C::Decode;
     type Encoder = TracedEncoder<C::Encoder>;
-    type Decoder = C::Decoder;
+    type Decoder = TracedClientDecoder<C::Decoder>;
 
     fn encoder(&mut self) -> Self::Encoder {
         TracedEncoder {
@@ -33,7 +45,76 @@ where
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        self.inner.decoder()
+        TracedClientDecoder {
+            inner: self.inner.decoder(),
+            link: self.link.clone(),
+        }
+    }
+}
+
+/// Shared by one generated client call's codec and the layer: once the layer has connected it
+/// to a recording call, the decoder records each response message under the call's span.
+#[derive(Debug, Clone, Default)]
+pub struct CallLink(Arc<OnceLock<LinkedCall>>);
+
+#[derive(Debug)]
+struct LinkedCall {
+    rpc: Context,
+    mode: MessageMode,
+    received: AtomicU64,
+}
+
+impl CallLink {
+    /// Connects the codec to the call whose span is in `rpc`.
+    pub(crate) fn connect(&self, rpc: Context, mode: MessageMode) {
+        let _first_connection_wins = self.0.set(LinkedCall {
+            rpc,
+            mode,
+            received: AtomicU64::new(0),
+        });
+    }
+
+    fn record(&self, size: usize, message: &dyn SpanAttributes) {
+        if let Some(call) = self.0.get() {
+            let id = call.received.fetch_add(1, Ordering::Relaxed) + 1;
+            record_message(
+                &call.rpc,
+                call.mode,
+                Direction::Received,
+                id,
+                || MessageSize::Uncompressed(size),
+                |attributes| message.record_attributes(attributes),
+            );
+        }
+    }
+}
+
+/// Decodes like the wrapped decoder and records each message under the linked call.
+#[derive(Debug)]
+pub struct TracedClientDecoder<D> {
+    inner: D,
+    link: CallLink,
+}
+
+impl<D> Decoder for TracedClientDecoder<D>
+where
+    D: Decoder<Error = Status>,
+    D::Item: SpanAttributes,
+{
+    type Item = D::Item;
+    type Error = Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
+        let size = bytes::Buf::remaining(src);
+        let decoded = self.inner.decode(src)?;
+        if let Some(message) = &decoded {
+            self.link.record(size, message);
+        }
+        Ok(decoded)
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        self.inner.buffer_settings()
     }
 }
 

@@ -13,6 +13,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call_error::CallError;
+use super::codec::CallLink;
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
@@ -127,6 +128,18 @@ where
             });
         }
 
+        // A generated client's codec records the response messages, with their fields.
+        let link = request.extensions_mut().remove::<CallLink>();
+        let body_messages = match &link {
+            Some(link) => {
+                if cx.span().is_recording() {
+                    link.connect(cx.clone(), messages);
+                }
+                MessageMode::Off
+            }
+            None => messages,
+        };
+
         let single_request = matches!(
             identity.kind,
             Some(RpcKind::Unary | RpcKind::ServerStreaming)
@@ -155,7 +168,7 @@ where
                 single_request,
             ))
         });
-        ResponseFuture::new(self.inner.call(request), span, messages)
+        ResponseFuture::new(self.inner.call(request), span, body_messages)
     }
 }
 
