@@ -10,6 +10,7 @@
 mod attributes;
 pub mod client;
 mod deadline;
+mod decoder;
 mod framing;
 pub mod init;
 mod messages;
@@ -38,8 +39,9 @@ pub use w3c_fast_path::assume_w3c_parent_based_sampling;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{ClientCodec, ClientMethod};
+    pub use crate::decoder::{ReportDecoded, TracedDecoder};
     pub use crate::method::{RpcKind, RpcMethod};
-    pub use crate::server::{MethodTracing, RequestBody, ServerCall, ServerCodec, TracedDecoder};
+    pub use crate::server::{CurrentCall, MethodTracing, RequestBody, ServerCall, ServerCodec};
     pub use crate::status::is_server_error;
     pub use tonic::Code;
 }

@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use opentelemetry::{Context, KeyValue};
-use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
 use tonic::Status;
 
+use crate::decoder::{ReportDecoded, TracedDecoder};
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
 use crate::SpanAttributes;
 
@@ -36,7 +37,7 @@ where
     type Encode = C::Encode;
     type Decode = C::Decode;
     type Encoder = TracedEncoder<C::Encoder>;
-    type Decoder = TracedClientDecoder<C::Decoder>;
+    type Decoder = TracedDecoder<C::Decoder, CallLink>;
 
     fn encoder(&mut self) -> Self::Encoder {
         TracedEncoder {
@@ -45,10 +46,7 @@ where
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        TracedClientDecoder {
-            inner: self.inner.decoder(),
-            link: self.link.clone(),
-        }
+        TracedDecoder::new(self.inner.decoder(), self.link.clone())
     }
 }
 
@@ -73,8 +71,10 @@ impl CallLink {
             received: AtomicU64::new(0),
         });
     }
+}
 
-    fn record(&self, size: usize, message: &dyn SpanAttributes) {
+impl ReportDecoded for CallLink {
+    fn decoded(&self, size: usize, message: &dyn SpanAttributes) {
         if let Some(call) = self.0.get() {
             let id = call.received.fetch_add(1, Ordering::Relaxed) + 1;
             record_message(
@@ -86,35 +86,6 @@ impl CallLink {
                 |attributes| message.record_attributes(attributes),
             );
         }
-    }
-}
-
-/// Decodes like the wrapped decoder and records each message under the linked call.
-#[derive(Debug)]
-pub struct TracedClientDecoder<D> {
-    inner: D,
-    link: CallLink,
-}
-
-impl<D> Decoder for TracedClientDecoder<D>
-where
-    D: Decoder<Error = Status>,
-    D::Item: SpanAttributes,
-{
-    type Item = D::Item;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        let size = bytes::Buf::remaining(src);
-        let decoded = self.inner.decode(src)?;
-        if let Some(message) = &decoded {
-            self.link.record(size, message);
-        }
-        Ok(decoded)
-    }
-
-    fn buffer_settings(&self) -> BufferSettings {
-        self.inner.buffer_settings()
     }
 }
 

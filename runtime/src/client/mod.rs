@@ -17,7 +17,7 @@ mod request_body;
 mod response;
 
 pub use call_error::CallError;
-pub use codec::{CallLink, ClientCodec, TracedClientDecoder, TracedEncoder};
+pub use codec::{CallLink, ClientCodec, TracedEncoder};
 pub use identity::ClientMethod;
 pub use layer::{layer, TracedClient, TracedClientLayer};
 pub use response::{ResponseFuture, TracedResponseBody};

@@ -5,9 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use opentelemetry::Context;
-use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
-use tonic::Status;
+use tonic::codec::Codec;
 
+use crate::decoder::{ReportDecoded, TracedDecoder};
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
 use crate::metrics::MessageTally;
 use crate::SpanAttributes;
@@ -26,44 +26,24 @@ where
     type Encode = C::Encode;
     type Decode = C::Decode;
     type Encoder = C::Encoder;
-    type Decoder = TracedDecoder<C::Decoder>;
+    type Decoder = TracedDecoder<C::Decoder, CurrentCall>;
 
     fn encoder(&mut self) -> Self::Encoder {
         self.inner.encoder()
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        TracedDecoder {
-            inner: self.inner.decoder(),
-        }
+        TracedDecoder::new(self.inner.decoder(), CurrentCall)
     }
 }
 
-/// Decodes like the wrapped decoder and reports each message to the RPC it belongs to.
-#[derive(Debug)]
-pub struct TracedDecoder<D> {
-    inner: D,
-}
+/// Reports decoded request messages to the streaming RPC whose context is current.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentCall;
 
-impl<D> Decoder for TracedDecoder<D>
-where
-    D: Decoder<Error = Status>,
-    D::Item: SpanAttributes,
-{
-    type Item = D::Item;
-    type Error = Status;
-
-    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Self::Item>, Status> {
-        let size = bytes::Buf::remaining(src);
-        let decoded = self.inner.decode(src)?;
-        if let Some(message) = &decoded {
-            ReceivedMessages::record(size, message);
-        }
-        Ok(decoded)
-    }
-
-    fn buffer_settings(&self) -> BufferSettings {
-        self.inner.buffer_settings()
+impl ReportDecoded for CurrentCall {
+    fn decoded(&self, size: usize, message: &dyn SpanAttributes) {
+        ReceivedMessages::record(size, message);
     }
 }
 

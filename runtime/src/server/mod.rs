@@ -7,6 +7,6 @@ mod options;
 mod response_stream;
 
 pub use call::{RequestBody, ServerCall};
-pub use codec::{ServerCodec, TracedDecoder};
+pub use codec::{CurrentCall, ServerCodec};
 pub use options::MethodTracing;
 pub use response_stream::TracedStream;
