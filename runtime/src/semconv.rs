@@ -1,6 +1,9 @@
 //! Which OpenTelemetry RPC semantic conventions to emit, from `OTEL_SEMCONV_STABILITY_OPT_IN`.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
+
+use opentelemetry::{Key, KeyValue};
 
 static MODE: OnceLock<SemconvMode> = OnceLock::new();
 
@@ -49,6 +52,32 @@ impl SemconvMode {
                 &std::env::var("OTEL_SEMCONV_STABILITY_OPT_IN").unwrap_or_default(),
             )
         })
+    }
+
+    /// Pushes the attributes that name a call's method: `rpc.system`, `rpc.service` and the
+    /// short `rpc.method` (old); `rpc.system.name` and the fully-qualified `rpc.method`
+    /// (stable, which also wins the one `rpc.method` key in `rpc/dup`).
+    pub(crate) fn push_method_attributes(
+        self,
+        attributes: &mut Vec<KeyValue>,
+        service: Cow<'static, str>,
+        method: Cow<'static, str>,
+        full_name: Cow<'static, str>,
+    ) {
+        if self.old {
+            attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
+            attributes.push(KeyValue::new(Key::from_static_str("rpc.service"), service));
+        }
+        let method = if self.stable {
+            attributes.push(KeyValue::new(
+                Key::from_static_str("rpc.system.name"),
+                "grpc",
+            ));
+            full_name
+        } else {
+            method
+        };
+        attributes.push(KeyValue::new(Key::from_static_str("rpc.method"), method));
     }
 
     /// Makes `self` the process-wide mode, unless spans were already made with another.

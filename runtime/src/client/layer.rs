@@ -188,28 +188,12 @@ fn client_attributes<B>(
     semconv: SemconvMode,
 ) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(6);
-    if semconv.old {
-        attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.service"),
-            identity.service.clone(),
-        ));
-    }
-    if semconv.stable {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.system.name"),
-            "grpc",
-        ));
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.method"),
-            identity.full_name.clone(),
-        ));
-    } else {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.method"),
-            identity.method.clone(),
-        ));
-    }
+    semconv.push_method_attributes(
+        &mut attributes,
+        identity.service.clone(),
+        identity.method.clone(),
+        identity.full_name.clone(),
+    );
     match request.uri().authority() {
         Some(authority) => attributes.extend(server_attributes(authority)),
         None => attributes.extend_from_slice(server),

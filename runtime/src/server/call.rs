@@ -62,8 +62,12 @@ impl ServerCall {
             Cow::Borrowed(method.method),
             Cow::Borrowed(method.full_name),
         );
-        if let Some(message) = request.get_ref().message() {
-            metrics.tally.received(message.encoded_size());
+        let request_size = request
+            .get_ref()
+            .message()
+            .map(|message| message.encoded_size());
+        if let Some(size) = request_size {
+            metrics.tally.received(size);
         }
         let streamed_requests = matches!(
             method.kind,
@@ -123,13 +127,13 @@ impl ServerCall {
             }
             cx.span().set_attributes(attributes);
         }
-        if let Some(message) = request.get_ref().message() {
+        if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
             record_message(
                 &cx,
                 messages,
                 Direction::Received,
                 1,
-                || MessageSize::Uncompressed(message.encoded_size()),
+                || MessageSize::Uncompressed(size),
                 |attributes| message.record_attributes(attributes),
             );
         }
@@ -192,29 +196,12 @@ const RPC_SPAN_ATTRIBUTES: usize = 16;
 /// Attributes known before the call starts, all borrowed from the generated identity.
 fn static_attributes(method: &'static RpcMethod, semconv: SemconvMode) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(RPC_SPAN_ATTRIBUTES);
-    if semconv.old {
-        attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.service"),
-            method.service,
-        ));
-    }
-    if semconv.stable {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.system.name"),
-            "grpc",
-        ));
-        // The stable `rpc.method` is fully qualified; it replaces the old one in `rpc/dup`.
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.method"),
-            method.full_name,
-        ));
-    } else {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("rpc.method"),
-            method.method,
-        ));
-    }
+    semconv.push_method_attributes(
+        &mut attributes,
+        Cow::Borrowed(method.service),
+        Cow::Borrowed(method.method),
+        Cow::Borrowed(method.full_name),
+    );
     attributes
 }
 
