@@ -152,6 +152,20 @@ impl Telemetry {
         point.unwrap_or((0, 0.0))
     }
 
+    /// Waits until the spans of calls made before have been exported: makes `sampled_call`
+    /// with a sampled `traceparent` (given to it) and waits for that call's span.
+    pub async fn flush_with<F, T, E>(&self, sampled_call: impl FnOnce(String) -> F)
+    where
+        F: Future<Output = Result<T, E>>,
+        E: std::fmt::Debug,
+    {
+        let (trace_id, _, traceparent) = remote_parent(true);
+        sampled_call(traceparent)
+            .await
+            .expect("the flushing call succeeds");
+        self.wait_for(|t| t.trace(trace_id).pop()).await;
+    }
+
     /// Finished spans of one trace.
     pub fn trace(&self, trace_id: TraceId) -> Vec<SpanData> {
         self.finished()
