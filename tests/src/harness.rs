@@ -68,6 +68,15 @@ impl SpanProcessor for OpenSpans {
     }
 }
 
+/// An environment of exactly `vars`, for `tonic_traced::Init::install_with`.
+pub fn env_lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    move |key| vars.get(key).cloned()
+}
+
 /// Installs, once per binary, a parent-based always-on SDK as the global tracer provider, a
 /// meter provider exporting to memory when flushed, the W3C propagators (declared to
 /// tonic-traced, as `init()` does), and a `tracing` subscriber bridging to OpenTelemetry.

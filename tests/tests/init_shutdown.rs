@@ -1,19 +1,11 @@
 //! `init()` end to end: a bad variable is an error, and shutting down with the collector
 //! unreachable takes at most the shutdown timeout, spans and metrics together.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use opentelemetry::global;
 use opentelemetry::trace::{Span as _, Tracer as _};
-
-fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.to_string()))
-        .collect();
-    move |key| vars.get(key).cloned()
-}
+use tonic_traced_tests::harness::env_lookup as lookup;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_values_fail_and_shutdown_is_bounded_with_the_collector_down() {

@@ -1,23 +1,14 @@
 //! `OTEL_METRICS_EXPORTER=prometheus`: `init()` serves the RPC metrics on `/metrics` at the
 //! configured host and port, in the Prometheus text format; a port in use is an error.
 
-use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
 use tonic::transport::Server;
 use tonic::Code;
-use tonic_traced_tests::harness::{header, serve};
+use tonic_traced_tests::harness::{env_lookup, header, serve};
 use tonic_traced_tests::relay::traced_client;
 use tonic_traced_tests::things;
-
-fn lookup(vars: &[(&str, String)]) -> impl Fn(&str) -> Option<String> {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(key, value)| (key.to_string(), value.clone()))
-        .collect();
-    move |key| vars.get(key).cloned()
-}
 
 /// A plain HTTP/1.1 GET, as a scraper makes it; returns the status line and body.
 fn get(port: u16, path: &str) -> (String, String) {
@@ -45,18 +36,18 @@ fn free_port() -> u16 {
 async fn rpc_metrics_are_served_for_scraping() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let taken_port = taken.local_addr().unwrap().port().to_string();
-    let vars = |port: String| {
-        lookup(&[
-            ("OTEL_METRICS_EXPORTER", "prometheus".to_owned()),
-            ("OTEL_TRACES_EXPORTER", "none".to_owned()),
-            ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1".to_owned()),
+    let vars = |port: &str| {
+        env_lookup(&[
+            ("OTEL_METRICS_EXPORTER", "prometheus"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1"),
             ("OTEL_EXPORTER_PROMETHEUS_PORT", port),
-            ("OTEL_SERVICE_NAME", "scraped".to_owned()),
+            ("OTEL_SERVICE_NAME", "scraped"),
         ])
     };
     let error = tonic_traced::Init::default()
         .without_tracing_subscriber()
-        .install_with(vars(taken_port.clone()))
+        .install_with(vars(&taken_port))
         .unwrap_err()
         .to_string();
     assert!(
@@ -71,7 +62,7 @@ async fn rpc_metrics_are_served_for_scraping() {
     let port = free_port();
     let telemetry = tonic_traced::Init::default()
         .without_tracing_subscriber()
-        .install_with(vars(port.to_string()))
+        .install_with(vars(&port.to_string()))
         .unwrap();
     let address = serve(Server::builder().add_service(things::server())).await;
     let mut client = traced_client(address).await;
