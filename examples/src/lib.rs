@@ -2,6 +2,7 @@
 
 pub mod capitalize_service;
 pub mod chat_service;
+pub mod client_binary;
 pub mod loopback;
 pub mod order_service;
 pub mod payment_service;

@@ -1,5 +1,6 @@
 //! README command #1 works with nothing configured: it exits 0 and prints one waterfall per
-//! trace, client and server spans and the handler's children under one trace id.
+//! trace, client and server spans and the handler's children under one trace id, for an
+//! approved, a slow, a declined and a failing payment and an order stream.
 
 mod common;
 
@@ -8,10 +9,14 @@ use common::{run_example, trace_with};
 #[test]
 fn demo_prints_connected_traces() {
     let (stdout, traces) = run_example(env!("CARGO_BIN_EXE_demo"), &[]);
+    assert!(
+        stdout.contains("\na payment: txn-123 approved\n"),
+        "{stdout}"
+    );
     assert_eq!(
         traces.len(),
-        4,
-        "three payments and one order stream: {traces:#?}"
+        5,
+        "four payments and one order stream: {traces:#?}"
     );
 
     let approved = trace_with(&traces, "payment.amount=99.99");
@@ -19,33 +24,83 @@ fn demo_prints_connected_traces() {
     assert!(lines[0].contains("· 4 spans"), "{approved}");
     assert!(
         lines[1].starts_with("payment.PaymentService/ProcessPayment")
-            && lines[1].contains("CLIENT")
-    );
-    assert!(
-        approved.contains("└─ payment.PaymentService/ProcessPayment  SERVER"),
+            && lines[1].contains("CLIENT"),
         "{approved}"
     );
-    assert!(approved.contains("├─ validate_payment"), "{approved}");
-    assert!(approved.contains("└─ fraud_check"), "{approved}");
+    assert!(
+        lines[2].contains("customer.id=fc3ce5a6986e1e05"),
+        "the customer id, hashed: {approved}"
+    );
     assert!(!approved.contains("cust-123"), "the customer id is hashed");
+    // The SERVER span under the CLIENT span, and the handler's raw-API and `tracing` spans
+    // under the SERVER span.
+    assert!(
+        lines[3].starts_with("└─ payment.PaymentService/ProcessPayment  SERVER"),
+        "{approved}"
+    );
+    assert!(
+        lines[5].starts_with("   ├─ validate_payment "),
+        "{approved}"
+    );
+    assert!(lines[7].starts_with("   └─ fraud_check "), "{approved}");
+
+    // The slow call: a server span over a second, as the guide's searches look for.
+    let slow = trace_with(&traces, "payment.currency=EUR");
+    let server = slow
+        .lines()
+        .find(|line| line.contains("  SERVER  "))
+        .unwrap_or_else(|| panic!("a SERVER span in {slow}"));
+    let duration: u64 = server
+        .split_whitespace()
+        .find_map(|column| column.strip_suffix("ms")?.parse().ok())
+        .unwrap_or_else(|| panic!("a duration in whole ms on {server:?}"));
+    assert!((1000..5000).contains(&duration), "{slow}");
+
+    // Declined: an error for the client; by the server rule FAILED_PRECONDITION is not a
+    // server error, so the SERVER span shows the code only.
+    let declined = trace_with(&traces, "payment.amount=7500");
+    assert!(
+        declined.contains("ERROR: payment declined: 7500 is over the customer's limit of 5000"),
+        "{declined}"
+    );
+    let server = declined.lines().nth(4).unwrap_or_default();
+    assert!(
+        server.contains("  SERVER  ") && server.ends_with("  FAILED_PRECONDITION"),
+        "{declined}"
+    );
 
     let failed = trace_with(&traces, "payment.amount=25000");
-    assert!(
-        failed.contains("ERROR: fraud check service unavailable"),
-        "{failed}"
+    assert_eq!(
+        failed
+            .matches("ERROR: fraud check service unavailable")
+            .count(),
+        2,
+        "client and server spans are errors: {failed}"
     );
     assert!(failed.contains("rpc.grpc.status_code=14"), "{failed}");
 
+    // Client span, its request and 10 received updates; server span, its request and 10 sent:
+    // each side's 11 message spans are shown or counted in a folded line.
     let stream = trace_with(&traces, "order.id=order-42");
-    // Client span, its request and 10 received updates; server span, its request and 10 sent.
     assert!(
         stream.lines().next().unwrap().contains("· 24 spans"),
         "{stream}"
     );
-    assert!(
-        stream.contains("order.status=\"Processing step 0\""),
-        "{stream}"
-    );
+    let shown = stream.matches("─ message ").count();
+    let folded: usize = stream
+        .lines()
+        .filter_map(|line| {
+            let (_, rest) = line.split_once("─ … ")?;
+            rest.split_whitespace().next()?.parse::<usize>().ok()
+        })
+        .sum();
+    assert_eq!(shown + folded, 22, "{stream}");
+    for step in 0..2 {
+        assert!(
+            stream.contains(&format!("order.status=\"Processing step {step}\"")),
+            "{stream}"
+        );
+    }
 
     // At exit, the RPC metrics as a table: one line per side, method and status.
     let metrics = stdout
@@ -62,8 +117,12 @@ fn demo_prints_connected_traces() {
             .unwrap_or_else(|| panic!("no {side} {status} row in\n{metrics}"))
     };
     for side in ["server", "client"] {
-        // Two approved payments (one slow) and one that failed with UNAVAILABLE.
+        // Two approved payments (one slow), one declined and one that failed with UNAVAILABLE.
         assert!(row(side, "OK").contains(" 2 calls "), "{metrics}");
+        assert!(
+            row(side, "FAILED_PRECONDITION").contains(" 1 call "),
+            "{metrics}"
+        );
         assert!(row(side, "UNAVAILABLE").contains(" 1 call "), "{metrics}");
         assert!(
             row(side, "OK").contains("request 24 B  response 19 B"),

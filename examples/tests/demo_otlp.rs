@@ -5,8 +5,9 @@ mod common;
 mod otlp_receiver;
 
 use common::example;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use otlp_receiver::{Receiver, Transport};
+use otlp_receiver::{attributes, Receiver, Transport};
 
 const SERVICE: &str = "tonic-traced-demo";
 const PAYMENT: &str = "payment.PaymentService/ProcessPayment";
@@ -33,8 +34,8 @@ fn demo_exports_to_the_configured_collector() {
         "nothing on the console when a collector is configured:\n{stdout}"
     );
 
-    // Three payments, each a CLIENT and a SERVER span, flushed when the demo exits.
-    let payments = receiver.spans(SERVICE, PAYMENT, 6);
+    // Four payments, each a CLIENT and a SERVER span, flushed when the demo exits.
+    let payments = receiver.spans(SERVICE, PAYMENT, 8);
     let of_kind = |kind: SpanKind| {
         payments
             .iter()
@@ -43,10 +44,10 @@ fn demo_exports_to_the_configured_collector() {
     };
     assert_eq!(
         (of_kind(SpanKind::Client), of_kind(SpanKind::Server)),
-        (3, 3)
+        (4, 4)
     );
     // The handler's raw-API child span sits under its SERVER span, in the client's trace.
-    for validate in receiver.spans(SERVICE, "validate_payment", 3) {
+    for validate in receiver.spans(SERVICE, "validate_payment", 4) {
         let server = payments
             .iter()
             .find(|received| received.span.span_id == validate.span.parent_span_id)
@@ -59,8 +60,29 @@ fn demo_exports_to_the_configured_collector() {
             .expect("the SERVER span's parent is the demo's CLIENT span");
         assert_eq!(client.span.kind, SpanKind::Client as i32);
     }
-    // The order stream: the client's one request and the server's ten updates.
-    assert_eq!(receiver.spans(SERVICE, "message SENT", 11).len(), 11);
+    // The order stream: the client's one request and the server's ten updates, each update's
+    // span with the order and that update's status.
+    let sent = receiver.spans(SERVICE, "message SENT", 11);
+    let mut statuses: Vec<String> = sent
+        .iter()
+        .map(|received| attributes(&received.span.attributes))
+        .filter(|attributes| attributes.contains_key("order.status"))
+        .map(|attributes| {
+            assert_eq!(
+                attributes["order.id"],
+                Value::StringValue("order-42".into())
+            );
+            match &attributes["order.status"] {
+                Value::StringValue(status) => status.clone(),
+                other => panic!("order.status is a string, not {other:?}"),
+            }
+        })
+        .collect();
+    statuses.sort();
+    let expected: Vec<String> = (0..10)
+        .map(|step| format!("Processing step {step}"))
+        .collect();
+    assert_eq!(statuses, expected);
 
     let duration = receiver.latest_metric(SERVICE, "rpc.server.duration", |_| true);
     assert_eq!(duration.metric.unit, "ms");

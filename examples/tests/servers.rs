@@ -1,11 +1,13 @@
 //! `payment-server` and `order-server`, the binaries `deploy/` runs: each, started as its own
-//! process, answers a real call from a traced client over loopback.
+//! process, answers a real call from a traced client over loopback; `payment-client` calls
+//! `payment-server` as the Go tutorial's client does.
 
 mod common;
 
 use std::net::SocketAddr;
 use std::process::Command;
 
+use common::run_example_with;
 use common::{example, free_port, start_server};
 use tonic_traced_examples::loopback::traced_channel;
 use tonic_traced_examples::payment::order_service_client::OrderServiceClient;
@@ -81,4 +83,75 @@ async fn order_server_streams_ten_updates() {
         })
         .collect();
     assert_eq!(received, expected);
+}
+
+#[test]
+fn payment_client_gets_a_payment_approved() {
+    let server = start_server(server(env!("CARGO_BIN_EXE_payment-server")).arg("127.0.0.1:0"));
+    let (output, traces) = run_example_with(
+        example(env!("CARGO_BIN_EXE_payment-client")).arg(server.address.to_string()),
+    );
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with("Payment processed: txn-123 (approved)\n"),
+        "{stdout}"
+    );
+    // The client's own trace: its CLIENT span with the payment's fields (the server's spans
+    // are in the server's process).
+    let [trace] = traces.as_slice() else {
+        panic!("one trace: {stdout}");
+    };
+    let lines: Vec<&str> = trace.lines().collect();
+    assert!(lines[0].contains("· 1 span "), "{trace}");
+    assert!(
+        lines[1].starts_with("payment.PaymentService/ProcessPayment  CLIENT")
+            && lines[1].ends_with("  OK"),
+        "{trace}"
+    );
+    assert!(
+        lines[2].contains(
+            "payment.amount=99.99 payment.currency=USD customer.id=fc3ce5a6986e1e05 \
+             rpc.grpc.status_code=0"
+        ),
+        "{trace}"
+    );
+}
+
+#[test]
+fn payment_client_reports_a_declined_payment_and_fails() {
+    let server = start_server(server(env!("CARGO_BIN_EXE_payment-server")).arg("127.0.0.1:0"));
+    let (output, traces) = run_example_with(example(env!("CARGO_BIN_EXE_payment-client")).args([
+        &format!("http://{}", server.address),
+        "7500",
+        "USD",
+    ]));
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "payment-client: payment failed: FAILED_PRECONDITION: payment declined: 7500 is over \
+         the customer's limit of 5000\n"
+    );
+    let [trace] = traces.as_slice() else {
+        panic!("one trace: {traces:?}");
+    };
+    assert!(
+        trace.contains("ERROR: payment declined") && trace.contains("rpc.grpc.status_code=9"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn payment_client_refuses_a_bad_amount() {
+    let output = example(env!("CARGO_BIN_EXE_payment-client"))
+        .args(["127.0.0.1:1", "ten"])
+        .output()
+        .expect("the client runs");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .contains("payment-client: AMOUNT \"ten\" is not a number; usage: payment-client ADDR"),
+        "{stderr}"
+    );
 }

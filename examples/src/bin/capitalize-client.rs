@@ -14,7 +14,7 @@
 
 use std::io::{BufRead, Write};
 
-use tonic::transport::Channel;
+use tonic_traced_examples::client_binary;
 use tonic_traced_examples::rpc::fetch_client::FetchClient;
 use tonic_traced_examples::rpc::Payload;
 
@@ -27,18 +27,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .service_name("capitalize-client")
         .install()?;
 
-    let uri = if address.contains("://") {
-        address
-    } else {
-        format!("http://{address}")
-    };
-    let endpoint = Channel::from_shared(uri)?;
-    let channel = endpoint.connect().await?;
-    let mut client = FetchClient::new(
-        tower::ServiceBuilder::new()
-            .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
-            .service(channel),
-    );
+    let mut client =
+        FetchClient::new(client_binary::traced_channel_to("capitalize-client", &address).await?);
 
     // Stdin is read on a thread of its own so the runtime's threads never block on it.
     let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<std::io::Result<String>>(1);

@@ -1,11 +1,13 @@
 //! README command #1: the payment and order services of the tutorials on loopback, a few
-//! calls through traced clients, and the traces they made, printed as waterfalls.
+//! calls through traced clients (approved, slow, declined, failing, a stream), and the traces
+//! they made, printed as waterfalls.
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector instead.
 
 use std::time::Duration;
 
 use tonic::transport::Server;
+use tonic_traced::status::code_name;
 use tonic_traced_examples::loopback::{serve, traced_channel};
 use tonic_traced_examples::order_service::OrderUpdates;
 use tonic_traced_examples::payment::order_service_client::OrderServiceClient;
@@ -36,7 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut payment_client = PaymentServiceClient::new(traced_channel(payments).await?);
     for (amount, currency, what) in [
         (99.99, "USD", "a payment"),
-        (250.0, "EUR", "a slow payment"),
+        (250.0, "EUR", "a slow payment (cross-border fraud check)"),
+        (7_500.0, "USD", "a payment over the customer's limit"),
         (25_000.0, "USD", "a payment the fraud check cannot take"),
     ] {
         let request = PaymentRequest {
@@ -49,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let reply = reply.into_inner();
                 println!("{what}: {} {}", reply.transaction_id, reply.status);
             }
-            Err(status) => println!("{what}: {:?} {}", status.code(), status.message()),
+            Err(status) => println!("{what}: {}: {}", code_name(status.code()), status.message()),
         }
     }
 

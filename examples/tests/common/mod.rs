@@ -29,26 +29,32 @@ pub fn example(binary: &str) -> Command {
 /// codes. Returns its stdout and the traces in it, each a header line
 /// (`trace <id> · N spans · …`) and its tree.
 pub fn run_example(binary: &str, args: &[&str]) -> (String, Vec<String>) {
-    let output = example(binary)
-        .args(args)
-        .output()
-        .expect("the example runs");
+    let (output, traces) = run_example_with(example(binary).args(args));
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     assert!(
         output.status.success(),
         "{binary} failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    (stdout, traces)
+}
+
+/// Runs `command` to its end, whatever its exit status; asserts it printed no escape codes.
+/// Returns its output and the traces in its stdout, as [`run_example`] does.
+pub fn run_example_with(command: &mut Command) -> (Output, Vec<String>) {
+    let output = command.output().expect("the example runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         !stdout.contains('\x1b'),
         "plain output when not on a terminal"
     );
-    let traces = stdout
+    // Each trace starts a line, the first one perhaps the first line.
+    let traces = format!("\n{stdout}")
         .split("\ntrace ")
         .skip(1)
         .map(|trace| format!("trace {trace}"))
         .collect();
-    (stdout, traces)
+    (output, traces)
 }
 
 /// The one trace containing `needle`.
