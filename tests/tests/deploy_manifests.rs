@@ -400,13 +400,8 @@ fn services_are_configured_for_tracing() {
             env_literal(container, "OTEL_TRACES_SAMPLER"),
             "parentbased_traceidratio"
         );
-        let ratio: f64 = env_literal(container, "OTEL_TRACES_SAMPLER_ARG")
-            .parse()
-            .unwrap();
-        assert!(
-            (0.0..=1.0).contains(&ratio),
-            "{name}: sampler ratio {ratio}"
-        );
+        // The Go tutorial's ratio: one trace in ten.
+        assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER_ARG"), "0.1");
         assert_eq!(
             env_literal(container, "OTEL_PROPAGATORS"),
             "tracecontext,baggage"
@@ -654,6 +649,35 @@ fn prometheus_scrapes_what_is_deployed() {
 }
 
 #[test]
+fn payment_client_job_calls_the_payment_service() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    let job = named(&resources, "Job", "payment-client");
+    let container = &array(&job["spec"]["template"]["spec"]["containers"])[0];
+    let command = array(&container["command"]);
+    assert!(
+        known_binaries().contains(str_of(&command[0])),
+        "payment-client: {}",
+        command[0]
+    );
+    let (host, port) = host_port(str_of(&command[1]));
+    assert!(
+        service_exposes(&resources, &host, port),
+        "payment-client: {}",
+        command[1]
+    );
+    let (host, port) = host_port(env_literal(container, "OTEL_EXPORTER_OTLP_ENDPOINT"));
+    assert!(
+        service_exposes(&resources, &host, port),
+        "payment-client: {host}:{port}"
+    );
+    assert_eq!(env_literal(container, "OTEL_SERVICE_NAME"), "payment-client");
+    assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER_ARG"), "0.1");
+}
+
+#[test]
 fn compose_file_matches_the_compose_specification() {
     if !tools_ready() {
         return;
@@ -711,6 +735,10 @@ fn compose_file_matches_the_compose_specification() {
             );
         }
     }
+    // The client calls a service of the stack on a port it exposes.
+    let client = &services["payment-client"];
+    let (host, port) = host_port(str_of(&client["command"][1]));
+    assert!(compose_exposes(&compose, &host, port), "payment-client: {client}");
     // The image the application services run is the one built here.
     assert!(services
         .values()
