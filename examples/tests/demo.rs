@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{run_example, trace_with};
+use std::process::Command;
+
+use common::{run_example, trace_with, without_test_settings};
 
 #[test]
 fn demo_prints_connected_traces() {
@@ -129,4 +131,33 @@ fn demo_prints_connected_traces() {
             "{metrics}"
         );
     }
+}
+
+/// The demo on a terminal (a pseudo-terminal made by util-linux's `script`): the waterfall's
+/// errors are red; with `NO_COLOR` set, the same terminal gets plain text.
+#[test]
+fn demo_is_coloured_on_a_terminal_unless_no_color() {
+    let on_terminal = |no_color: Option<&str>| {
+        let mut script = Command::new("script");
+        without_test_settings(&mut script)
+            .args(["--quiet", "--return", "--command"])
+            .arg(env!("CARGO_BIN_EXE_demo"))
+            .arg("/dev/null")
+            .env_remove("NO_COLOR")
+            .envs(no_color.map(|value| ("NO_COLOR", value)));
+        let output = script.output().expect("util-linux's script runs the demo");
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let coloured = on_terminal(None);
+    assert!(
+        coloured.contains("\x1b[31mERROR: fraud check service unavailable"),
+        "{coloured}"
+    );
+    let plain = on_terminal(Some("1"));
+    assert!(
+        plain.contains("ERROR: fraud check service unavailable"),
+        "{plain}"
+    );
+    assert!(!plain.contains('\x1b'), "{plain}");
 }

@@ -673,7 +673,10 @@ fn payment_client_job_calls_the_payment_service() {
         service_exposes(&resources, &host, port),
         "payment-client: {host}:{port}"
     );
-    assert_eq!(env_literal(container, "OTEL_SERVICE_NAME"), "payment-client");
+    assert_eq!(
+        env_literal(container, "OTEL_SERVICE_NAME"),
+        "payment-client"
+    );
     assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER_ARG"), "0.1");
 }
 
@@ -738,7 +741,10 @@ fn compose_file_matches_the_compose_specification() {
     // The client calls a service of the stack on a port it exposes.
     let client = &services["payment-client"];
     let (host, port) = host_port(str_of(&client["command"][1]));
-    assert!(compose_exposes(&compose, &host, port), "payment-client: {client}");
+    assert!(
+        compose_exposes(&compose, &host, port),
+        "payment-client: {client}"
+    );
     // The image the application services run is the one built here.
     assert!(services
         .values()

@@ -9,10 +9,16 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
-/// A command for `binary` with none of the test's `OTEL_*` variables, `RUST_LOG` or `PORT`, and
-/// colours off.
+/// A command for `binary` with none of the test's settings (see [`without_test_settings`]).
 pub fn example(binary: &str) -> Command {
     let mut command = Command::new(binary);
+    without_test_settings(&mut command);
+    command
+}
+
+/// Removes the test's `OTEL_*` variables, `RUST_LOG` and `PORT` from `command`, and turns
+/// colours off.
+pub fn without_test_settings(command: &mut Command) -> &mut Command {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("OTEL_") {
             command.env_remove(name);
@@ -21,8 +27,7 @@ pub fn example(binary: &str) -> Command {
     command
         .env_remove("RUST_LOG")
         .env_remove("PORT")
-        .env("NO_COLOR", "1");
-    command
+        .env("NO_COLOR", "1")
 }
 
 /// Runs `binary` with `args` and nothing configured; asserts it exits 0 and prints no escape

@@ -58,12 +58,16 @@ struct State {
     pending: Vec<(TraceId, Vec<SpanData>)>,
 }
 
+/// Whether to colour what is written to `stream`: when it is a terminal and `NO_COLOR` is
+/// unset or empty (no-color.org).
+pub(super) fn colour_wanted(stream: &impl IsTerminal) -> bool {
+    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
 impl ConsoleExporter {
     /// Prints to stdout, in colour when stdout is a terminal and `NO_COLOR` is unset.
     pub fn new() -> Self {
-        let colored = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty());
-        Self::with_writer(std::io::stdout(), colored)
+        Self::with_writer(std::io::stdout(), colour_wanted(&std::io::stdout()))
     }
 
     /// Prints to `out`, with ANSI colours when `colored`.

@@ -13,6 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+use super::console::colour_wanted;
 use super::TelemetryGuard;
 
 /// What is logged and traced when `RUST_LOG` is unset: the application at `info`, the HTTP/2
@@ -27,7 +28,7 @@ pub(super) fn install(guard: &TelemetryGuard) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(colour_wanted(&std::io::stderr()))
         .event_format(WithTraceIds(Format::default()));
     let _already_installed = tracing_subscriber::registry()
         .with(filter)
