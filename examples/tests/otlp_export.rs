@@ -49,7 +49,7 @@ fn stable_rpc_metrics_arrive_with_semconv_opt_in() {
         (CLIENT, "rpc.client.call.duration"),
     ] {
         let exported = Exported::new(&receiver, Transport::Grpc, service);
-        exported.histogram(
+        let point = exported.histogram(
             metric,
             "s",
             &[
@@ -58,6 +58,12 @@ fn stable_rpc_metrics_arrive_with_semconv_opt_in() {
                 ("rpc.response.status_code", text("OK")),
             ],
             None,
+        );
+        // The bucket boundaries the semantic conventions advise for rpc.*.call.duration.
+        assert_eq!(
+            point.explicit_bounds,
+            [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0],
+            "{metric}"
         );
         let names = receiver.metric_names(service);
         let old = metric.replace(".call.", ".");
@@ -256,7 +262,13 @@ impl<'a> Exported<'a> {
     /// Waits for the histogram `name` to count both calls, then checks that it is cumulative,
     /// in `unit`, in the scope `tonic-traced`, with one data point carrying exactly
     /// `attributes` and summing to `sum` (or to more than zero when `sum` is `None`).
-    fn histogram(&self, name: &str, unit: &str, attributes: &[(&str, Value)], sum: Option<f64>) {
+    fn histogram(
+        &self,
+        name: &str,
+        unit: &str,
+        attributes: &[(&str, Value)],
+        sum: Option<f64>,
+    ) -> HistogramDataPoint {
         let calls = LINES.len() as u64;
         let received = self.receiver.latest_metric(self.service, name, |metric| {
             histogram_points(metric)
@@ -295,6 +307,7 @@ impl<'a> Exported<'a> {
             Some(sum) => assert_eq!(total, sum, "sum of {name}: {point:#?}"),
             None => assert!(total > 0.0, "sum of {name}: {point:#?}"),
         }
+        point.clone()
     }
 }
 
