@@ -150,3 +150,17 @@ pub fn free_port() -> u16 {
         .expect("a free loopback port")
         .port()
 }
+
+/// A collector that accepts TCP connections on loopback and never answers: every export to it
+/// hangs until the exporter's own timeout. The sockets stay open as long as the process.
+pub fn silent_collector() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let address = listener.local_addr().expect("the listener's address");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    address
+}

@@ -1,26 +1,28 @@
 //! Turns the metrics part of a [`TelemetryConfig`] into the global meter provider the RPC
 //! metrics record into: OTLP and console exporters pushed periodically, Prometheus scraped.
 
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use opentelemetry::global;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 
 use super::config::{ConfigError, MetricsConfig, MetricsExporter};
 use super::console_metrics::ConsoleMetricExporter;
-use super::export_failures::ReportedOnce;
+use super::export_failures::{Ledger, ReportedOnce};
 use super::otlp;
 use super::prometheus_endpoint::PrometheusEndpoint;
 
-/// The installed meter provider and, with the Prometheus exporter, its scrape endpoint.
+/// The installed meter provider, with the Prometheus exporter its scrape endpoint, and with
+/// the OTLP exporter the ledger of what it sent.
 #[derive(Debug)]
 pub(super) struct MetricsPipeline {
     provider: SdkMeterProvider,
     prometheus: Option<PrometheusEndpoint>,
+    /// What became of the metrics sent to the collector, for the shutdown warning.
+    pub(super) ledgers: Vec<Arc<Ledger>>,
 }
 
 /// Installs the global meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
@@ -33,15 +35,15 @@ pub(super) fn install(
     }
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     let mut prometheus = None;
+    let mut ledgers = Vec::new();
     for exporter in &config.exporters {
         builder = match exporter {
             MetricsExporter::Otlp => {
                 let timeout = config.otlp.timeout.min(config.export_timeout);
                 let exporter = otlp::metric_exporter(&config.otlp, timeout)?;
-                builder.with_reader(periodic(
-                    ReportedOnce::new(exporter, "metrics", &config.otlp.endpoint),
-                    config,
-                ))
+                let ledger = Ledger::new("metrics", &config.otlp.endpoint);
+                ledgers.push(ledger.clone());
+                builder.with_reader(periodic(ReportedOnce::new(exporter, ledger), config))
             }
             MetricsExporter::Console => {
                 builder.with_reader(periodic(ConsoleMetricExporter::new(), config))
@@ -67,6 +69,7 @@ pub(super) fn install(
     Ok(Some(MetricsPipeline {
         provider,
         prometheus,
+        ledgers,
     }))
 }
 
@@ -78,17 +81,9 @@ fn periodic<E: PushMetricExporter>(exporter: E, config: &MetricsConfig) -> Perio
 
 impl MetricsPipeline {
     /// Stops the scrape endpoint, exports what the push exporters have not, and shuts the
-    /// provider down, waiting until `deadline` at most.
-    pub(super) fn shutdown_by(self, deadline: Instant) -> OTelSdkResult {
+    /// provider down.
+    pub(super) fn shutdown(self) -> OTelSdkResult {
         drop(self.prometheus);
-        let provider = self.provider;
-        let (done, result) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = done.send(provider.shutdown());
-        });
-        let budget = deadline.saturating_duration_since(Instant::now());
-        result
-            .recv_timeout(budget.max(Duration::from_millis(1)))
-            .unwrap_or(Err(OTelSdkError::Timeout(budget)))
+        self.provider.shutdown()
     }
 }

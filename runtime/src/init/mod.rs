@@ -90,14 +90,14 @@ impl Init {
     ) -> Result<TelemetryGuard, ConfigError> {
         let config = config::from_env(lookup)?;
         let service_name = self.service_name.as_deref();
-        let provider = pipeline::install(&config, service_name)?;
+        let traces = pipeline::install(&config, service_name)?;
         let metrics = if config.sdk_disabled {
             None
         } else {
             let resource = pipeline::resource(&config, service_name);
             metrics_pipeline::install(&config.metrics, resource)?
         };
-        let guard = TelemetryGuard::new(provider, metrics, self.shutdown_timeout);
+        let guard = TelemetryGuard::new(traces, metrics, self.shutdown_timeout);
         if self.install_subscriber {
             subscriber::install(&guard);
         }

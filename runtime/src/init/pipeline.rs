@@ -1,5 +1,7 @@
 //! Turns a [`TelemetryConfig`] into the global tracer provider and propagator.
 
+use std::sync::Arc;
+
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::{global, KeyValue};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -13,16 +15,28 @@ use super::config::{
     BatchConfig, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter,
 };
 use super::console::ConsoleExporter;
-use super::export_failures::ReportedOnce;
+use super::export_failures::{Counted, Ledger, ReportedOnce};
 use super::otlp;
 use super::propagators::{Jaeger, B3};
 
+/// The installed tracer provider and the ledgers of its OTLP exporters.
+#[derive(Debug)]
+pub(super) struct TracesPipeline {
+    /// The global tracer provider.
+    pub(super) provider: SdkTracerProvider,
+    /// What became of the spans sent to each collector, for the shutdown warning.
+    pub(super) ledgers: Vec<Arc<Ledger>>,
+}
+
 /// Installs the global propagator and tracer provider the configuration describes; `None`
 /// when `OTEL_SDK_DISABLED` is true (the no-op defaults stay in place).
+///
+/// Console processors come first: the provider shuts its processors down one after the other,
+/// so a collector that does not answer cannot hold up the console's output.
 pub(super) fn install(
     config: &TelemetryConfig,
     fallback_service_name: Option<&str>,
-) -> Result<Option<SdkTracerProvider>, ConfigError> {
+) -> Result<Option<TracesPipeline>, ConfigError> {
     if config.sdk_disabled {
         return Ok(None);
     }
@@ -31,7 +45,10 @@ pub(super) fn install(
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(sampler(config.traces.sampler))
         .with_resource(resource(config, fallback_service_name));
-    for exporter in &config.traces.exporters {
+    let mut ledgers = Vec::new();
+    let mut exporters = config.traces.exporters.clone();
+    exporters.sort_by_key(|exporter| *exporter != TracesExporter::Console);
+    for exporter in exporters {
         builder = match exporter {
             TracesExporter::Console => {
                 builder.with_span_processor(batch(ConsoleExporter::new(), &config.traces.batch))
@@ -41,10 +58,13 @@ pub(super) fn install(
                 // One export may take the OTLP timeout or OTEL_BSP_EXPORT_TIMEOUT, the shorter.
                 let timeout = otlp.timeout.min(config.traces.batch.export_timeout);
                 let exporter = otlp::span_exporter(otlp, timeout)?;
-                builder.with_span_processor(batch(
-                    ReportedOnce::new(exporter, "spans", &otlp.endpoint),
+                let ledger = Ledger::new("spans", &otlp.endpoint);
+                ledgers.push(ledger.clone());
+                let processor = batch(
+                    ReportedOnce::new(exporter, ledger.clone()),
                     &config.traces.batch,
-                ))
+                );
+                builder.with_span_processor(Counted::new(processor, ledger))
             }
         };
     }
@@ -55,7 +75,7 @@ pub(super) fn install(
     global::set_text_map_propagator(propagator);
     global::set_tracer_provider(provider.clone());
     crate::use_tracer_provider(&provider);
-    Ok(Some(provider))
+    Ok(Some(TracesPipeline { provider, ledgers }))
 }
 
 /// W3C propagation and a parent-based sampler: an unsampled `traceparent` decides it all.
