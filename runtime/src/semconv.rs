@@ -1,6 +1,7 @@
 //! Which OpenTelemetry RPC semantic conventions to emit, from `OTEL_SEMCONV_STABILITY_OPT_IN`.
 
 use std::borrow::Cow;
+use std::fmt;
 use std::sync::OnceLock;
 
 use opentelemetry::{Key, KeyValue};
@@ -17,40 +18,73 @@ pub struct SemconvMode {
     pub stable: bool,
 }
 
+/// The variable that chooses the conventions.
+pub const OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
+
+/// An entry of the opt-in list that starts with `rpc` but is neither `rpc` nor `rpc/dup`: a
+/// typo, most likely.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownRpcOptIn(pub String);
+
+impl fmt::Display for UnknownRpcOptIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "has {:?}, which is not an RPC opt-in; use rpc or rpc/dup (entries of other \
+             categories, such as http, are left to their instrumentations)",
+            self.0
+        )
+    }
+}
+
 impl SemconvMode {
-    /// Parses the comma-separated opt-in list; values for other domains are ignored.
-    pub fn from_opt_in(value: &str) -> Self {
-        let mut mode = SemconvMode {
-            old: true,
-            stable: false,
-        };
+    /// The old conventions only: the default.
+    pub const OLD: SemconvMode = SemconvMode {
+        old: true,
+        stable: false,
+    };
+    /// The stable conventions only: `rpc`.
+    pub const STABLE: SemconvMode = SemconvMode {
+        old: false,
+        stable: true,
+    };
+    /// Both: `rpc/dup`.
+    pub const DUP: SemconvMode = SemconvMode {
+        old: true,
+        stable: true,
+    };
+
+    /// Parses the comma-separated opt-in list, entries trimmed and compared ignoring ASCII
+    /// case. Entries of other categories (`http`, `database`, …) belong to other
+    /// instrumentations and are skipped; an `rpc…` entry other than `rpc` and `rpc/dup` is an
+    /// error.
+    pub fn from_opt_in(value: &str) -> Result<Self, UnknownRpcOptIn> {
+        let mut mode = SemconvMode::OLD;
         for entry in value.split(',').map(str::trim) {
-            match entry {
-                "rpc" if mode.old => {
-                    mode = SemconvMode {
-                        old: false,
-                        stable: true,
-                    }
-                }
-                "rpc/dup" => {
-                    return SemconvMode {
-                        old: true,
-                        stable: true,
-                    }
-                }
+            let lowercase = entry.to_ascii_lowercase();
+            match lowercase.as_str() {
+                "rpc/dup" => mode = SemconvMode::DUP,
+                "rpc" if mode == SemconvMode::OLD => mode = SemconvMode::STABLE,
+                "rpc" => {}
+                other if other.starts_with("rpc") => return Err(UnknownRpcOptIn(entry.to_owned())),
                 _ => {}
             }
         }
-        mode
+        Ok(mode)
     }
 
     /// The process-wide mode: as `init()` configured it, else read from the environment on
-    /// first use.
+    /// first use. There a bad value is a warning, and the old conventions are used.
     pub fn current() -> Self {
         *MODE.get_or_init(|| {
-            SemconvMode::from_opt_in(
-                &std::env::var("OTEL_SEMCONV_STABILITY_OPT_IN").unwrap_or_default(),
-            )
+            let value = std::env::var(OPT_IN).unwrap_or_default();
+            SemconvMode::from_opt_in(&value).unwrap_or_else(|error| {
+                tracing::warn!(
+                    target: "tonic_traced",
+                    "{OPT_IN}={value:?} {error}; emitting the old conventions"
+                );
+                SemconvMode::OLD
+            })
         })
     }
 
@@ -92,23 +126,31 @@ mod tests {
 
     #[test]
     fn opt_in_values() {
-        let old = SemconvMode {
-            old: true,
-            stable: false,
-        };
-        let stable = SemconvMode {
-            old: false,
-            stable: true,
-        };
-        let dup = SemconvMode {
-            old: true,
-            stable: true,
-        };
-        assert_eq!(SemconvMode::from_opt_in(""), old);
-        assert_eq!(SemconvMode::from_opt_in("http"), old);
-        assert_eq!(SemconvMode::from_opt_in("rpc"), stable);
-        assert_eq!(SemconvMode::from_opt_in("http, rpc"), stable);
-        assert_eq!(SemconvMode::from_opt_in("rpc/dup"), dup);
-        assert_eq!(SemconvMode::from_opt_in("rpc,rpc/dup"), dup);
+        let mode = |value| SemconvMode::from_opt_in(value).unwrap();
+        assert_eq!(mode(""), SemconvMode::OLD);
+        assert_eq!(mode("http"), SemconvMode::OLD);
+        assert_eq!(mode("database/dup, http"), SemconvMode::OLD);
+        assert_eq!(mode("rpc"), SemconvMode::STABLE);
+        assert_eq!(mode("http, rpc"), SemconvMode::STABLE);
+        assert_eq!(mode(" RPC "), SemconvMode::STABLE);
+        assert_eq!(mode("rpc/dup"), SemconvMode::DUP);
+        assert_eq!(mode("Rpc/Dup"), SemconvMode::DUP);
+        assert_eq!(mode("rpc,rpc/dup"), SemconvMode::DUP);
+        assert_eq!(mode("rpc/dup,rpc"), SemconvMode::DUP);
+    }
+
+    #[test]
+    fn rpc_typos_are_errors() {
+        for (value, entry) in [
+            ("rpc/dupe", "rpc/dupe"),
+            ("http,rpcdup", "rpcdup"),
+            ("rpc/", "rpc/"),
+            ("rpc/dup, RPC_DUP", "RPC_DUP"),
+        ] {
+            assert_eq!(
+                SemconvMode::from_opt_in(value),
+                Err(UnknownRpcOptIn(entry.to_owned()))
+            );
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! `OTEL_METRICS_EXPORTER=prometheus`: `init()` serves the RPC metrics on `/metrics` at the
-//! configured host and port, in the Prometheus text format; a port in use is an error.
+//! configured host and port, in the Prometheus text format; a port in use or a host that is
+//! not this machine's is an error naming the variable to change.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -51,11 +52,24 @@ async fn rpc_metrics_are_served_for_scraping() {
         .unwrap_err()
         .to_string();
     assert!(
-        error.starts_with(
-            "OTEL_EXPORTER_PROMETHEUS_HOST/OTEL_EXPORTER_PROMETHEUS_PORT: cannot serve /metrics \
-             on 127.0.0.1:"
-        ) && error.contains(&taken_port)
+        error.starts_with("OTEL_EXPORTER_PROMETHEUS_PORT: cannot serve /metrics on 127.0.0.1:")
+            && error.contains(&taken_port)
             && error.ends_with("choose a free port"),
+        "{error}"
+    );
+    // 192.0.2.1 is reserved for documentation: not an address of this machine.
+    let error = tonic_traced::Init::default()
+        .without_tracing_subscriber()
+        .install_with(env_lookup(&[
+            ("OTEL_METRICS_EXPORTER", "prometheus"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+            ("OTEL_EXPORTER_PROMETHEUS_HOST", "192.0.2.1"),
+        ]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("OTEL_EXPORTER_PROMETHEUS_HOST: cannot serve /metrics on 192.0.2.1:9464")
+            && error.ends_with("use localhost, 0.0.0.0 or one of its addresses"),
         "{error}"
     );
 

@@ -9,7 +9,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::semconv::SemconvMode;
+use crate::semconv::{self, SemconvMode};
 
 /// Everything `init()` needs to know, as read by [`from_env`].
 #[derive(Debug, Clone, PartialEq)]
@@ -215,11 +215,10 @@ pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<TelemetryConf
             list(var, "a propagator", PROPAGATORS)
         })?
         .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]),
-        semconv: SemconvMode::from_opt_in(
-            &env.var("OTEL_SEMCONV_STABILITY_OPT_IN")
-                .map(|var| var.value)
-                .unwrap_or_default(),
-        ),
+        semconv: parsed(env.var(semconv::OPT_IN), |var| {
+            SemconvMode::from_opt_in(&var.value).map_err(|error| var.error(error))
+        })?
+        .unwrap_or(SemconvMode::OLD),
     })
 }
 
@@ -377,9 +376,8 @@ fn metrics(env: &Env) -> Result<MetricsConfig, ConfigError> {
         exporters,
         otlp: otlp(env, &METRICS)?,
         prometheus: PrometheusConfig {
-            host: env
-                .var("OTEL_EXPORTER_PROMETHEUS_HOST")
-                .map_or_else(|| "localhost".to_owned(), |var| var.value),
+            host: parsed(env.var("OTEL_EXPORTER_PROMETHEUS_HOST"), host)?
+                .unwrap_or_else(|| "localhost".to_owned()),
             port: parsed(env.var("OTEL_EXPORTER_PROMETHEUS_PORT"), port)?.unwrap_or(9464),
         },
         export_interval: parsed(env.var("OTEL_METRIC_EXPORT_INTERVAL"), millis)?
@@ -556,6 +554,38 @@ fn port(var: &Var) -> Result<u16, ConfigError> {
     }
 }
 
+/// A host name or IP address to listen on; an IPv6 address is returned in brackets, ready for
+/// `host:port`.
+fn host(var: &Var) -> Result<String, ConfigError> {
+    let value = var.value.as_str();
+    let unbracketed = value
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(value);
+    if let Ok(ip) = unbracketed.parse::<std::net::IpAddr>() {
+        return Ok(match ip {
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        });
+    }
+    let label_ok = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if value.len() <= 253 && value.split('.').all(label_ok) {
+        Ok(value.to_owned())
+    } else {
+        Err(var.error(
+            "is not a host name or IP address; use e.g. localhost, 0.0.0.0 or \
+             metrics.internal, without a scheme or port",
+        ))
+    }
+}
+
 /// A number from 0 to 1.
 fn ratio(var: &Var) -> Result<f64, ConfigError> {
     match var.value.parse() {
@@ -690,7 +720,7 @@ mod tests {
                     export_timeout: Duration::from_secs(30),
                 },
                 propagators: vec![Propagator::TraceContext, Propagator::Baggage],
-                semconv: SemconvMode::from_opt_in(""),
+                semconv: SemconvMode::OLD,
             }
         );
     }
@@ -1257,6 +1287,40 @@ mod tests {
     }
 
     #[test]
+    fn prometheus_hosts() {
+        let host = |value| {
+            ok(&[("OTEL_EXPORTER_PROMETHEUS_HOST", value)])
+                .metrics
+                .prometheus
+                .host
+        };
+        assert_eq!(host("localhost"), "localhost");
+        assert_eq!(host("metrics-1.internal"), "metrics-1.internal");
+        assert_eq!(host("127.0.0.1"), "127.0.0.1");
+        // IPv6, bare or in brackets, comes out in brackets for host:port.
+        assert_eq!(host("::1"), "[::1]");
+        assert_eq!(host("[::]"), "[::]");
+        let long_label = "a".repeat(64);
+        for value in [
+            "http://0.0.0.0",
+            "0.0.0.0:9464",
+            "my host",
+            "-metrics",
+            "metrics..internal",
+            "[localhost]",
+            long_label.as_str(),
+        ] {
+            assert_eq!(
+                error(&[("OTEL_EXPORTER_PROMETHEUS_HOST", value)]),
+                format!(
+                    "OTEL_EXPORTER_PROMETHEUS_HOST={value:?} is not a host name or IP address; \
+                     use e.g. localhost, 0.0.0.0 or metrics.internal, without a scheme or port"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn metric_export_interval_and_timeout() {
         let metrics = ok(&[
             ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
@@ -1274,10 +1338,21 @@ mod tests {
     #[test]
     fn semconv_opt_in() {
         let semconv = |value| ok(&[("OTEL_SEMCONV_STABILITY_OPT_IN", value)]).semconv;
-        assert_eq!(semconv("rpc"), SemconvMode::from_opt_in("rpc"));
-        assert_eq!(semconv("http,rpc/dup"), SemconvMode::from_opt_in("rpc/dup"));
-        assert_eq!(ok(&[]).semconv, SemconvMode::from_opt_in(""));
-        assert!(semconv("rpc").stable && !semconv("rpc").old);
+        assert_eq!(semconv("rpc"), SemconvMode::STABLE);
+        assert_eq!(semconv("http,RPC/dup"), SemconvMode::DUP);
+        assert_eq!(semconv("http, database"), SemconvMode::OLD);
+        assert_eq!(ok(&[]).semconv, SemconvMode::OLD);
+        for value in ["rpc/dupe", "http,rpcdup", "rpc/"] {
+            let entry = value.rsplit(',').next().unwrap();
+            assert_eq!(
+                error(&[("OTEL_SEMCONV_STABILITY_OPT_IN", value)]),
+                format!(
+                    "OTEL_SEMCONV_STABILITY_OPT_IN={value:?} has {entry:?}, which is not an RPC \
+                     opt-in; use rpc or rpc/dup (entries of other categories, such as http, \
+                     are left to their instrumentations)"
+                )
+            );
+        }
     }
 
     #[test]

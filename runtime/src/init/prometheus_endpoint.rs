@@ -31,12 +31,7 @@ impl PrometheusEndpoint {
         let address = format!("{}:{}", config.host, config.port);
         let listener = std::net::TcpListener::bind(&address)
             .and_then(|listener| listener.set_nonblocking(true).map(|()| listener))
-            .map_err(|error| {
-                ConfigError::new(format!(
-                    "OTEL_EXPORTER_PROMETHEUS_HOST/OTEL_EXPORTER_PROMETHEUS_PORT: cannot serve \
-                     /metrics on {address}: {error}; choose a free port"
-                ))
-            })?;
+            .map_err(|error| bind_error(&address, &error))?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .build()
@@ -55,6 +50,33 @@ impl PrometheusEndpoint {
             thread: Some(thread),
         })
     }
+}
+
+/// Why `/metrics` cannot be served on `address`, naming the variable to change and how.
+fn bind_error(address: &str, error: &std::io::Error) -> ConfigError {
+    use std::io::ErrorKind;
+    const HOST: &str = "OTEL_EXPORTER_PROMETHEUS_HOST";
+    const PORT: &str = "OTEL_EXPORTER_PROMETHEUS_PORT";
+    let (variable, advice) = match error.kind() {
+        ErrorKind::AddrInUse => (PORT, "choose a free port"),
+        ErrorKind::PermissionDenied => (
+            PORT,
+            "ports below 1024 need privileges; choose a port from 1024 up",
+        ),
+        ErrorKind::AddrNotAvailable => (
+            HOST,
+            "it is not an address of this machine; use localhost, 0.0.0.0 or one of its \
+             addresses",
+        ),
+        _ => (
+            HOST,
+            "use a name this machine resolves to one of its addresses, or an IP address such \
+             as 0.0.0.0",
+        ),
+    };
+    ConfigError::new(format!(
+        "{variable}: cannot serve /metrics on {address}: {error}; {advice}"
+    ))
 }
 
 impl Drop for PrometheusEndpoint {
