@@ -594,15 +594,18 @@ fn ratio(var: &Var) -> Result<f64, ConfigError> {
     }
 }
 
-/// An `http://` or `https://` URL with a host.
+/// An `http://` URL with a host. `https://` is an error: the exporters are built without TLS.
 fn url(var: &Var) -> Result<String, ConfigError> {
     let lowercase = var.value.to_ascii_lowercase();
-    let rest = lowercase
-        .strip_prefix("http://")
-        .or_else(|| lowercase.strip_prefix("https://"));
-    match rest {
+    if lowercase.starts_with("https://") {
+        return Err(var.error(
+            "uses https, but TLS is not supported: send to a collector over http:// (e.g. a \
+             sidecar or node-local collector)",
+        ));
+    }
+    match lowercase.strip_prefix("http://") {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') => Ok(var.value.clone()),
-        _ => Err(var.error("is not a URL; use http://host:port or https://host:port")),
+        _ => Err(var.error("is not a URL; use http://host:port")),
     }
 }
 
@@ -963,8 +966,8 @@ mod tests {
         );
         // gRPC: the generic endpoint as is.
         assert_eq!(
-            endpoints(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317")]),
-            pair("https://collector:4317", "https://collector:4317")
+            endpoints(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317")]),
+            pair("http://collector:4317", "http://collector:4317")
         );
         // HTTP: the signal's path appended to the generic endpoint, after any base path.
         assert_eq!(
@@ -1019,23 +1022,39 @@ mod tests {
     fn bad_endpoints() {
         assert_eq!(
             error(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4317")]),
-            r#"OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4317" is not a URL; use http://host:port or https://host:port"#
+            r#"OTEL_EXPORTER_OTLP_ENDPOINT="localhost:4317" is not a URL; use http://host:port"#
         );
         assert_eq!(
             error(&[("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://")]),
-            r#"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://" is not a URL; use http://host:port or https://host:port"#
+            r#"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://" is not a URL; use http://host:port"#
         );
         assert_eq!(
             error(&[("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "grpc://c:4317")]),
-            r#"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="grpc://c:4317" is not a URL; use http://host:port or https://host:port"#
+            r#"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="grpc://c:4317" is not a URL; use http://host:port"#
         );
         assert_eq!(
-            ok(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "HTTPS://Collector:4317")])
+            ok(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "HTTP://Collector:4317")])
                 .traces
                 .otlp
                 .endpoint,
-            "HTTPS://Collector:4317"
+            "HTTP://Collector:4317"
         );
+        // No TLS: https is refused for every endpoint variable, whatever its case.
+        for name in [
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        ] {
+            for value in ["https://collector:4317", "HTTPS://collector"] {
+                assert_eq!(
+                    error(&[(name, value)]),
+                    format!(
+                        "{name}={value:?} uses https, but TLS is not supported: send to a \
+                         collector over http:// (e.g. a sidecar or node-local collector)"
+                    )
+                );
+            }
+        }
     }
 
     #[test]
