@@ -404,7 +404,7 @@ fn otlp(env: &Env, signal: &Signal) -> Result<OtlpConfig, ConfigError> {
         protocol,
         headers: parsed(
             env.either(signal.headers, "OTEL_EXPORTER_OTLP_HEADERS"),
-            pairs,
+            |var| headers(var, protocol),
         )?
         .unwrap_or_default(),
         timeout: parsed(
@@ -616,6 +616,33 @@ type Pairs = Vec<(String, String)>;
 /// without properties).
 fn pairs(var: &Var) -> Result<Pairs, ConfigError> {
     var.value.split(',').map(|entry| pair(var, entry)).collect()
+}
+
+/// OTLP headers: [`pairs`] that can be sent as they are, with names of HTTP headers and values
+/// of visible ASCII and spaces (what gRPC metadata allows, and HTTP with it); over gRPC, no
+/// binary (`-bin`) metadata keys.
+fn headers(var: &Var, protocol: OtlpProtocol) -> Result<Pairs, ConfigError> {
+    let headers = pairs(var)?;
+    for (key, value) in &headers {
+        if http::HeaderName::from_bytes(key.as_bytes()).is_err() {
+            return Err(var.error(format_args!(
+                "has {key:?}, which is not a header name; use letters, digits and - _ . only"
+            )));
+        }
+        if protocol == OtlpProtocol::Grpc && key.to_ascii_lowercase().ends_with("-bin") {
+            return Err(var.error(format_args!(
+                "has {key:?}, a binary gRPC metadata key, which cannot carry text; use a name \
+                 that does not end in -bin"
+            )));
+        }
+        if !value.bytes().all(|byte| (b' '..=b'~').contains(&byte)) {
+            return Err(var.error(format_args!(
+                "has a value for {key:?} that a header cannot carry; use visible ASCII \
+                 characters and spaces (after %XX decoding)"
+            )));
+        }
+    }
+    Ok(headers)
 }
 
 /// One `key=value` entry of [`pairs`].
@@ -1109,6 +1136,68 @@ mod tests {
                 ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "api-key=k%3D1")
             ]),
             (expected, strings(&[("api-key", "k=1")]))
+        );
+    }
+
+    #[test]
+    fn per_signal_headers() {
+        let config = ok(&[(
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "Authorization=Basic%20dXNlcjpwYXNz,x-scope-orgid=team-a",
+        )]);
+        assert_eq!(
+            config.traces.otlp.headers,
+            strings(&[
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("x-scope-orgid", "team-a")
+            ])
+        );
+        assert_eq!(config.metrics.otlp.headers, []);
+    }
+
+    #[test]
+    fn headers_that_cannot_be_sent_are_errors_naming_their_variable() {
+        for name in [
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+        ] {
+            for protocol in ["grpc", "http/protobuf"] {
+                let protocol = ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol);
+                assert_eq!(
+                    error(&[protocol, (name, "api key=secret")]),
+                    format!(
+                        r#"{name} (value hidden) has "api key", which is not a header name; use letters, digits and - _ . only"#
+                    )
+                );
+                assert_eq!(
+                    error(&[protocol, (name, "api-key=s%0Aecret")]),
+                    format!(
+                        r#"{name} (value hidden) has a value for "api-key" that a header cannot carry; use visible ASCII characters and spaces (after %XX decoding)"#
+                    )
+                );
+                assert_eq!(
+                    error(&[protocol, (name, "api-key=s%C3%A9cret")]),
+                    format!(
+                        r#"{name} (value hidden) has a value for "api-key" that a header cannot carry; use visible ASCII characters and spaces (after %XX decoding)"#
+                    )
+                );
+            }
+        }
+        // Binary metadata is for gRPC only; over HTTP such a name is an ordinary header.
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "Token-Bin=abc")]),
+            r#"OTEL_EXPORTER_OTLP_METRICS_HEADERS (value hidden) has "Token-Bin", a binary gRPC metadata key, which cannot carry text; use a name that does not end in -bin"#
+        );
+        assert_eq!(
+            ok(&[
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+                ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "token-bin=abc"),
+            ])
+            .metrics
+            .otlp
+            .headers,
+            strings(&[("token-bin", "abc")])
         );
     }
 

@@ -8,6 +8,9 @@ use opentelemetry_otlp::{
     WithTonicConfig,
 };
 
+use http::{HeaderMap, HeaderName, HeaderValue};
+use tonic::metadata::MetadataMap;
+
 use super::config::{ConfigError, OtlpConfig, OtlpProtocol};
 
 /// The span exporter to `otlp.endpoint`; one export may take `timeout` at most.
@@ -17,7 +20,7 @@ pub(super) fn span_exporter(
 ) -> Result<SpanExporter, ConfigError> {
     let builder = SpanExporter::builder();
     let built = match otlp.protocol {
-        OtlpProtocol::Grpc => over_grpc(builder.with_tonic(), otlp, timeout)?.build(),
+        OtlpProtocol::Grpc => over_grpc(builder.with_tonic(), otlp, timeout).build(),
         OtlpProtocol::HttpProtobuf => over_http(builder.with_http(), otlp, timeout).build(),
     };
     built.map_err(|error| build_error("trace", otlp, error))
@@ -30,7 +33,7 @@ pub(super) fn metric_exporter(
 ) -> Result<MetricExporter, ConfigError> {
     let builder = MetricExporter::builder();
     let built = match otlp.protocol {
-        OtlpProtocol::Grpc => over_grpc(builder.with_tonic(), otlp, timeout)?.build(),
+        OtlpProtocol::Grpc => over_grpc(builder.with_tonic(), otlp, timeout).build(),
         OtlpProtocol::HttpProtobuf => over_http(builder.with_http(), otlp, timeout).build(),
     };
     built.map_err(|error| build_error("metric", otlp, error))
@@ -40,27 +43,23 @@ fn over_grpc<B: WithExportConfig + WithTonicConfig>(
     builder: B,
     otlp: &OtlpConfig,
     timeout: Duration,
-) -> Result<B, ConfigError> {
-    let mut metadata = tonic::metadata::MetadataMap::new();
-    for (key, value) in &otlp.headers {
-        let key = tonic::metadata::MetadataKey::from_bytes(key.to_lowercase().as_bytes());
-        match (key, value.parse()) {
-            (Ok(key), Ok(value)) => {
-                metadata.insert(key, value);
-            }
-            _ => {
-                return Err(ConfigError::new(
-                    "OTEL_EXPORTER_OTLP_HEADERS (value hidden) has a header that gRPC metadata \
-                     cannot carry; use ASCII names and values"
-                        .to_owned(),
-                ))
-            }
-        }
-    }
-    Ok(builder
+) -> B {
+    builder
         .with_endpoint(&otlp.endpoint)
         .with_timeout(timeout)
-        .with_metadata(metadata))
+        .with_metadata(MetadataMap::from_headers(header_map(otlp)))
+}
+
+/// The headers as gRPC metadata. The configuration has checked that each is a valid header, so
+/// none is left out.
+fn header_map(otlp: &OtlpConfig) -> HeaderMap {
+    otlp.headers
+        .iter()
+        .filter_map(|(key, value)| {
+            let key = HeaderName::from_bytes(key.as_bytes()).ok()?;
+            Some((key, HeaderValue::from_str(value).ok()?))
+        })
+        .collect()
 }
 
 fn over_http<B: WithExportConfig + WithHttpConfig>(
