@@ -65,7 +65,7 @@ impl Init {
     /// Leaves the global `tracing` subscriber to the application, which adds
     /// [`TelemetryGuard::tracing_layer`] to its own. By default `init` installs a registry with
     /// that layer and a `fmt` layer whose lines carry `trace_id` and `span_id`, filtered by
-    /// `RUST_LOG`.
+    /// `RUST_LOG` (a value that does not parse is an error of `install`).
     pub fn without_tracing_subscriber(mut self) -> Self {
         self.install_subscriber = false;
         self
@@ -88,7 +88,11 @@ impl Init {
         self,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<TelemetryGuard, ConfigError> {
-        let config = config::from_env(lookup)?;
+        let config = config::from_env(&lookup)?;
+        let log_filter = self
+            .install_subscriber
+            .then(|| subscriber::filter(lookup("RUST_LOG")))
+            .transpose()?;
         let service_name = self.service_name.as_deref();
         let traces = pipeline::install(&config, service_name)?;
         let metrics = if config.sdk_disabled {
@@ -98,8 +102,8 @@ impl Init {
             metrics_pipeline::install(&config.metrics, resource)?
         };
         let guard = TelemetryGuard::new(traces, metrics, self.shutdown_timeout);
-        if self.install_subscriber {
-            subscriber::install(&guard);
+        if let Some(filter) = log_filter {
+            subscriber::install(&guard, filter);
         }
         Ok(guard)
     }

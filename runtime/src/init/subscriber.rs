@@ -13,6 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
+use super::config::ConfigError;
 use super::console::colour_wanted;
 use super::TelemetryGuard;
 
@@ -22,10 +23,25 @@ use super::TelemetryGuard;
 const DEFAULT_FILTER: &str = "info,h2=warn,hyper=warn,hyper_util=warn,tower=warn,\
                               opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn";
 
-/// Installs the global subscriber, unless the application already has one.
-pub(super) fn install(guard: &TelemetryGuard) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+/// The filter `RUST_LOG` gives (`value`), or the default when it is unset or empty; a value
+/// that does not parse is an error naming it.
+pub(super) fn filter(value: Option<String>) -> Result<EnvFilter, ConfigError> {
+    let value = value.unwrap_or_default();
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(EnvFilter::new(DEFAULT_FILTER));
+    }
+    EnvFilter::builder().parse(value).map_err(|error| {
+        ConfigError::new(format!(
+            "RUST_LOG={value:?} is not a log filter ({error}); use comma-separated directives \
+             such as info,my_crate=debug,h2=warn"
+        ))
+    })
+}
+
+/// Installs the global subscriber logging what `filter` lets through, unless the application
+/// already has one.
+pub(super) fn install(guard: &TelemetryGuard, filter: EnvFilter) {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(colour_wanted(&std::io::stderr()))
@@ -62,5 +78,31 @@ where
             write!(writer, "trace_id={trace_id} span_id={span_id} ")?;
         }
         self.0.format_event(cx, writer, event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rust_log() {
+        let filter = |value: Option<&str>| filter(value.map(str::to_owned));
+        let same = |a: EnvFilter, b: &str| assert_eq!(a.to_string(), EnvFilter::new(b).to_string());
+        for value in [None, Some(""), Some("  ")] {
+            same(filter(value).unwrap(), DEFAULT_FILTER);
+        }
+        same(
+            filter(Some(" error,my_crate=debug ")).unwrap(),
+            "error,my_crate=debug",
+        );
+        let error = filter(Some("info,h2=loud")).unwrap_err().to_string();
+        assert!(
+            error.starts_with(r#"RUST_LOG="info,h2=loud" is not a log filter ("#)
+                && error.ends_with(
+                    "); use comma-separated directives such as info,my_crate=debug,h2=warn"
+                ),
+            "{error}"
+        );
     }
 }
