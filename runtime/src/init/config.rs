@@ -771,8 +771,10 @@ mod tests {
             "OTEL_TRACES_SAMPLER",
             "OTEL_PROPAGATORS",
             "OTEL_BSP_MAX_QUEUE_SIZE",
+            "OTEL_EXPORTER_PROMETHEUS_HOST",
             "OTEL_EXPORTER_PROMETHEUS_PORT",
             "OTEL_METRIC_EXPORT_INTERVAL",
+            "OTEL_SEMCONV_STABILITY_OPT_IN",
         ];
         let empty: Vec<(&str, &str)> = vars.iter().map(|&name| (name, "")).collect();
         let blank: Vec<(&str, &str)> = vars.iter().map(|&name| (name, "  ")).collect();
@@ -838,6 +840,26 @@ mod tests {
         assert_eq!(
             encoded_key.resource_attributes,
             strings(&[("a=b", "€"), ("empty", "")])
+        );
+    }
+
+    #[test]
+    fn blank_service_name_falls_back() {
+        // Any non-empty name is valid; an empty or blank one counts as unset, so the
+        // `service.name` attribute, else the code's default, else `unknown_service` applies.
+        for blank in ["", "   "] {
+            let config = ok(&[
+                ("OTEL_SERVICE_NAME", blank),
+                ("OTEL_RESOURCE_ATTRIBUTES", "service.name=payments"),
+            ]);
+            assert_eq!(config.service_name.as_deref(), Some("payments"));
+            assert_eq!(ok(&[("OTEL_SERVICE_NAME", blank)]).service_name, None);
+        }
+        assert_eq!(
+            ok(&[("OTEL_SERVICE_NAME", " checkout api ")])
+                .service_name
+                .as_deref(),
+            Some("checkout api")
         );
     }
 
@@ -1115,6 +1137,10 @@ mod tests {
             error(&[("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http")]),
             r#"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http" is not an OTLP protocol; use one of grpc, http/protobuf"#
         );
+        assert_eq!(
+            error(&[("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "http/json")]),
+            r#"OTEL_EXPORTER_OTLP_METRICS_PROTOCOL="http/json" is not an OTLP protocol; use one of grpc, http/protobuf"#
+        );
     }
 
     #[test]
@@ -1233,14 +1259,20 @@ mod tests {
             ]),
             (ms(100), ms(200))
         );
-        for value in ["10s", "-1", "0", "1.5"] {
-            assert_eq!(
-                error(&[("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", value)]),
-                format!(
-                    "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT={value:?} is not a duration; \
-                     use a positive whole number of milliseconds"
-                )
-            );
+        for name in [
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+        ] {
+            for value in ["10s", "-1", "0", "1.5"] {
+                assert_eq!(
+                    error(&[(name, value)]),
+                    format!(
+                        "{name}={value:?} is not a duration; \
+                         use a positive whole number of milliseconds"
+                    )
+                );
+            }
         }
     }
 
@@ -1273,6 +1305,13 @@ mod tests {
                 ("OTEL_TRACES_SAMPLER_ARG", "0"),
             ]),
             Sampler::ParentBasedTraceIdRatio(0.0)
+        );
+        assert_eq!(
+            sampler(&[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", "0.1"),
+            ]),
+            Sampler::ParentBasedTraceIdRatio(0.1)
         );
         // The specification: samplers without a ratio ignore the argument.
         assert_eq!(
@@ -1441,6 +1480,15 @@ mod tests {
             error(&[("OTEL_METRIC_EXPORT_INTERVAL", "1m")]),
             r#"OTEL_METRIC_EXPORT_INTERVAL="1m" is not a duration; use a positive whole number of milliseconds"#
         );
+        for value in ["30s", "0", "-5"] {
+            assert_eq!(
+                error(&[("OTEL_METRIC_EXPORT_TIMEOUT", value)]),
+                format!(
+                    "OTEL_METRIC_EXPORT_TIMEOUT={value:?} is not a duration; \
+                     use a positive whole number of milliseconds"
+                )
+            );
+        }
     }
 
     #[test]
