@@ -74,6 +74,38 @@ fn stable_rpc_metrics_arrive_with_semconv_opt_in() {
     }
 }
 
+#[test]
+fn headers_reach_the_collector() {
+    for transport in [Transport::Grpc, Transport::Http] {
+        let receiver = Receiver::start();
+        let _server = capitalize_twice(
+            &receiver,
+            transport,
+            &[
+                (
+                    "OTEL_EXPORTER_OTLP_HEADERS",
+                    "X-Tenant=team%20a,authorization=Bearer%20t0k3n",
+                ),
+                ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "x-tenant=metrics"),
+            ],
+        );
+        let span = &receiver.spans(CLIENT, SPAN_NAME, 1)[0];
+        assert_eq!(span.transport, transport);
+        let header = |name: &str| span.headers.get(name).map(String::as_str);
+        assert_eq!(header("x-tenant"), Some("team a"), "{:?}", span.headers);
+        assert_eq!(header("authorization"), Some("Bearer t0k3n"));
+        // The per-signal variable replaces the generic one for metrics.
+        let metric = receiver.latest_metric(CLIENT, "rpc.client.duration", |_| true);
+        assert_eq!(
+            metric.headers.get("x-tenant").map(String::as_str),
+            Some("metrics"),
+            "{transport:?}: {:?}",
+            metric.headers
+        );
+        assert!(!metric.headers.contains_key("authorization"));
+    }
+}
+
 /// Two calls between the server and the client, both exporting over `transport`: each side's
 /// spans and RPC metrics arrive there as the contract says.
 fn spans_and_metrics_arrive(transport: Transport) {

@@ -1,7 +1,7 @@
 //! A real OTLP receiver on loopback, as a collector would be: the gRPC `TraceService` and
 //! `MetricsService`, and HTTP `POST /v1/traces` and `/v1/metrics` with protobuf bodies, each on
 //! a free port. It keeps every span and metric it is sent, with the resource, scope and
-//! transport they came with, for tests to wait on.
+//! transport and request headers (gRPC metadata) they came with, for tests to wait on.
 
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::CONTENT_TYPE;
+use hyper::header::{HeaderMap, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -63,6 +63,7 @@ impl Transport {
 #[derive(Clone, Debug)]
 pub struct ReceivedSpan {
     pub transport: Transport,
+    pub headers: Headers,
     pub resource: BTreeMap<String, Value>,
     pub scope: String,
     pub span: Span,
@@ -72,9 +73,21 @@ pub struct ReceivedSpan {
 #[derive(Clone, Debug)]
 pub struct ReceivedMetric {
     pub transport: Transport,
+    pub headers: Headers,
     pub resource: BTreeMap<String, Value>,
     pub scope: String,
     pub metric: Metric,
+}
+
+/// The headers (gRPC metadata) of the request an export came in, by lowercase name; values
+/// that are not text are left out.
+pub type Headers = BTreeMap<String, String>;
+
+fn text_headers(headers: &HeaderMap) -> Headers {
+    headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+        .collect()
 }
 
 /// An attribute list as a map from key to value; an attribute without a value is left out.
@@ -114,7 +127,12 @@ fn resource_and_scope(
 }
 
 impl Received {
-    fn add_traces(&mut self, transport: Transport, request: ExportTraceServiceRequest) {
+    fn add_traces(
+        &mut self,
+        transport: Transport,
+        headers: &Headers,
+        request: ExportTraceServiceRequest,
+    ) {
         for resource_spans in request.resource_spans {
             for scope_spans in resource_spans.scope_spans {
                 let (resource, scope) = resource_and_scope(
@@ -124,6 +142,7 @@ impl Received {
                 self.spans
                     .extend(scope_spans.spans.into_iter().map(|span| ReceivedSpan {
                         transport,
+                        headers: headers.clone(),
                         resource: resource.clone(),
                         scope: scope.clone(),
                         span,
@@ -132,7 +151,12 @@ impl Received {
         }
     }
 
-    fn add_metrics(&mut self, transport: Transport, request: ExportMetricsServiceRequest) {
+    fn add_metrics(
+        &mut self,
+        transport: Transport,
+        headers: &Headers,
+        request: ExportMetricsServiceRequest,
+    ) {
         for resource_metrics in request.resource_metrics {
             for scope_metrics in resource_metrics.scope_metrics {
                 let (resource, scope) = resource_and_scope(
@@ -146,6 +170,7 @@ impl Received {
                             .into_iter()
                             .map(|metric| ReceivedMetric {
                                 transport,
+                                headers: headers.clone(),
                                 resource: resource.clone(),
                                 scope: scope.clone(),
                                 metric,
@@ -343,7 +368,8 @@ impl TraceService for GrpcCollector {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        lock(&self.0).add_traces(Transport::Grpc, request.into_inner());
+        let headers = text_headers(&request.metadata().clone().into_headers());
+        lock(&self.0).add_traces(Transport::Grpc, &headers, request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -354,7 +380,8 @@ impl MetricsService for GrpcCollector {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        lock(&self.0).add_metrics(Transport::Grpc, request.into_inner());
+        let headers = text_headers(&request.metadata().clone().into_headers());
+        lock(&self.0).add_metrics(Transport::Grpc, &headers, request.into_inner());
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
 }
@@ -401,6 +428,7 @@ async fn export_over_http(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = text_headers(request.headers());
     let body = request.into_body().collect().await?.to_bytes();
 
     let answer = if method != Method::POST {
@@ -411,13 +439,13 @@ async fn export_over_http(
         match path.as_str() {
             "/v1/traces" => ExportTraceServiceRequest::decode(body)
                 .map(|export| {
-                    lock(&store).add_traces(Transport::Http, export);
+                    lock(&store).add_traces(Transport::Http, &headers, export);
                     ExportTraceServiceResponse::default().encode_to_vec()
                 })
                 .map_err(|_| StatusCode::BAD_REQUEST),
             "/v1/metrics" => ExportMetricsServiceRequest::decode(body)
                 .map(|export| {
-                    lock(&store).add_metrics(Transport::Http, export);
+                    lock(&store).add_metrics(Transport::Http, &headers, export);
                     ExportMetricsServiceResponse::default().encode_to_vec()
                 })
                 .map_err(|_| StatusCode::BAD_REQUEST),
