@@ -1,0 +1,80 @@
+//! `RUST_LOG` filters the log lines `init()`'s subscriber writes on stderr, each carrying the
+//! trace and span ids of the call it was written in; a value that does not parse stops the
+//! program with an error naming it.
+
+mod common;
+
+use std::process::Output;
+
+use common::example;
+
+/// Runs the demo with `RUST_LOG` set to `filter`, or unset.
+fn demo(filter: Option<&str>) -> (Output, String, String) {
+    let mut command = example(env!("CARGO_BIN_EXE_demo"));
+    if let Some(filter) = filter {
+        command.env("RUST_LOG", filter);
+    }
+    let output = command.output().expect("the demo runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output, stdout, stderr)
+}
+
+/// The hex id after `name=` on `line`, checked to be `digits` long.
+fn id<'a>(line: &'a str, name: &str, digits: usize) -> &'a str {
+    let id = line
+        .split(&format!("{name}="))
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("no {name} on {line}"));
+    assert!(
+        id.len() == digits && id.bytes().all(|byte| byte.is_ascii_hexdigit()),
+        "{line}"
+    );
+    id
+}
+
+#[test]
+fn info_lines_carry_trace_ids_by_default() {
+    let (output, stdout, stderr) = demo(None);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let passed: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains(" INFO ") && line.contains("fraud check passed"))
+        .collect();
+    assert_eq!(passed.len(), 2, "two approved payments:\n{stderr}");
+    for line in passed {
+        let trace_id = id(line, "trace_id", 32);
+        id(line, "span_id", 16);
+        // The id is the one of the trace the console prints for that call.
+        assert!(
+            stdout.contains(&format!("trace {trace_id} ")),
+            "{line}\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn rust_log_error_leaves_out_info_and_warn_lines() {
+    let (output, stdout, stderr) = demo(Some("error"));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        !stderr.contains(" INFO ") && !stderr.contains(" WARN "),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("payment.PaymentService/ProcessPayment"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_rust_log_that_does_not_parse_is_an_error() {
+    let (output, stdout, stderr) = demo(Some("info,h2=loud"));
+    assert!(!output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(r#"RUST_LOG="info,h2=loud" is not a log filter ("#),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("trace "), "nothing ran: {stdout}");
+}
