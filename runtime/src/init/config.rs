@@ -165,7 +165,8 @@ pub struct BatchConfig {
 /// Where the Prometheus exporter serves `/metrics`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrometheusConfig {
-    /// `OTEL_EXPORTER_PROMETHEUS_HOST`. Default `localhost`.
+    /// `OTEL_EXPORTER_PROMETHEUS_HOST`: a host name or IP address, an IPv6 address in
+    /// brackets. Default `localhost`.
     pub host: String,
     /// `OTEL_EXPORTER_PROMETHEUS_PORT`. Default 9464.
     pub port: u16,

@@ -124,7 +124,7 @@ impl Flush {
                 OTelSdkError::InternalFailure("the telemetry shutdown thread panicked".to_owned())
             }
         };
-        let waited = timeout - deadline.saturating_duration_since(Instant::now());
+        let waited = timeout.saturating_sub(deadline.saturating_duration_since(Instant::now()));
         let unfinished: Vec<_> = self
             .ledgers
             .iter()

@@ -71,7 +71,8 @@ impl Init {
         self
     }
 
-    /// How long dropping the guard may take to flush, 5 s by default.
+    /// How long dropping the guard may take to flush spans and metrics, together, 5 s by
+    /// default.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self
