@@ -42,7 +42,11 @@ fn info_lines_carry_trace_ids_by_default() {
         .lines()
         .filter(|line| line.contains(" INFO ") && line.contains("fraud check passed"))
         .collect();
-    assert_eq!(passed.len(), 2, "two approved payments:\n{stderr}");
+    assert_eq!(
+        passed.len(),
+        3,
+        "two approved payments and one declined after the check:\n{stderr}"
+    );
     for line in passed {
         let trace_id = id(line, "trace_id", 32);
         id(line, "span_id", 16);
