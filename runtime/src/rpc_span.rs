@@ -35,11 +35,17 @@ impl RpcSpan {
         } else {
             code
         };
-        self.metrics.record(code, (self.is_error)(code));
         let span = self.cx.span();
         // A non-recording span has nothing to end; on the unsampled fast paths it is the
         // caller's, not this call's.
-        if !span.is_recording() {
+        let recording = span.is_recording();
+        let sampled = recording && span.span_context().is_sampled();
+        self.metrics.record(
+            code,
+            (self.is_error)(code),
+            sampled.then(|| span.span_context()),
+        );
+        if !recording {
             return;
         }
         if self.semconv.old {

@@ -14,6 +14,7 @@ use super::console_metrics::ConsoleMetricExporter;
 use super::export_failures::{Ledger, ReportedOnce};
 use super::otlp;
 use super::prometheus_endpoint::PrometheusEndpoint;
+use crate::metrics::exemplars::Exemplars;
 
 /// The installed meter provider, with the Prometheus exporter its scrape endpoint, and with
 /// the OTLP exporter the ledger of what it sent.
@@ -36,6 +37,7 @@ pub(super) fn install(
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
     let mut prometheus = None;
     let mut ledgers = Vec::new();
+    let mut exemplars = None;
     for exporter in &config.exporters {
         builder = match exporter {
             MetricsExporter::Otlp => {
@@ -58,14 +60,21 @@ pub(super) fn install(
                             "could not set up the Prometheus exporter: {error}"
                         ))
                     })?;
-                prometheus = Some(PrometheusEndpoint::serve(&config.prometheus, registry)?);
+                // Only the scrape endpoint shows exemplars: calls keep them for it alone.
+                let kept = Arc::<Exemplars>::default();
+                prometheus = Some(PrometheusEndpoint::serve(
+                    &config.prometheus,
+                    registry,
+                    kept.clone(),
+                )?);
+                exemplars = Some(kept);
                 builder.with_reader(reader)
             }
         };
     }
     let provider = builder.build();
     global::set_meter_provider(provider.clone());
-    crate::metrics::use_meter_provider(&provider);
+    crate::metrics::use_meter_provider(&provider, exemplars);
     Ok(Some(MetricsPipeline {
         provider,
         prometheus,

@@ -15,6 +15,7 @@ mod console_metrics;
 mod export_failures;
 mod guard;
 mod metrics_pipeline;
+mod openmetrics;
 mod otlp;
 mod pipeline;
 mod prometheus_endpoint;

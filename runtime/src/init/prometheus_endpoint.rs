@@ -1,8 +1,10 @@
-//! `OTEL_METRICS_EXPORTER=prometheus`: serves `/metrics` in the Prometheus text format on
+//! `OTEL_METRICS_EXPORTER=prometheus`: serves `/metrics` on
 //! `OTEL_EXPORTER_PROMETHEUS_HOST:OTEL_EXPORTER_PROMETHEUS_PORT`, from a thread of its own so
-//! scrapes work whatever runtime the application uses.
+//! scrapes work whatever runtime the application uses: in the OpenMetrics text format, with
+//! the duration exemplars, to scrapers that accept it, else in the Prometheus text format.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use bytes::Bytes;
@@ -13,6 +15,8 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::sync::oneshot;
 
 use super::config::{ConfigError, PrometheusConfig};
+use super::openmetrics;
+use crate::metrics::exemplars::Exemplars;
 
 /// The running scrape endpoint; dropping it stops the server.
 #[derive(Debug)]
@@ -23,10 +27,11 @@ pub(super) struct PrometheusEndpoint {
 
 impl PrometheusEndpoint {
     /// Listens on the configured address now (so a port in use is an error of `init()`) and
-    /// serves the metrics gathered in `registry`.
+    /// serves the metrics gathered in `registry`, with the exemplars kept in `exemplars`.
     pub(super) fn serve(
         config: &PrometheusConfig,
         registry: Registry,
+        exemplars: Arc<Exemplars>,
     ) -> Result<Self, ConfigError> {
         let address = format!("{}:{}", config.host, config.port);
         let listener = std::net::TcpListener::bind(&address)
@@ -41,7 +46,7 @@ impl PrometheusEndpoint {
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("tonic-traced-prometheus".to_owned())
-            .spawn(move || runtime.block_on(accept(listener, registry, stopped)))
+            .spawn(move || runtime.block_on(accept(listener, registry, exemplars, stopped)))
             .map_err(|error| {
                 ConfigError::new(format!("cannot start the /metrics server: {error}"))
             })?;
@@ -94,6 +99,7 @@ impl Drop for PrometheusEndpoint {
 async fn accept(
     listener: std::net::TcpListener,
     registry: Registry,
+    exemplars: Arc<Exemplars>,
     mut stopped: oneshot::Receiver<()>,
 ) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
@@ -107,10 +113,10 @@ async fn accept(
                 Err(_) => continue,
             },
         };
-        let registry = registry.clone();
+        let (registry, exemplars) = (registry.clone(), exemplars.clone());
         tokio::spawn(async move {
             let respond = service_fn(move |request| {
-                let response = respond(&registry, &request);
+                let response = respond(&registry, &exemplars, &request);
                 async move { Ok::<_, Infallible>(response) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
@@ -120,8 +126,13 @@ async fn accept(
     }
 }
 
-/// `GET /metrics` gets the text format; anything else a 404 saying where to look.
-fn respond<B>(registry: &Registry, request: &http::Request<B>) -> http::Response<Full<Bytes>> {
+/// `GET /metrics` gets the metrics in the format the `Accept` header prefers; anything else a
+/// 404 saying where to look.
+fn respond<B>(
+    registry: &Registry,
+    exemplars: &Exemplars,
+    request: &http::Request<B>,
+) -> http::Response<Full<Bytes>> {
     let text = |status: u16, body: String| {
         http::Response::builder()
             .status(status)
@@ -132,6 +143,15 @@ fn respond<B>(registry: &Registry, request: &http::Request<B>) -> http::Response
     if request.method() != http::Method::GET || request.uri().path() != "/metrics" {
         return text(404, "metrics are served at GET /metrics\n".to_owned());
     }
+    if accepts_openmetrics(request.headers()) {
+        return http::Response::builder()
+            .header(http::header::CONTENT_TYPE, openmetrics::CONTENT_TYPE)
+            .body(Full::new(Bytes::from(openmetrics::encode(
+                &registry.gather(),
+                exemplars,
+            ))))
+            .unwrap_or_default();
+    }
     let encoder = TextEncoder::new();
     let mut body = Vec::new();
     match encoder.encode(&registry.gather(), &mut body) {
@@ -140,5 +160,51 @@ fn respond<B>(registry: &Registry, request: &http::Request<B>) -> http::Response
             .body(Full::new(Bytes::from(body)))
             .unwrap_or_default(),
         Err(error) => text(500, format!("could not encode the metrics: {error}\n")),
+    }
+}
+
+/// Whether `Accept` lists `application/openmetrics-text` (with a q-value above 0): Prometheus
+/// ranks it first; a scraper that lists only the Prometheus text format gets that.
+fn accepts_openmetrics(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let media_type = parts.next().unwrap_or_default();
+            let refused = parts.any(|parameter| {
+                parameter
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            media_type.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepts(accept: &str) -> bool {
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::ACCEPT, accept.parse().unwrap());
+        accepts_openmetrics(&headers)
+    }
+
+    #[test]
+    fn openmetrics_when_the_scraper_accepts_it() {
+        // What Prometheus 2.42 sends.
+        assert!(accepts(
+            "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+             version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+        ));
+        assert!(accepts("text/plain, Application/OpenMetrics-Text; q=0.2"));
+        assert!(!accepts("application/openmetrics-text;q=0"));
+        assert!(!accepts("text/plain;version=0.0.4"));
+        assert!(!accepts("*/*"));
+        assert!(!accepts_openmetrics(&http::HeaderMap::new()));
     }
 }

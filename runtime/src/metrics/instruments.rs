@@ -5,11 +5,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::SystemTime;
 
 use opentelemetry::metrics::{BoundHistogram, Histogram, Meter, MeterProvider};
+use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::{global, Key, KeyValue};
 use tonic::Code;
 
+use super::exemplars::{BucketExemplars, Exemplar, Exemplars};
 use super::Side;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
@@ -19,7 +22,14 @@ static CURRENT: RwLock<Option<Instruments>> = RwLock::new(None);
 
 /// Series kept bound; past this (clients calling unbounded paths), each call binds anew.
 /// The SDK's own cardinality limit per instrument is 2000.
-const MAX_BOUND_SERIES: usize = 2000;
+pub(super) const MAX_BOUND_SERIES: usize = 2000;
+
+/// The old `rpc.*.duration` boundaries, in milliseconds: the SDK's default ones, named so the
+/// exemplars know its buckets.
+const DURATION_MILLISECONDS: [f64; 15] = [
+    0.0, 5.0, 10.0, 25.0, 50.0, 75.0, 100.0, 250.0, 500.0, 750.0, 1000.0, 2500.0, 5000.0, 7500.0,
+    10000.0,
+];
 
 /// The stable `rpc.*.call.duration` boundaries, in seconds, as the semantic conventions advise.
 const CALL_DURATION_SECONDS: [f64; 14] = [
@@ -50,15 +60,19 @@ const MESSAGE_COUNTS: [f64; 18] = [
     16384.0, 32768.0, 65536.0,
 ];
 
-/// Both sides' instruments and the series bound so far.
+/// Both sides' instruments, the series bound so far and, when they are wanted, their
+/// durations' exemplars.
 pub(super) struct Instruments {
     server: SideInstruments,
     client: SideInstruments,
     series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
+    exemplars: Option<Arc<Exemplars>>,
 }
 
 /// One side's instruments; `None` for conventions the mode leaves out.
 struct SideInstruments {
+    /// `server` or `client`.
+    side: &'static str,
     old: Option<OldInstruments<Histogram<f64>, Histogram<u64>>>,
     call_duration: Option<Histogram<f64>>,
 }
@@ -111,17 +125,23 @@ pub(super) struct FinishedCall<'a> {
     /// Messages and bytes of the requests, then of the responses.
     pub(super) requests: (u64, u64),
     pub(super) responses: (u64, u64),
+    /// The trace and span of the call's span, when it was sampled.
+    pub(super) sampled: Option<(TraceId, SpanId)>,
 }
 
-/// The histograms of one series, bound to its attributes.
+/// The histograms of one series, bound to its attributes, and the exemplars of its
+/// `rpc.*.duration` and `rpc.*.call.duration` buckets when they are kept.
 struct Series {
     old: Option<OldInstruments<BoundHistogram<f64>, BoundHistogram<u64>>>,
     call_duration: Option<BoundHistogram<f64>>,
+    duration_exemplars: Option<Arc<BucketExemplars>>,
+    call_duration_exemplars: Option<Arc<BucketExemplars>>,
 }
 
-/// Makes the instruments of `provider` the ones calls record into from now on.
-pub(crate) fn use_meter_provider(provider: &dyn MeterProvider) {
-    let instruments = Instruments::new(&provider.meter_with_scope(scope()));
+/// Makes the instruments of `provider` the ones calls record into from now on; with
+/// `exemplars`, sampled calls leave theirs there.
+pub(crate) fn use_meter_provider(provider: &dyn MeterProvider, exemplars: Option<Arc<Exemplars>>) {
+    let instruments = Instruments::new(&provider.meter_with_scope(scope()), exemplars);
     *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(instruments);
 }
 
@@ -132,17 +152,18 @@ pub(super) fn record(call: &FinishedCall<'_>) {
     }
     let mut current = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
     let instruments =
-        current.get_or_insert_with(|| Instruments::new(&global::meter_with_scope(scope())));
+        current.get_or_insert_with(|| Instruments::new(&global::meter_with_scope(scope()), None));
     instruments.series(call).record(call);
 }
 
 impl Instruments {
-    fn new(meter: &Meter) -> Self {
+    fn new(meter: &Meter, exemplars: Option<Arc<Exemplars>>) -> Self {
         let semconv = SemconvMode::current();
         Instruments {
             server: SideInstruments::new(meter, semconv, "server", "inbound"),
             client: SideInstruments::new(meter, semconv, "client", "outbound"),
             series: RwLock::default(),
+            exemplars,
         }
     }
 
@@ -163,7 +184,7 @@ impl Instruments {
             Side::Server => &self.server,
             Side::Client => &self.client,
         };
-        let series = Arc::new(side.bind(call));
+        let series = Arc::new(side.bind(call, self.exemplars.as_deref()));
         let mut all = self.series.write().unwrap_or_else(PoisonError::into_inner);
         if all.len() < MAX_BOUND_SERIES {
             all.entry(key).or_insert_with(|| series.clone());
@@ -173,7 +194,7 @@ impl Instruments {
 }
 
 impl SideInstruments {
-    fn new(meter: &Meter, semconv: SemconvMode, side: &str, bound: &str) -> Self {
+    fn new(meter: &Meter, semconv: SemconvMode, side: &'static str, bound: &str) -> Self {
         let sizes = |name: &str| {
             meter
                 .u64_histogram(format!("rpc.{side}.{name}.size"))
@@ -196,11 +217,13 @@ impl SideInstruments {
             ("sent", "received")
         };
         SideInstruments {
+            side,
             old: semconv.old.then(|| OldInstruments {
                 duration: meter
                     .f64_histogram(format!("rpc.{side}.duration"))
                     .with_unit("ms")
                     .with_description(format!("Measures the duration of {bound} RPC."))
+                    .with_boundaries(DURATION_MILLISECONDS.to_vec())
                     .build(),
                 request_size: sizes("request"),
                 response_size: sizes("response"),
@@ -218,8 +241,12 @@ impl SideInstruments {
         }
     }
 
-    /// Binds this side's histograms to the attributes of `call`'s series.
-    fn bind(&self, call: &FinishedCall<'_>) -> Series {
+    /// Binds this side's histograms to the attributes of `call`'s series, and keeps its
+    /// duration exemplars in `exemplars`, if given.
+    fn bind(&self, call: &FinishedCall<'_>, exemplars: Option<&Exemplars>) -> Series {
+        let side = self.side;
+        let mut duration_exemplars = None;
+        let mut call_duration_exemplars = None;
         let old = self.old.as_ref().map(|old| {
             let attributes = [
                 KeyValue::new(Key::from_static_str("rpc.system"), "grpc"),
@@ -230,6 +257,13 @@ impl SideInstruments {
                     call.code as i64,
                 ),
             ];
+            duration_exemplars = exemplars.and_then(|exemplars| {
+                exemplars.register(
+                    format!("rpc_{side}_duration_milliseconds"),
+                    &attributes,
+                    &DURATION_MILLISECONDS,
+                )
+            });
             OldInstruments {
                 duration: old.duration.bind(&attributes),
                 request_size: old.request_size.bind(&attributes),
@@ -248,14 +282,40 @@ impl SideInstruments {
             if call.is_error {
                 attributes.push(KeyValue::new(Key::from_static_str("error.type"), status));
             }
+            call_duration_exemplars = exemplars.and_then(|exemplars| {
+                exemplars.register(
+                    format!("rpc_{side}_call_duration_seconds"),
+                    &attributes,
+                    &CALL_DURATION_SECONDS,
+                )
+            });
             call_duration.bind(&attributes)
         });
-        Series { old, call_duration }
+        Series {
+            old,
+            call_duration,
+            duration_exemplars,
+            call_duration_exemplars,
+        }
     }
 }
 
 impl Series {
     fn record(&self, call: &FinishedCall<'_>) {
+        if let Some((trace_id, span_id)) = call.sampled {
+            let exemplar = |value| Exemplar {
+                value,
+                trace_id,
+                span_id,
+                time: SystemTime::now(),
+            };
+            if let Some(buckets) = &self.duration_exemplars {
+                buckets.record(exemplar(call.seconds * 1000.0));
+            }
+            if let Some(buckets) = &self.call_duration_exemplars {
+                buckets.record(exemplar(call.seconds));
+            }
+        }
         if let Some(old) = &self.old {
             old.duration.record(call.seconds * 1000.0);
             old.request_size.record(call.requests.1);

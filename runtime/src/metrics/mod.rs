@@ -7,8 +7,10 @@
 //! `rpc.method` and `rpc.grpc.status_code`. Stable (`OTEL_SEMCONV_STABILITY_OPT_IN=rpc`):
 //! `rpc.{server,client}.call.duration` (s) with `rpc.system.name`, the fully-qualified
 //! `rpc.method`, `rpc.response.status_code` and, on failure, `error.type`. `rpc/dup`: both.
-//! No attribute names a peer or anything else without a bound.
+//! No attribute names a peer or anything else without a bound. With the Prometheus endpoint,
+//! sampled calls also leave exemplars of their durations (see [`exemplars`]).
 
+pub(crate) mod exemplars;
 mod instruments;
 
 use std::borrow::Cow;
@@ -16,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use opentelemetry::trace::SpanContext;
 use tonic::Code;
 
 pub(crate) use instruments::use_meter_provider;
@@ -97,8 +100,9 @@ impl CallMetrics {
         }
     }
 
-    /// Records the finished call with its final status; `is_error` is the side's error rule.
-    pub(crate) fn record(&self, code: Code, is_error: bool) {
+    /// Records the finished call with its final status; `is_error` is the side's error rule,
+    /// `sampled` the call's span when it was sampled (its durations' exemplar).
+    pub(crate) fn record(&self, code: Code, is_error: bool, sampled: Option<&SpanContext>) {
         let (sent, received) = (self.tally.sent.totals(), self.tally.received.totals());
         let (requests, responses) = match self.side {
             Side::Server => (received, sent),
@@ -114,6 +118,7 @@ impl CallMetrics {
             seconds: self.started.elapsed().as_secs_f64(),
             requests,
             responses,
+            sampled: sampled.map(|span| (span.trace_id(), span.span_id())),
         });
     }
 }
