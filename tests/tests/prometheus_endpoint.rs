@@ -1,28 +1,47 @@
 //! `OTEL_METRICS_EXPORTER=prometheus`: `init()` serves the RPC metrics on `/metrics` at the
-//! configured host and port, in the Prometheus text format; a port in use or a host that is
-//! not this machine's is an error naming the variable to change.
+//! configured host and port, in the Prometheus text format, or in the OpenMetrics one, with
+//! the trace exemplars of sampled calls, to a scraper that accepts it; a port in use or a host
+//! that is not this machine's is an error naming the variable to change.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 
+use opentelemetry::trace::{
+    FutureExt as _, SpanContext, TraceContextExt as _, TraceFlags, TraceState,
+};
+use opentelemetry::Context;
 use tonic::transport::Server;
 use tonic::Code;
-use tonic_traced_tests::harness::{env_lookup, header, serve};
+use tonic_traced_tests::harness::{env_lookup, header, in_root_span, remote_parent, serve};
 use tonic_traced_tests::relay::traced_client;
 use tonic_traced_tests::things;
 
-/// A plain HTTP/1.1 GET, as a scraper makes it; returns the status line and body.
-fn get(port: u16, path: &str) -> (String, String) {
+/// What Prometheus 2.42 asks for.
+const PROMETHEUS_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
+    application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// An HTTP/1.1 GET, as a scraper makes it, with `accept` if given; returns the status line,
+/// the `Content-Type` and the body.
+fn get(port: u16, path: &str, accept: Option<&str>) -> (String, String, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the endpoint listens");
+    let accept = accept.map_or(String::new(), |accept| format!("Accept: {accept}\r\n"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{accept}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
-    (head.lines().next().unwrap().to_owned(), body.to_owned())
+    let content_type = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-type: "))
+        .unwrap_or_default();
+    (
+        head.lines().next().unwrap().to_owned(),
+        content_type.to_owned(),
+        body.to_owned(),
+    )
 }
 
 fn free_port() -> u16 {
@@ -84,11 +103,32 @@ async fn rpc_metrics_are_served_for_scraping() {
     client.get_http_thing(header("ok")).await.unwrap();
     let status = client.get_http_thing(header("code=14")).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
-
-    let (status_line, body) = tokio::task::spawn_blocking(move || get(port, "/metrics"))
+    // The last OK call, sampled, in a trace of the test's own.
+    let (sampled_trace, reply) = in_root_span(client.get_http_thing(header("ok"))).await;
+    reply.unwrap();
+    // A call its caller did not sample, failing with a status of its own (a series apart).
+    let (unsampled_trace, caller, _) = remote_parent(false);
+    let unsampled = Context::new().with_remote_span_context(SpanContext::new(
+        unsampled_trace,
+        caller,
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    ));
+    let status = client
+        .get_http_thing(header("code=5"))
+        .with_context(unsampled)
         .await
-        .unwrap();
+        .unwrap_err();
+    assert_eq!(status.code(), Code::NotFound);
+
+    let (status_line, content_type, body) =
+        tokio::task::spawn_blocking(move || get(port, "/metrics", None))
+            .await
+            .unwrap();
     assert_eq!(status_line, "HTTP/1.1 200 OK");
+    assert_eq!(content_type, "text/plain; version=0.0.4");
+    assert!(!body.contains("trace_id"), "no exemplars:\n{body}");
     let series = |name: &str, code: u8| {
         format!(
             "{name}{{rpc_grpc_status_code=\"{code}\",rpc_method=\"GetHTTPThing\",\
@@ -97,7 +137,7 @@ async fn rpc_metrics_are_served_for_scraping() {
             env!("CARGO_PKG_VERSION")
         )
     };
-    for (line, side) in [("server", 2), ("client", 2)] {
+    for (line, side) in [("server", 3), ("client", 3)] {
         let ok = series(&format!("rpc_{line}_duration_milliseconds_count"), 0);
         let failed = series(&format!("rpc_{line}_duration_milliseconds_count"), 14);
         assert!(body.contains(&format!("{ok} {side}\n")), "{ok} in\n{body}");
@@ -107,7 +147,7 @@ async fn rpc_metrics_are_served_for_scraping() {
         );
     }
     let request_bytes = series("rpc_server_request_size_bytes_sum", 0);
-    let expected = 2 * prost::Message::encoded_len(&header("ok"));
+    let expected = 3 * prost::Message::encoded_len(&header("ok"));
     assert!(
         body.contains(&format!("{request_bytes} {expected}\n")),
         "{request_bytes} in\n{body}"
@@ -121,7 +161,62 @@ async fn rpc_metrics_are_served_for_scraping() {
         "no peer or port labels:\n{body}"
     );
 
-    let (not_found, _) = tokio::task::spawn_blocking(move || get(port, "/"))
+    let (status_line, content_type, openmetrics) =
+        tokio::task::spawn_blocking(move || get(port, "/metrics", Some(PROMETHEUS_ACCEPT)))
+            .await
+            .unwrap();
+    assert_eq!(status_line, "HTTP/1.1 200 OK");
+    assert_eq!(
+        content_type,
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    assert!(openmetrics.ends_with("\n# EOF\n"), "{openmetrics}");
+    for side in ["server", "client"] {
+        let family = format!("rpc_{side}_duration_milliseconds");
+        assert!(
+            openmetrics.contains(&format!("# TYPE {family} histogram\n")),
+            "{openmetrics}"
+        );
+        let ok = format!("{family}_bucket{{rpc_grpc_status_code=\"0\",");
+        let exemplar = format!(" # {{trace_id=\"{sampled_trace}\",span_id=\"");
+        let line = openmetrics
+            .lines()
+            .find(|line| line.starts_with(&ok) && line.contains(&exemplar))
+            .unwrap_or_else(|| {
+                panic!("{side}: no bucket with the sampled call's trace in\n{openmetrics}")
+            });
+        // `…,le="10.0"} 3 # {trace_id="…",span_id="…"} 1.25 1700000000.123`
+        let le: f64 = line
+            .split("le=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let value: f64 = line.rsplit(' ').nth(1).unwrap().parse().unwrap();
+        assert!(
+            value > 0.0 && value <= le,
+            "the call's duration is in its bucket: {line}"
+        );
+        let failed = format!("{family}_bucket{{rpc_grpc_status_code=\"5\",");
+        let unsampled: Vec<&str> = openmetrics
+            .lines()
+            .filter(|line| line.starts_with(&failed))
+            .collect();
+        assert!(!unsampled.is_empty(), "{openmetrics}");
+        assert!(
+            unsampled.iter().all(|line| !line.contains(" # ")),
+            "an unsampled call leaves no exemplar: {unsampled:#?}"
+        );
+    }
+    assert!(
+        !openmetrics.contains(&unsampled_trace.to_string()),
+        "{openmetrics}"
+    );
+
+    let (not_found, _, _) = tokio::task::spawn_blocking(move || get(port, "/", None))
         .await
         .unwrap();
     assert_eq!(not_found, "HTTP/1.1 404 Not Found");
