@@ -2,14 +2,15 @@
 //! `prometheus`): `capitalize-server` serves its RPC metrics on `/metrics`
 //! (`OTEL_METRICS_EXPORTER=prometheus`), `capitalize-client` makes a few calls, Prometheus
 //! scrapes the server every second, and its query API shows the completed RPCs by method and
-//! status, the latency distribution and the bytes sent per RPC, with exact values.
+//! status, the latency distribution and the bytes sent per RPC, with exact values; with
+//! exemplar storage on, the latency buckets' exemplars name the client's traces.
 //!
 //! Without `prometheus` on `PATH` the test is skipped, or fails under `CI=true`:
 //! `scripts/test.sh` installs it.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -63,6 +64,14 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
         let line = format!("< {}\n", String::from_utf8_lossy(&reply.data));
         assert!(stdout.contains(&line), "no reply {line:?} in:\n{stdout}");
     }
+    // The client prints each call's trace, `trace <id> · 1 span · …`; the server's spans join
+    // them (the server exports none, but samples as its caller did).
+    let client_traces: BTreeSet<&str> = stdout
+        .split("\ntrace ")
+        .skip(1)
+        .map(|trace| trace.split_whitespace().next().expect("a trace id"))
+        .collect();
+    assert_eq!(client_traces.len(), lines.len(), "{stdout}");
 
     let mut prometheus = Prometheus::start(&prometheus_binary, &dir.0, metrics_port);
     let calls = lines.len() as f64;
@@ -144,6 +153,24 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
         "target_info",
     );
     assert_labels(&target, &[("service_name", "capitalize-server")]);
+
+    // Exemplars: a latency bucket links to a trace the client made, the call in the bucket.
+    let exemplars = prometheus.wait_for_exemplars(&selector(
+        "rpc_server_duration_milliseconds_bucket",
+        &method,
+    ));
+    for exemplar in &exemplars {
+        let le: f64 = exemplar.series["le"].parse().expect("`le` is a number");
+        assert!(
+            client_traces.contains(exemplar.labels["trace_id"].as_str()),
+            "an exemplar of the client's traces {client_traces:?}: {exemplar:?}"
+        );
+        assert_eq!(exemplar.labels["span_id"].len(), 16, "{exemplar:?}");
+        assert!(
+            exemplar.value <= le && exemplar.value > 0.0,
+            "the call's duration is in its bucket: {exemplar:?}"
+        );
+    }
 }
 
 fn payload(id: i32, data: &[u8]) -> Payload {
@@ -177,28 +204,24 @@ fn prometheus_binary() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// [`example`] `binary`, exporting no traces.
-fn untraced(binary: &str) -> Command {
-    let mut command = example(binary);
-    command.env("OTEL_TRACES_EXPORTER", "none");
-    command
-}
-
-/// Starts `capitalize-server` with its Prometheus endpoint on `127.0.0.1:metrics_port`.
+/// Starts `capitalize-server`, exporting no traces, with its Prometheus endpoint on
+/// `127.0.0.1:metrics_port`.
 fn start_capitalize_server(metrics_port: u16) -> RunningServer {
     start_server(
-        untraced(env!("CARGO_BIN_EXE_capitalize-server"))
+        example(env!("CARGO_BIN_EXE_capitalize-server"))
+            .env("OTEL_TRACES_EXPORTER", "none")
             .env("OTEL_METRICS_EXPORTER", "prometheus")
             .env("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
             .env("OTEL_EXPORTER_PROMETHEUS_PORT", metrics_port.to_string()),
     )
 }
 
-/// Feeds `lines` to `capitalize-client address` through a pipe; its stdout.
+/// Feeds `lines` to `capitalize-client address` through a pipe; its stdout, with the
+/// waterfall of each call's trace.
 fn run_client(address: SocketAddr, lines: &[String]) -> String {
     let input: String = lines.iter().map(|line| format!("{line}\n")).collect();
     let output = run_with_input(
-        untraced(env!("CARGO_BIN_EXE_capitalize-client"))
+        example(env!("CARGO_BIN_EXE_capitalize-client"))
             .env("OTEL_METRICS_EXPORTER", "none")
             .arg(address.to_string()),
         &input,
@@ -253,9 +276,17 @@ struct Series {
     value: f64,
 }
 
+/// One exemplar of an exemplar query's answer, with the labels of its series.
+#[derive(Debug)]
+struct Exemplar {
+    series: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
 impl Prometheus {
     /// Starts `binary` in `dir` (configuration, data, log) scraping `127.0.0.1:target_port` as
-    /// job `capitalize`.
+    /// job `capitalize`, with exemplar storage on.
     fn start(binary: &Path, dir: &Path, target_port: u16) -> Self {
         let config = dir.join("prometheus.yml");
         std::fs::write(
@@ -276,6 +307,7 @@ impl Prometheus {
                 dir.join("data").display()
             ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--enable-feature=exemplar-storage")
             .stdout(Stdio::null())
             .stderr(File::create(&log).expect("the log file is created"))
             .spawn()
@@ -303,6 +335,27 @@ impl Prometheus {
                 ),
                 _ => std::thread::sleep(Duration::from_millis(200)),
             }
+        }
+    }
+
+    /// The exemplars of the series `promql` selects, once there are any.
+    fn wait_for_exemplars(&self, promql: &str) -> Vec<Exemplar> {
+        let deadline = Instant::now() + SCRAPE_TIMEOUT;
+        let path = format!("/api/v1/query_exemplars?query={}", url_encoded(promql));
+        loop {
+            let (status, body) = http_get(self.port, &path)
+                .unwrap_or_else(|error| panic!("prometheus stopped answering: {error}"));
+            assert_eq!(status, 200, "prometheus refused {promql}: {body}");
+            let exemplars = exemplars(&json::parse(&body), promql);
+            if !exemplars.is_empty() {
+                return exemplars;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exemplars for {promql} within {SCRAPE_TIMEOUT:?}:\n{}",
+                self.diagnostics()
+            );
+            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
@@ -366,6 +419,32 @@ fn instant_vector(answer: &json::Value, promql: &str) -> Vec<Series> {
             }
         })
         .collect()
+}
+
+/// The exemplars of an exemplar query's answer.
+fn exemplars(answer: &json::Value, promql: &str) -> Vec<Exemplar> {
+    assert_eq!(answer["status"].as_str(), "success", "{promql}: {answer:?}");
+    let labels = |object: &json::Value| -> BTreeMap<String, String> {
+        object
+            .as_object()
+            .iter()
+            .map(|(name, value)| (name.clone(), value.as_str().to_owned()))
+            .collect()
+    };
+    let mut found = Vec::new();
+    for series in answer["data"].as_array() {
+        for exemplar in series["exemplars"].as_array() {
+            let value = exemplar["value"].as_str();
+            found.push(Exemplar {
+                series: labels(&series["seriesLabels"]),
+                labels: labels(&exemplar["labels"]),
+                value: value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("an exemplar value: {value:?}")),
+            });
+        }
+    }
+    found
 }
 
 fn only(mut series: Vec<Series>, name: &str) -> Series {
