@@ -63,6 +63,8 @@ async fn rpc_metrics_are_served_for_scraping() {
             ("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1"),
             ("OTEL_EXPORTER_PROMETHEUS_PORT", port),
             ("OTEL_SERVICE_NAME", "scraped"),
+            // Both conventions' duration histograms, each with its exemplars.
+            ("OTEL_SEMCONV_STABILITY_OPT_IN", "rpc/dup"),
         ])
     };
     let error = tonic_traced::Init::default()
@@ -171,19 +173,34 @@ async fn rpc_metrics_are_served_for_scraping() {
         "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     assert!(openmetrics.ends_with("\n# EOF\n"), "{openmetrics}");
-    for side in ["server", "client"] {
-        let family = format!("rpc_{side}_duration_milliseconds");
+    let durations = ["server", "client"].into_iter().flat_map(|side| {
+        [
+            (
+                format!("rpc_{side}_duration_milliseconds"),
+                "rpc_grpc_status_code=\"0\"",
+                "rpc_grpc_status_code=\"5\"",
+            ),
+            (
+                format!("rpc_{side}_call_duration_seconds"),
+                "rpc_response_status_code=\"OK\"",
+                "rpc_response_status_code=\"NOT_FOUND\"",
+            ),
+        ]
+    });
+    for (family, ok, failed) in durations {
         assert!(
             openmetrics.contains(&format!("# TYPE {family} histogram\n")),
             "{openmetrics}"
         );
-        let ok = format!("{family}_bucket{{rpc_grpc_status_code=\"0\",");
+        let buckets = format!("{family}_bucket{{");
         let exemplar = format!(" # {{trace_id=\"{sampled_trace}\",span_id=\"");
         let line = openmetrics
             .lines()
-            .find(|line| line.starts_with(&ok) && line.contains(&exemplar))
+            .find(|line| {
+                line.starts_with(&buckets) && line.contains(ok) && line.contains(&exemplar)
+            })
             .unwrap_or_else(|| {
-                panic!("{side}: no bucket with the sampled call's trace in\n{openmetrics}")
+                panic!("{family}: no bucket with the sampled call's trace in\n{openmetrics}")
             });
         // `…,le="10.0"} 3 # {trace_id="…",span_id="…"} 1.25 1700000000.123`
         let le: f64 = line
@@ -200,10 +217,9 @@ async fn rpc_metrics_are_served_for_scraping() {
             value > 0.0 && value <= le,
             "the call's duration is in its bucket: {line}"
         );
-        let failed = format!("{family}_bucket{{rpc_grpc_status_code=\"5\",");
         let unsampled: Vec<&str> = openmetrics
             .lines()
-            .filter(|line| line.starts_with(&failed))
+            .filter(|line| line.starts_with(&buckets) && line.contains(failed))
             .collect();
         assert!(!unsampled.is_empty(), "{openmetrics}");
         assert!(
