@@ -37,6 +37,7 @@ pub(super) fn encode(families: &[MetricFamily], exemplars: &Exemplars) -> String
                     let _ = writeln!(text, " {}", number(metric.get_counter().get_value()));
                 }
                 MetricType::HISTOGRAM => histogram(&mut text, name, metric, exemplars),
+                // A gauge: the other types were left out above.
                 _ => {
                     sample(&mut text, name, "", metric, None);
                     let _ = writeln!(text, " {}", number(metric.get_gauge().get_value()));
@@ -79,8 +80,8 @@ fn histogram(text: &mut String, name: &str, metric: &Metric, exemplars: &Exempla
     let _ = writeln!(text, " {}", number(histogram.get_sample_sum()));
 }
 
-/// ` # {trace_id="…",span_id="…"} value timestamp`: 16 + 32 + 16 characters of label names
-/// and values, well within the 128 the format allows.
+/// ` # {trace_id="…",span_id="…"} value timestamp`: 63 characters of label names and values,
+/// within the 128 the format allows an exemplar.
 fn write_exemplar(text: &mut String, exemplar: &Exemplar) {
     let seconds = exemplar
         .time
