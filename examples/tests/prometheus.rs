@@ -3,7 +3,9 @@
 //! (`OTEL_METRICS_EXPORTER=prometheus`), `capitalize-client` makes a few calls, Prometheus
 //! scrapes the server every second, and its query API shows the completed RPCs by method and
 //! status, the latency distribution and the bytes sent per RPC, with exact values; with
-//! exemplar storage on, the latency buckets' exemplars name the client's traces.
+//! exemplar storage on, the latency buckets' exemplars name the client's traces. A
+//! `payment-server` scraped beside it, called by `payment-client` with payments that succeed
+//! and fail, shows the completed RPCs split by status code.
 //!
 //! Without `prometheus` on `PATH` the test is skipped, or fails under `CI=true`:
 //! `scripts/test.sh` installs it.
@@ -48,7 +50,20 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
     };
     let dir = TempDir::new();
     let metrics_port = free_port();
-    let server = start_capitalize_server(metrics_port);
+    let server = start_with_metrics_endpoint(env!("CARGO_BIN_EXE_capitalize-server"), metrics_port);
+    let payment_metrics_port = free_port();
+    let payments =
+        start_with_metrics_endpoint(env!("CARGO_BIN_EXE_payment-server"), payment_metrics_port);
+    // Approved (OK), declined (FAILED_PRECONDITION), fraud check down (UNAVAILABLE), twice.
+    for (amount, expected_exit) in [("99.99", 0), ("7500", 1), ("25000", 1), ("25000", 1)] {
+        let output = example(env!("CARGO_BIN_EXE_payment-client"))
+            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("OTEL_METRICS_EXPORTER", "none")
+            .args([&payments.address.to_string(), amount])
+            .output()
+            .expect("payment-client runs");
+        assert_eq!(output.status.code(), Some(expected_exit), "{output:?}");
+    }
 
     let lines = input_lines();
     let requests: Vec<Payload> = (1..)
@@ -73,7 +88,14 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
         .collect();
     assert_eq!(client_traces.len(), lines.len(), "{stdout}");
 
-    let mut prometheus = Prometheus::start(&prometheus_binary, &dir.0, metrics_port);
+    let mut prometheus = Prometheus::start(
+        &prometheus_binary,
+        &dir.0,
+        &[
+            ("capitalize", metrics_port),
+            ("payment", payment_metrics_port),
+        ],
+    );
     let calls = lines.len() as f64;
     let method = [
         ("job", "capitalize"),
@@ -96,6 +118,27 @@ fn prometheus_scrapes_completed_rpcs_latency_and_bytes_from_capitalize_server() 
         ],
     );
     assert_eq!(completed.value, calls);
+
+    // Completed RPCs of another server by status code: one OK, one FAILED_PRECONDITION (9),
+    // two UNAVAILABLE (14).
+    let by_status = prometheus.wait_for(
+        r#"sum by (rpc_method, rpc_grpc_status_code) (rpc_server_duration_milliseconds_count{job="payment"})"#,
+    );
+    let by_status: BTreeMap<(String, String), f64> = by_status
+        .into_iter()
+        .map(|series| {
+            let label = |name: &str| series.labels.get(name).cloned().unwrap_or_default();
+            (
+                (label("rpc_method"), label("rpc_grpc_status_code")),
+                series.value,
+            )
+        })
+        .collect();
+    let expected: BTreeMap<(String, String), f64> = [("0", 1.0), ("9", 1.0), ("14", 2.0)]
+        .into_iter()
+        .map(|(code, calls)| (("ProcessPayment".to_owned(), code.to_owned()), calls))
+        .collect();
+    assert_eq!(by_status, expected);
 
     // The latency distribution: cumulative buckets ending with every call in `+Inf`.
     let mut buckets = prometheus.query(&selector(
@@ -204,11 +247,12 @@ fn prometheus_binary() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// Starts `capitalize-server`, exporting no traces, with its Prometheus endpoint on
-/// `127.0.0.1:metrics_port`.
-fn start_capitalize_server(metrics_port: u16) -> RunningServer {
+/// Starts the server `binary` on a free port, exporting no traces, with its Prometheus
+/// endpoint on `127.0.0.1:metrics_port`.
+fn start_with_metrics_endpoint(binary: &str, metrics_port: u16) -> RunningServer {
     start_server(
-        example(env!("CARGO_BIN_EXE_capitalize-server"))
+        example(binary)
+            .arg("127.0.0.1:0")
             .env("OTEL_TRACES_EXPORTER", "none")
             .env("OTEL_METRICS_EXPORTER", "prometheus")
             .env("OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1")
@@ -258,7 +302,8 @@ impl Drop for TempDir {
 struct Prometheus {
     child: Child,
     port: u16,
-    target_port: u16,
+    /// The scraped targets: job name and port.
+    targets: Vec<(String, u16)>,
     log: PathBuf,
 }
 
@@ -285,16 +330,23 @@ struct Exemplar {
 }
 
 impl Prometheus {
-    /// Starts `binary` in `dir` (configuration, data, log) scraping `127.0.0.1:target_port` as
-    /// job `capitalize`, with exemplar storage on.
-    fn start(binary: &Path, dir: &Path, target_port: u16) -> Self {
+    /// Starts `binary` in `dir` (configuration, data, log) scraping each job of `targets` at
+    /// `127.0.0.1:port`, with exemplar storage on.
+    fn start(binary: &Path, dir: &Path, targets: &[(&str, u16)]) -> Self {
         let config = dir.join("prometheus.yml");
+        let jobs: String = targets
+            .iter()
+            .map(|(job, port)| {
+                format!(
+                    "  - job_name: {job}\n    static_configs:\n      \
+                     - targets: [\"127.0.0.1:{port}\"]\n"
+                )
+            })
+            .collect();
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-                 scrape_configs:\n  - job_name: capitalize\n    static_configs:\n      \
-                 - targets: [\"127.0.0.1:{target_port}\"]\n"
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{jobs}"
             ),
         )
         .expect("the configuration is written");
@@ -315,7 +367,10 @@ impl Prometheus {
         Prometheus {
             child,
             port,
-            target_port,
+            targets: targets
+                .iter()
+                .map(|(job, port)| (job.to_string(), *port))
+                .collect(),
             log,
         }
     }
@@ -376,18 +431,22 @@ impl Prometheus {
         Some(instant_vector(&json::parse(&body), promql))
     }
 
-    /// The target's state, what the server serves and Prometheus's log.
+    /// The targets' state, what the servers serve and Prometheus's log.
     fn diagnostics(&self) -> String {
-        let up = match self.try_query(r#"up{job="capitalize"}"#) {
+        let up = match self.try_query("up") {
             Some(series) => format!("{series:?}"),
             None => "no answer".to_owned(),
         };
-        let metrics = match http_get(self.target_port, "/metrics") {
-            Ok((status, body)) => format!("{status}\n{body}"),
-            Err(error) => error.to_string(),
-        };
+        let mut text = format!("up: {up}\n");
+        for (job, port) in &self.targets {
+            let metrics = match http_get(*port, "/metrics") {
+                Ok((status, body)) => format!("{status}\n{body}"),
+                Err(error) => error.to_string(),
+            };
+            text += &format!("/metrics of {job}: {metrics}\n");
+        }
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        format!("up: {up}\n/metrics of the server: {metrics}\nprometheus log:\n{log}")
+        text + &format!("prometheus log:\n{log}")
     }
 }
 
