@@ -7,6 +7,8 @@ use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::Channel;
 use tonic_traced::client::TracedClient;
 
+use crate::client_binary::connect_traced;
+
 /// Serves `router` on a free loopback port in the background; returns its address.
 pub async fn serve(router: Router) -> std::io::Result<SocketAddr> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -15,13 +17,10 @@ pub async fn serve(router: Router) -> std::io::Result<SocketAddr> {
     Ok(address)
 }
 
-/// A channel to `address` whose calls are traced by `tonic_traced::client::layer()`.
+/// A [traced channel](connect_traced) to the loopback server at `address`.
 pub async fn traced_channel(
     address: SocketAddr,
 ) -> Result<TracedClient<Channel>, tonic::transport::Error> {
     let endpoint = Channel::from_shared(format!("http://{address}")).expect("loopback URI");
-    let channel = endpoint.connect().await?;
-    Ok(tower::ServiceBuilder::new()
-        .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
-        .service(channel))
+    connect_traced(endpoint).await
 }
