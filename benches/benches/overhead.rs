@@ -4,8 +4,10 @@
 //! plain and under `tonic_traced::client::layer()`.
 //!
 //! One SDK for the whole binary (parent-based always-on sampler, batch span processor,
-//! counting exporter): whether a call is sampled is chosen by its `traceparent`. After each
-//! group the processor is flushed and the exported spans are checked against the traced calls
+//! counting exporter): whether a call is sampled is chosen by its `traceparent`. Each sample
+//! ends with a flush of the processor, outside the timed calls, so that the export thread's
+//! backlog does not carry over to the next sample (sampled streams make spans faster than one
+//! core frees them). After each group the exported spans are checked against the traced calls
 //! made, so a queue that overflowed cannot pass for cheap tracing; a mismatch fails the run.
 //!
 //! Criterion measures each function's samples back to back. So that drift on a shared machine
@@ -58,6 +60,13 @@ fn runtime() -> Runtime {
     tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a current-thread runtime")
+}
+
+/// The time `sample` measured; the spans it made are exported before the next sample starts.
+fn timed_then_flushed(sample: impl FnOnce() -> Duration) -> Duration {
+    let elapsed = sample();
+    telemetry().flush();
+    elapsed
 }
 
 fn check(group: &str) {
@@ -340,7 +349,7 @@ fn unary_group(c: &mut Criterion, case: Case) {
     let mut group = c.benchmark_group(case.group);
     for (name, traced) in [("plain", false), ("traced", true)] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| case.run(&runtime, traced, iters))
+            b.iter_custom(|iters| timed_then_flushed(|| case.run(&runtime, traced, iters)))
         });
     }
     group.finish();
@@ -358,7 +367,7 @@ fn stream_group(c: &mut Criterion, streams: Case) {
         group.throughput(Throughput::Elements(length));
         for (name, traced) in [("plain", false), ("traced", true)] {
             group.bench_function(BenchmarkId::new(name, length), |b| {
-                b.iter_custom(|iters| case.run(&runtime, traced, iters))
+                b.iter_custom(|iters| timed_then_flushed(|| case.run(&runtime, traced, iters)))
             });
         }
     }
@@ -375,7 +384,7 @@ fn client_unary_group(c: &mut Criterion) {
         let variant = case.client.expect("a client case");
         for (name, traced) in [("plain", false), ("traced", true)] {
             group.bench_function(BenchmarkId::new(name, variant), |b| {
-                b.iter_custom(|iters| case.run(&runtime, traced, iters))
+                b.iter_custom(|iters| timed_then_flushed(|| case.run(&runtime, traced, iters)))
             });
         }
     }
