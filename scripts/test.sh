@@ -37,3 +37,7 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# The core alone, as a team with its own OpenTelemetry pipeline builds it: built on its own,
+# so that no other package's features are unified into it.
+cargo test -p tonic-traced --no-default-features --all-targets
+cargo test -p tonic-traced-lean-example

@@ -430,18 +430,24 @@ impl Telemetry {
             .with_span_processor(processor)
             .build();
         global::set_tracer_provider(provider.clone());
-        tonic_traced::use_tracer_provider(&provider);
-        // `BENCH_NO_METRICS=1` leaves the no-op global meter: what recording the metrics costs.
-        if std::env::var_os("BENCH_NO_METRICS").is_none() {
-            global::set_meter_provider(
+        global::set_text_map_propagator(TraceContextPropagator::new());
+        // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
+        let config = tonic_traced::Config::new()
+            .tracer_provider(&provider)
+            .w3c_parent_based_sampling(true);
+        // `BENCH_NO_METRICS=1` records no RPC metrics: what recording them costs.
+        let config = if std::env::var_os("BENCH_NO_METRICS").is_none() {
+            config.meter_provider(
                 SdkMeterProvider::builder()
                     .with_reader(PeriodicReader::builder(InMemoryMetricExporter::default()).build())
                     .build(),
-            );
-        }
-        global::set_text_map_propagator(TraceContextPropagator::new());
-        // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
-        tonic_traced::assume_w3c_parent_based_sampling();
+            )
+        } else {
+            config.without_metrics()
+        };
+        config
+            .install()
+            .expect("Telemetry::install is called once, before the first traced call");
         Telemetry {
             provider,
             exporter,

@@ -180,42 +180,65 @@ fn shutdown_stops_waiting_for_a_silent_collector_after_its_timeout() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn configured_shutdown_timeout_bounds_spans_and_metrics_together() {
+/// Set in the child processes of the test below, to the protocol each one tries.
+const PROTOCOL_VAR: &str = "SHUTDOWN_TEST_PROTOCOL";
+
+/// Both protocols, each in a process of its own: `init()` installs once per process.
+#[test]
+fn configured_shutdown_timeout_bounds_spans_and_metrics_together() {
+    if let Ok(protocol) = std::env::var(PROTOCOL_VAR) {
+        return tokio::runtime::Runtime::new()
+            .expect("a Tokio runtime")
+            .block_on(shutdown_is_bounded(&protocol));
+    }
+    for protocol in ["grpc", "http/protobuf"] {
+        let status = std::process::Command::new(std::env::current_exe().expect("this test"))
+            .args([
+                "--exact",
+                "configured_shutdown_timeout_bounds_spans_and_metrics_together",
+                "--nocapture",
+            ])
+            .env(PROTOCOL_VAR, protocol)
+            .status()
+            .expect("the test binary runs");
+        assert!(status.success(), "{protocol}: the child test failed");
+    }
+}
+
+/// `init()` with both signals sent over `protocol` to a collector that never answers.
+async fn shutdown_is_bounded(protocol: &str) {
     use opentelemetry::global;
     use opentelemetry::trace::{Span as _, Tracer as _};
 
     let collector = format!("http://{}", silent_collector());
     let timeout = Duration::from_secs(1);
-    for protocol in ["grpc", "http/protobuf"] {
-        let vars = [
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
-            // Both signals to the collector and the console: two span processors.
-            ("OTEL_TRACES_EXPORTER", "otlp,console"),
-        ];
-        let telemetry = tonic_traced::Init::default()
-            .without_tracing_subscriber()
-            .shutdown_timeout(timeout)
-            .install_with(|name| {
-                vars.iter()
-                    .find(|(key, _)| *key == name)
-                    .map(|(_, value)| value.to_string())
-            })
-            .unwrap();
-        let tracer = global::tracer("test");
-        let counter = global::meter("test").u64_counter("work").build();
-        for _ in 0..100 {
-            tracer.start("work").end();
-            counter.add(1, &[]);
-        }
-        let started = Instant::now();
-        let result = telemetry.shutdown();
-        let elapsed = started.elapsed();
-        assert!(result.is_ok(), "{protocol}: {result:?}");
-        assert!(
-            (timeout..timeout + Duration::from_secs(2)).contains(&elapsed),
-            "{protocol}: waited the 1 s timeout for both signals, then stopped; took {elapsed:?}"
-        );
+    let vars = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+        // Both signals to the collector and the console: two span processors.
+        ("OTEL_TRACES_EXPORTER", "otlp,console"),
+    ];
+    let telemetry = tonic_traced::Init::default()
+        .without_tracing_subscriber()
+        .shutdown_timeout(timeout)
+        .install_with(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.to_string())
+        })
+        .unwrap();
+    let tracer = global::tracer("test");
+    let counter = global::meter("test").u64_counter("work").build();
+    for _ in 0..100 {
+        tracer.start("work").end();
+        counter.add(1, &[]);
     }
+    let started = Instant::now();
+    let result = telemetry.shutdown();
+    let elapsed = started.elapsed();
+    assert!(result.is_ok(), "{protocol}: {result:?}");
+    assert!(
+        (timeout..timeout + Duration::from_secs(2)).contains(&elapsed),
+        "{protocol}: waited the 1 s timeout for both signals, then stopped; took {elapsed:?}"
+    );
 }

@@ -9,9 +9,11 @@
 
 mod attributes;
 pub mod client;
+mod config;
 mod deadline;
 mod decoder;
 mod framing;
+#[cfg(feature = "init")]
 pub mod init;
 mod messages;
 mod method;
@@ -26,14 +28,16 @@ mod tracer;
 mod w3c_fast_path;
 
 pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
+pub use config::{Config, InstallError};
+#[cfg(feature = "init")]
 pub use init::{init, Init, TelemetryGuard};
 pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
 pub use propagation::extract_remote_context;
+pub use semconv::SemconvMode;
 pub use server::TracedStream;
 pub use tonic_traced_macros::{traced, traced_service};
-pub use tracer::{use_tracer_provider, SCOPE_NAME};
-pub use w3c_fast_path::assume_w3c_parent_based_sampling;
+pub use tracer::SCOPE_NAME;
 
 /// Items used by generated code; not a public API.
 #[doc(hidden)]

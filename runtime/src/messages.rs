@@ -4,7 +4,7 @@
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
-use crate::tracer;
+use crate::config;
 use crate::SpanAttributes;
 
 /// How streamed messages appear in a trace.
@@ -100,7 +100,7 @@ pub(crate) fn record_message(
             let builder = SpanBuilder::from_name(direction.span_name())
                 .with_kind(SpanKind::Internal)
                 .with_attributes(attributes);
-            tracer::record(builder, rpc);
+            config::active().tracer.record(builder, rpc);
         }
         MessageMode::Events => rpc.span().add_event("message", attributes),
         MessageMode::Off => {}

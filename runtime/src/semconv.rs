@@ -2,11 +2,8 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::OnceLock;
 
 use opentelemetry::{Key, KeyValue};
-
-static MODE: OnceLock<SemconvMode> = OnceLock::new();
 
 /// The attribute sets to emit: the old conventions (the default, as the migration rules
 /// require), the stable ones (`rpc`), or both (`rpc/dup`).
@@ -73,21 +70,6 @@ impl SemconvMode {
         Ok(mode)
     }
 
-    /// The process-wide mode: as `init()` configured it, else read from the environment on
-    /// first use. There a bad value is a warning, and the old conventions are used.
-    pub fn current() -> Self {
-        *MODE.get_or_init(|| {
-            let value = std::env::var(OPT_IN).unwrap_or_default();
-            SemconvMode::from_opt_in(&value).unwrap_or_else(|error| {
-                tracing::warn!(
-                    target: "tonic_traced",
-                    "{OPT_IN}={value:?} {error}; emitting the old conventions"
-                );
-                SemconvMode::OLD
-            })
-        })
-    }
-
     /// Pushes the attributes that name a call's method: `rpc.system`, `rpc.service` and the
     /// short `rpc.method` (old); `rpc.system.name` and the fully-qualified `rpc.method`
     /// (stable, which also wins the one `rpc.method` key in `rpc/dup`).
@@ -112,11 +94,6 @@ impl SemconvMode {
             method
         };
         attributes.push(KeyValue::new(Key::from_static_str("rpc.method"), method));
-    }
-
-    /// Makes `self` the process-wide mode, unless spans were already made with another.
-    pub(crate) fn install(self) {
-        let _first_use_wins = MODE.set(self);
     }
 }
 

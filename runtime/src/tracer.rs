@@ -1,57 +1,38 @@
-//! The tracer every span of tonic-traced is started with: the SDK's own when it was given one,
-//! else one of the global provider.
+//! The tracer every span of tonic-traced is started with: the SDK's own when the
+//! configuration was given a provider, else one of the global provider.
 
-use std::sync::{OnceLock, PoisonError, RwLock};
-
-use opentelemetry::global::{self, BoxedTracer};
-use opentelemetry::trace::{Span as _, SpanBuilder, TraceContextExt as _, Tracer, TracerProvider};
+use opentelemetry::global::BoxedTracer;
+use opentelemetry::trace::{Span as _, SpanBuilder, TraceContextExt as _, Tracer as _};
 use opentelemetry::{Context, InstrumentationScope};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracer;
 
 /// The instrumentation scope name spans are reported under.
 pub const SCOPE_NAME: &str = "tonic-traced";
 
-/// The tracer of the provider given to [`use_tracer_provider`], if any.
-static SDK_TRACER: RwLock<Option<SdkTracer>> = RwLock::new(None);
-
-/// Starts the spans of tonic-traced with a tracer of `provider` from now on, rather than with
-/// the global provider's: the SDK's spans are then used as they are, without the boxing the
-/// global, type-erased tracer adds to every span. `init()` calls it with the provider it
-/// installs; call it after installing an SDK provider of your own.
-pub fn use_tracer_provider(provider: &SdkTracerProvider) {
-    let tracer = provider.tracer_with_scope(scope());
-    *SDK_TRACER.write().unwrap_or_else(PoisonError::into_inner) = Some(tracer);
+/// The tracer of the installed configuration.
+pub(crate) enum Tracer {
+    /// An SDK provider's tracer: its spans are used as they are.
+    Sdk(SdkTracer),
+    /// The global provider's type-erased tracer, which boxes every span.
+    Global(BoxedTracer),
 }
 
-/// Starts a span as a child of `parent`; returns `parent` with the span.
-pub(crate) fn start(builder: SpanBuilder, parent: &Context) -> Context {
-    match sdk_tracer() {
-        Some(tracer) => parent.with_span(tracer.build_with_context(builder, parent)),
-        None => parent.with_span(global_tracer().build_with_context(builder, parent)),
+impl Tracer {
+    /// Starts a span as a child of `parent`; returns `parent` with the span.
+    pub(crate) fn start(&self, builder: SpanBuilder, parent: &Context) -> Context {
+        match self {
+            Tracer::Sdk(tracer) => parent.with_span(tracer.build_with_context(builder, parent)),
+            Tracer::Global(tracer) => parent.with_span(tracer.build_with_context(builder, parent)),
+        }
     }
-}
 
-/// Records a span that starts and ends now, as a child of `parent`.
-pub(crate) fn record(builder: SpanBuilder, parent: &Context) {
-    match sdk_tracer() {
-        Some(tracer) => tracer.build_with_context(builder, parent).end(),
-        None => global_tracer().build_with_context(builder, parent).end(),
+    /// Records a span that starts and ends now, as a child of `parent`.
+    pub(crate) fn record(&self, builder: SpanBuilder, parent: &Context) {
+        match self {
+            Tracer::Sdk(tracer) => tracer.build_with_context(builder, parent).end(),
+            Tracer::Global(tracer) => tracer.build_with_context(builder, parent).end(),
+        }
     }
-}
-
-/// The tracer [`use_tracer_provider`] made, if it was called (a cheap clone: an `Arc`).
-fn sdk_tracer() -> Option<SdkTracer> {
-    SDK_TRACER
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-}
-
-/// A tracer of the global provider, made on first use: install the provider (`init()` does)
-/// before the first RPC.
-fn global_tracer() -> &'static BoxedTracer {
-    static TRACER: OnceLock<BoxedTracer> = OnceLock::new();
-    TRACER.get_or_init(|| global::tracer_provider().tracer_with_scope(scope()))
 }
 
 /// The scope of the spans and metrics of tonic-traced.

@@ -3,38 +3,22 @@
 //! remote context is built straight from it, without the propagator; and when it says the
 //! caller did not sample, no span is started at all.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use http::{HeaderMap, HeaderName};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
 
 use crate::propagation::parse_traceparent;
 
-static ASSUMED: AtomicBool = AtomicBool::new(false);
-
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
-/// Declares that the global propagator is W3C Trace Context (with or without Baggage) and the
-/// sampler is parent-based, as `init()` sets them up by default. A lone valid `traceparent`
-/// is then read without the propagator; calls it marks unsampled start no span and run in the
-/// caller's unsampled context, which outgoing calls pass on.
-pub fn assume_w3c_parent_based_sampling() {
-    ASSUMED.store(true, Ordering::Relaxed);
-}
-
-/// Whether [`assume_w3c_parent_based_sampling`] was declared.
-pub(crate) fn w3c_parent_based() -> bool {
-    ASSUMED.load(Ordering::Relaxed)
-}
-
 /// The caller's context when the request carries exactly one valid `traceparent` and nothing
-/// else to propagate (no `tracestate`, no `baggage`), and the setup allows it: what the
-/// propagator would extract, without its work.
+/// else to propagate (no `tracestate`, no `baggage`): what the W3C propagator would extract,
+/// without its work. Only for a configuration that declared W3C propagation with
+/// parent-based sampling.
 pub(crate) fn w3c_remote_context(headers: &HeaderMap) -> Option<Context> {
-    if !w3c_parent_based() || headers.contains_key(TRACESTATE) || headers.contains_key(BAGGAGE) {
+    if headers.contains_key(TRACESTATE) || headers.contains_key(BAGGAGE) {
         return None;
     }
     let mut values = headers.get_all(TRACEPARENT).iter();
@@ -46,7 +30,8 @@ pub(crate) fn w3c_remote_context(headers: &HeaderMap) -> Option<Context> {
     let remote = SpanContext::new(
         TraceId::from(parent.trace_id),
         SpanId::from(parent.span_id),
-        TraceFlags::new(parent.flags),
+        // Only the sampled bit is defined; the propagator keeps no other either.
+        TraceFlags::new(parent.flags) & TraceFlags::SAMPLED,
         true,
         TraceState::NONE,
     );
@@ -67,7 +52,6 @@ mod tests {
 
     #[test]
     fn only_a_lone_valid_traceparent_takes_the_fast_path() {
-        assume_w3c_parent_based_sampling();
         let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
         let cx = w3c_remote_context(&headers(&[("traceparent", unsampled)])).unwrap();
         let span = cx.span();
@@ -96,6 +80,29 @@ mod tests {
             headers(&[]),
         ] {
             assert!(w3c_remote_context(&slow).is_none(), "{slow:?}");
+        }
+    }
+
+    #[test]
+    fn flags_other_than_sampled_are_dropped_as_the_propagator_drops_them() {
+        use opentelemetry::propagation::TextMapPropagator;
+        use opentelemetry_sdk::propagation::TraceContextPropagator;
+        use std::collections::HashMap;
+
+        for flags in ["00", "01", "02", "03", "fe", "ff"] {
+            let traceparent =
+                format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
+            let mut fast = HeaderMap::new();
+            fast.insert(TRACEPARENT, traceparent.parse().unwrap());
+            let fast = w3c_remote_context(&fast).unwrap();
+            let carrier = HashMap::from([("traceparent".to_owned(), traceparent)]);
+            let slow = TraceContextPropagator::new().extract(&carrier);
+            assert_eq!(
+                fast.span().span_context(),
+                slow.span().span_context(),
+                "flags {flags}"
+            );
+            assert!(fast.span().span_context().trace_flags().to_u8() <= 1);
         }
     }
 }

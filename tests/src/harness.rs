@@ -22,6 +22,7 @@ use opentelemetry_sdk::trace::{
 use tokio::net::TcpListener;
 use tonic::transport::server::{Router, TcpIncoming};
 use tonic::Request;
+use tonic_traced::SemconvMode;
 use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Layer as _, SubscriberExt};
@@ -78,8 +79,9 @@ pub fn env_lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 }
 
 /// Installs, once per binary, a parent-based always-on SDK as the global tracer provider, a
-/// meter provider exporting to memory when flushed, the W3C propagators (declared to
-/// tonic-traced, as `init()` does), and a `tracing` subscriber bridging to OpenTelemetry.
+/// meter provider exporting to memory when flushed, the W3C propagators, a `tracing` subscriber
+/// bridging to OpenTelemetry, and the tonic-traced configuration that uses them all (as
+/// `init()` does, semantic conventions from `OTEL_SEMCONV_STABILITY_OPT_IN`).
 pub fn telemetry() -> &'static Telemetry {
     static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
     TELEMETRY.get_or_init(|| {
@@ -91,7 +93,6 @@ pub fn telemetry() -> &'static Telemetry {
             .with_simple_exporter(exporter.clone())
             .build();
         global::set_tracer_provider(provider.clone());
-        tonic_traced::use_tracer_provider(&provider);
         let metrics = InMemoryMetricExporter::default();
         let meter_provider = SdkMeterProvider::builder()
             .with_reader(PeriodicReader::builder(metrics.clone()).build())
@@ -101,8 +102,16 @@ pub fn telemetry() -> &'static Telemetry {
             Box::new(TraceContextPropagator::new()),
             Box::new(BaggagePropagator::new()),
         ]));
-        // W3C and parent-based, as `init()` sets up by default: the unsampled fast path is on.
-        tonic_traced::assume_w3c_parent_based_sampling();
+        let opt_in = std::env::var("OTEL_SEMCONV_STABILITY_OPT_IN").unwrap_or_default();
+        tonic_traced::Config::new()
+            .semconv(SemconvMode::from_opt_in(&opt_in).expect("a valid opt-in"))
+            .tracer_provider(&provider)
+            .meter_provider(meter_provider.clone())
+            // W3C and parent-based, as `init()` sets up by default: the unsampled fast path
+            // is on.
+            .w3c_parent_based_sampling(true)
+            .install()
+            .expect("the first configuration of this test binary");
         // Only the tests' own spans: h2 and hyper have `tracing` spans of their own.
         let subscriber = tracing_subscriber::registry().with(
             tracing_opentelemetry::layer()

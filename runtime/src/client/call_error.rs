@@ -26,6 +26,7 @@ fn code_of(error: &(dyn Error + 'static)) -> Code {
 }
 
 /// The error of `Channel`.
+#[cfg(feature = "transport")]
 impl CallError for tonic::transport::Error {
     fn code(&self) -> Code {
         code_of(self)

@@ -17,13 +17,12 @@ use super::codec::CallLink;
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
+use crate::config;
 use crate::deadline::deadline;
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::inject_trace_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
-use crate::tracer;
-use crate::w3c_fast_path::w3c_parent_based;
 use crate::{MessageMode, RpcKind};
 
 /// Traces every call of the client it wraps; see [`layer`].
@@ -95,7 +94,8 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let identity = CallIdentity::of(&request);
-        let semconv = SemconvMode::current();
+        let config = config::active();
+        let semconv = config.semconv;
         let messages = self.messages.unwrap_or(match identity.kind {
             Some(RpcKind::Unary) | None => MessageMode::Off,
             Some(_) => MessageMode::Spans,
@@ -104,7 +104,7 @@ where
         let parent = Context::current();
         // With W3C propagators and no baggage, all they would write is the span's
         // `traceparent` (and `tracestate`): written here without them.
-        let w3c_only = w3c_parent_based() && parent.baggage().is_empty();
+        let w3c_only = config.w3c_parent_based && parent.baggage().is_empty();
         let cx = if w3c_only && is_unsampled(&parent) {
             // A parent-based sampler would not record the call's span: the call runs in the
             // caller's context, and the server is told the caller's unsampled span.
@@ -118,7 +118,7 @@ where
                     &self.server,
                     semconv,
                 ));
-            tracer::start(builder, &parent)
+            config.tracer.start(builder, &parent)
         };
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());

@@ -186,6 +186,14 @@ impl ConfigError {
     pub(crate) fn new(message: String) -> Self {
         ConfigError { message }
     }
+
+    /// `variable` chose `name`, which needs `feature`, left out of this build.
+    pub(crate) fn not_compiled_in(variable: &str, name: &str, feature: &str) -> Self {
+        ConfigError::new(format!(
+            "{variable} selects {name}, which this build of tonic-traced leaves out: enable \
+             its `{feature}` cargo feature (on by default), or select something else"
+        ))
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -223,12 +231,12 @@ pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<TelemetryConf
     })
 }
 
-const TRACES_EXPORTERS: &[(&str, TracesExporter)] = &[
+pub(super) const TRACES_EXPORTERS: &[(&str, TracesExporter)] = &[
     ("otlp", TracesExporter::Otlp),
     ("console", TracesExporter::Console),
 ];
 
-const METRICS_EXPORTERS: &[(&str, MetricsExporter)] = &[
+pub(super) const METRICS_EXPORTERS: &[(&str, MetricsExporter)] = &[
     ("otlp", MetricsExporter::Otlp),
     ("prometheus", MetricsExporter::Prometheus),
     ("console", MetricsExporter::Console),
@@ -252,7 +260,7 @@ const SAMPLERS: &[(&str, Sampler)] = &[
     ),
 ];
 
-const PROPAGATORS: &[(&str, Propagator)] = &[
+pub(super) const PROPAGATORS: &[(&str, Propagator)] = &[
     ("tracecontext", Propagator::TraceContext),
     ("baggage", Propagator::Baggage),
     ("b3", Propagator::B3),
@@ -351,12 +359,24 @@ fn resource(env: &Env) -> Result<(Option<String>, Pairs), ConfigError> {
     Ok((service_name, attributes))
 }
 
+/// The exporter when neither the exporter variable nor an OTLP endpoint is set: the console
+/// where this build has it, else OTLP (the specification's default), else none.
+fn default_exporter<T>(console: T, otlp: T) -> Vec<T> {
+    if cfg!(feature = "console") {
+        vec![console]
+    } else if cfg!(feature = "otlp") {
+        vec![otlp]
+    } else {
+        vec![]
+    }
+}
+
 /// `OTEL_TRACES_EXPORTER`, the traces OTLP settings, the sampler and the batch processor.
 fn traces(env: &Env) -> Result<TracesConfig, ConfigError> {
     let exporters = match env.var(TRACES.exporter) {
         Some(var) => list(&var, "a traces exporter", TRACES_EXPORTERS)?,
         None if otlp_endpoint_set(env, &TRACES) => vec![TracesExporter::Otlp],
-        None => vec![TracesExporter::Console],
+        None => default_exporter(TracesExporter::Console, TracesExporter::Otlp),
     };
     Ok(TracesConfig {
         exporters,
@@ -371,7 +391,7 @@ fn metrics(env: &Env) -> Result<MetricsConfig, ConfigError> {
     let exporters = match env.var(METRICS.exporter) {
         Some(var) => list(&var, "a metrics exporter", METRICS_EXPORTERS)?,
         None if otlp_endpoint_set(env, &METRICS) => vec![MetricsExporter::Otlp],
-        None => vec![MetricsExporter::Console],
+        None => default_exporter(MetricsExporter::Console, MetricsExporter::Otlp),
     };
     Ok(MetricsConfig {
         exporters,
@@ -483,6 +503,14 @@ fn lookup<T: Copy>(options: &[(&str, T)], word: &str) -> Option<T> {
 }
 
 /// The option names, comma-separated, for error messages.
+/// The name `item` has in `options`, as a variable would spell it.
+pub(super) fn name_of<T: PartialEq>(options: &[(&'static str, T)], item: &T) -> &'static str {
+    options
+        .iter()
+        .find(|(_, option)| option == item)
+        .map_or("?", |(name, _)| name)
+}
+
 fn names<T>(options: &[(&str, T)]) -> String {
     let names: Vec<&str> = options.iter().map(|&(name, _)| name).collect();
     names.join(", ")

@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -26,6 +26,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tonic::Code;
 
+use super::terminal::colour_wanted;
 use crate::status::code_name;
 
 /// Spans kept while their traces' roots are running; past this, the oldest traces are printed
@@ -56,12 +57,6 @@ struct State {
     out: Box<dyn Write + Send>,
     /// Unprinted spans per trace, oldest trace first.
     pending: Vec<(TraceId, Vec<SpanData>)>,
-}
-
-/// Whether to colour what is written to `stream`: when it is a terminal and `NO_COLOR` is
-/// unset or empty (no-color.org).
-pub(super) fn colour_wanted(stream: &impl IsTerminal) -> bool {
-    stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 impl ConsoleExporter {

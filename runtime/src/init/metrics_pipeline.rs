@@ -1,33 +1,40 @@
-//! Turns the metrics part of a [`TelemetryConfig`] into the global meter provider the RPC
-//! metrics record into: OTLP and console exporters pushed periodically, Prometheus scraped.
+//! Turns the metrics part of a `TelemetryConfig` into the meter provider the RPC metrics
+//! record into: OTLP and console exporters pushed periodically, Prometheus scraped.
 
 use std::sync::Arc;
 
-use opentelemetry::global;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 
-use super::config::{ConfigError, MetricsConfig, MetricsExporter};
+use super::config::{name_of, ConfigError, MetricsConfig, MetricsExporter, METRICS_EXPORTERS};
+#[cfg(feature = "console")]
 use super::console_metrics::ConsoleMetricExporter;
-use super::export_failures::{Ledger, ReportedOnce};
+use super::export_failures::Ledger;
+#[cfg(feature = "otlp")]
+use super::export_failures::ReportedOnce;
+#[cfg(feature = "otlp")]
 use super::otlp;
+#[cfg(feature = "prometheus")]
 use super::prometheus_endpoint::PrometheusEndpoint;
 use crate::metrics::exemplars::Exemplars;
 
-/// The installed meter provider, with the Prometheus exporter its scrape endpoint, and with
-/// the OTLP exporter the ledger of what it sent.
+/// The meter provider, with the Prometheus exporter its scrape endpoint and the exemplars it
+/// shows, and with the OTLP exporter the ledger of what it sent.
 #[derive(Debug)]
 pub(super) struct MetricsPipeline {
-    provider: SdkMeterProvider,
+    pub(super) provider: SdkMeterProvider,
+    #[cfg(feature = "prometheus")]
     prometheus: Option<PrometheusEndpoint>,
+    /// Where calls leave the exemplars the scrape endpoint shows.
+    pub(super) exemplars: Option<Arc<Exemplars>>,
     /// What became of the metrics sent to the collector, for the shutdown warning.
     pub(super) ledgers: Vec<Arc<Ledger>>,
 }
 
-/// Installs the global meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
-pub(super) fn install(
+/// Builds the meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
+pub(super) fn build(
     config: &MetricsConfig,
     resource: Resource,
 ) -> Result<Option<MetricsPipeline>, ConfigError> {
@@ -35,11 +42,15 @@ pub(super) fn install(
         return Ok(None);
     }
     let mut builder = SdkMeterProvider::builder().with_resource(resource);
+    #[cfg(feature = "prometheus")]
     let mut prometheus = None;
+    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
     let mut ledgers = Vec::new();
+    #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
     let mut exemplars = None;
     for exporter in &config.exporters {
         builder = match exporter {
+            #[cfg(feature = "otlp")]
             MetricsExporter::Otlp => {
                 let timeout = config.otlp.timeout.min(config.export_timeout);
                 let exporter = otlp::metric_exporter(&config.otlp, timeout)?;
@@ -47,9 +58,11 @@ pub(super) fn install(
                 ledgers.push(ledger.clone());
                 builder.with_reader(periodic(ReportedOnce::new(exporter, ledger), config))
             }
+            #[cfg(feature = "console")]
             MetricsExporter::Console => {
                 builder.with_reader(periodic(ConsoleMetricExporter::new(), config))
             }
+            #[cfg(feature = "prometheus")]
             MetricsExporter::Prometheus => {
                 let registry = prometheus::Registry::new();
                 let reader = opentelemetry_prometheus::exporter()
@@ -70,18 +83,28 @@ pub(super) fn install(
                 exemplars = Some(kept);
                 builder.with_reader(reader)
             }
+            #[allow(unreachable_patterns)]
+            left_out => {
+                let name = name_of(METRICS_EXPORTERS, left_out);
+                return Err(ConfigError::not_compiled_in(
+                    "OTEL_METRICS_EXPORTER",
+                    name,
+                    name,
+                ));
+            }
         };
     }
-    let provider = builder.build();
-    global::set_meter_provider(provider.clone());
-    crate::metrics::use_meter_provider(&provider, exemplars);
     Ok(Some(MetricsPipeline {
-        provider,
+        provider: builder.build(),
+        #[cfg(feature = "prometheus")]
         prometheus,
+        exemplars,
         ledgers,
     }))
 }
 
+/// A reader pushing to `exporter` at the configured interval.
+#[cfg_attr(not(any(feature = "console", feature = "otlp")), allow(dead_code))]
 fn periodic<E: PushMetricExporter>(exporter: E, config: &MetricsConfig) -> PeriodicReader<E> {
     PeriodicReader::builder(exporter)
         .with_interval(config.export_interval)
@@ -92,6 +115,7 @@ impl MetricsPipeline {
     /// Stops the scrape endpoint, exports what the push exporters have not, and shuts the
     /// provider down.
     pub(super) fn shutdown(self) -> OTelSdkResult {
+        #[cfg(feature = "prometheus")]
         drop(self.prometheus);
         self.provider.shutdown()
     }

@@ -9,24 +9,46 @@
 //! }
 //! ```
 
+// A build without every battery leaves parts of the setup that serve them unused.
+#![cfg_attr(
+    not(all(
+        feature = "otlp",
+        feature = "prometheus",
+        feature = "console",
+        feature = "propagators"
+    )),
+    allow(unused, unreachable_code)
+)]
+
 pub mod config;
+#[cfg(feature = "console")]
 pub mod console;
+#[cfg(feature = "console")]
 mod console_metrics;
 mod export_failures;
 mod guard;
 mod metrics_pipeline;
+#[cfg(feature = "prometheus")]
 mod openmetrics;
+#[cfg(feature = "otlp")]
 mod otlp;
 mod pipeline;
+#[cfg(feature = "prometheus")]
 mod prometheus_endpoint;
+#[cfg(feature = "propagators")]
 mod propagators;
 mod subscriber;
+mod terminal;
 
 use std::time::Duration;
 
+use opentelemetry::global;
+
 pub use guard::TelemetryGuard;
 
-use config::ConfigError;
+use config::{ConfigError, TelemetryConfig};
+use metrics_pipeline::MetricsPipeline;
+use pipeline::TracesPipeline;
 
 /// Sets up tracing from the environment with the defaults of [`Init`].
 ///
@@ -79,8 +101,10 @@ impl Init {
         self
     }
 
-    /// Reads the environment and installs the global tracer provider, propagator, meter
-    /// provider and (unless opted out) `tracing` subscriber.
+    /// Reads the environment and installs the tonic-traced [`Config`](crate::Config), the
+    /// global tracer provider, propagator, meter provider and (unless opted out) `tracing`
+    /// subscriber. Fails, installing none of them, when a variable is bad or a configuration
+    /// was installed already.
     pub fn install(self) -> Result<TelemetryGuard, ConfigError> {
         self.install_with(|name| std::env::var(name).ok())
     }
@@ -96,17 +120,53 @@ impl Init {
             .then(|| subscriber::filter(lookup("RUST_LOG")))
             .transpose()?;
         let service_name = self.service_name.as_deref();
-        let traces = pipeline::install(&config, service_name)?;
+        let propagator = pipeline::propagator(&config.propagators)?;
+        let traces = pipeline::build(&config, service_name)?;
         let metrics = if config.sdk_disabled {
             None
         } else {
             let resource = pipeline::resource(&config, service_name);
-            metrics_pipeline::install(&config.metrics, resource)?
+            metrics_pipeline::build(&config.metrics, resource)?
         };
+        core_config(&config, traces.as_ref(), metrics.as_ref())
+            .install()
+            .map_err(|error| ConfigError::new(error.to_string()))?;
+        if let Some(traces) = &traces {
+            global::set_text_map_propagator(propagator);
+            global::set_tracer_provider(traces.provider.clone());
+        }
+        if let Some(metrics) = &metrics {
+            global::set_meter_provider(metrics.provider.clone());
+        }
         let guard = TelemetryGuard::new(traces, metrics, self.shutdown_timeout);
         if let Some(filter) = log_filter {
             subscriber::install(&guard, filter);
         }
         Ok(guard)
     }
+}
+
+/// The configuration of the core that the environment describes: its conventions, and the
+/// providers just built.
+fn core_config(
+    config: &TelemetryConfig,
+    traces: Option<&TracesPipeline>,
+    metrics: Option<&MetricsPipeline>,
+) -> crate::Config {
+    let mut core = crate::Config::new().semconv(config.semconv);
+    if let Some(traces) = traces {
+        core = core
+            .tracer_provider(&traces.provider)
+            .w3c_parent_based_sampling(pipeline::takes_unsampled_fast_path(config));
+    }
+    match metrics {
+        Some(metrics) => {
+            core = core.meter_provider(metrics.provider.clone());
+            if let Some(exemplars) = &metrics.exemplars {
+                core = core.exemplars(exemplars.clone());
+            }
+        }
+        None => core = core.without_metrics(),
+    }
+    core
 }

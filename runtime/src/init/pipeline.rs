@@ -1,9 +1,9 @@
-//! Turns a [`TelemetryConfig`] into the global tracer provider and propagator.
+//! Turns a [`TelemetryConfig`] into a tracer provider and a propagator.
 
 use std::sync::Arc;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
-use opentelemetry::{global, KeyValue};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
 use opentelemetry_sdk::trace::{
@@ -12,47 +12,54 @@ use opentelemetry_sdk::trace::{
 use opentelemetry_sdk::Resource;
 
 use super::config::{
-    BatchConfig, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter,
+    name_of, BatchConfig, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter,
+    PROPAGATORS, TRACES_EXPORTERS,
 };
+#[cfg(feature = "console")]
 use super::console::ConsoleExporter;
-use super::export_failures::{Counted, Ledger, ReportedOnce};
+use super::export_failures::Ledger;
+#[cfg(feature = "otlp")]
+use super::export_failures::{Counted, ReportedOnce};
+#[cfg(feature = "otlp")]
 use super::otlp;
+#[cfg(feature = "propagators")]
 use super::propagators::{Jaeger, B3};
 
-/// The installed tracer provider and the ledgers of its OTLP exporters.
+/// The tracer provider and the ledgers of its OTLP exporters.
 #[derive(Debug)]
 pub(super) struct TracesPipeline {
-    /// The global tracer provider.
+    /// The tracer provider.
     pub(super) provider: SdkTracerProvider,
     /// What became of the spans sent to each collector, for the shutdown warning.
     pub(super) ledgers: Vec<Arc<Ledger>>,
 }
 
-/// Installs the global propagator and tracer provider the configuration describes; `None`
-/// when `OTEL_SDK_DISABLED` is true (the no-op defaults stay in place).
+/// Builds the tracer provider the configuration describes; `None` when `OTEL_SDK_DISABLED` is
+/// true. Nothing is made global yet.
 ///
 /// Console processors come first: the provider shuts its processors down one after the other,
 /// so a collector that does not answer cannot hold up the console's output.
-pub(super) fn install(
+pub(super) fn build(
     config: &TelemetryConfig,
     fallback_service_name: Option<&str>,
 ) -> Result<Option<TracesPipeline>, ConfigError> {
     if config.sdk_disabled {
         return Ok(None);
     }
-    config.semconv.install();
-    let propagator = propagator(&config.propagators);
     let mut builder = SdkTracerProvider::builder()
         .with_sampler(sampler(config.traces.sampler))
         .with_resource(resource(config, fallback_service_name));
+    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
     let mut ledgers = Vec::new();
     let mut exporters = config.traces.exporters.clone();
     exporters.sort_by_key(|exporter| *exporter != TracesExporter::Console);
     for exporter in exporters {
         builder = match exporter {
+            #[cfg(feature = "console")]
             TracesExporter::Console => {
                 builder.with_span_processor(batch(ConsoleExporter::new(), &config.traces.batch))
             }
+            #[cfg(feature = "otlp")]
             TracesExporter::Otlp => {
                 let otlp = &config.traces.otlp;
                 // One export may take the OTLP timeout or OTEL_BSP_EXPORT_TIMEOUT, the shorter.
@@ -66,20 +73,25 @@ pub(super) fn install(
                 );
                 builder.with_span_processor(Counted::new(processor, ledger))
             }
+            #[allow(unreachable_patterns)]
+            left_out => {
+                let name = name_of(TRACES_EXPORTERS, &left_out);
+                return Err(ConfigError::not_compiled_in(
+                    "OTEL_TRACES_EXPORTER",
+                    name,
+                    name,
+                ));
+            }
         };
     }
-    let provider = builder.build();
-    if takes_unsampled_fast_path(config) {
-        crate::assume_w3c_parent_based_sampling();
-    }
-    global::set_text_map_propagator(propagator);
-    global::set_tracer_provider(provider.clone());
-    crate::use_tracer_provider(&provider);
-    Ok(Some(TracesPipeline { provider, ledgers }))
+    Ok(Some(TracesPipeline {
+        provider: builder.build(),
+        ledgers,
+    }))
 }
 
 /// W3C propagation and a parent-based sampler: an unsampled `traceparent` decides it all.
-fn takes_unsampled_fast_path(config: &TelemetryConfig) -> bool {
+pub(super) fn takes_unsampled_fast_path(config: &TelemetryConfig) -> bool {
     let w3c = config.propagators.contains(&Propagator::TraceContext)
         && config
             .propagators
@@ -94,20 +106,34 @@ fn takes_unsampled_fast_path(config: &TelemetryConfig) -> bool {
     w3c && parent_based
 }
 
-fn propagator(names: &[Propagator]) -> TextMapCompositePropagator {
+/// The composite propagator of `names`; an error for a format this build leaves out.
+pub(super) fn propagator(names: &[Propagator]) -> Result<TextMapCompositePropagator, ConfigError> {
     let propagators = names
         .iter()
-        .map(|name| -> Box<dyn TextMapPropagator + Send + Sync> {
-            match name {
-                Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
-                Propagator::Baggage => Box::new(BaggagePropagator::new()),
-                Propagator::B3 => Box::new(B3::single()),
-                Propagator::B3Multi => Box::new(B3::multi()),
-                Propagator::Jaeger => Box::new(Jaeger::new()),
-            }
-        })
-        .collect();
-    TextMapCompositePropagator::new(propagators)
+        .map(
+            |name| -> Result<Box<dyn TextMapPropagator + Send + Sync>, ConfigError> {
+                Ok(match name {
+                    Propagator::TraceContext => Box::new(TraceContextPropagator::new()),
+                    Propagator::Baggage => Box::new(BaggagePropagator::new()),
+                    #[cfg(feature = "propagators")]
+                    Propagator::B3 => Box::new(B3::single()),
+                    #[cfg(feature = "propagators")]
+                    Propagator::B3Multi => Box::new(B3::multi()),
+                    #[cfg(feature = "propagators")]
+                    Propagator::Jaeger => Box::new(Jaeger::new()),
+                    #[allow(unreachable_patterns)]
+                    left_out => {
+                        return Err(ConfigError::not_compiled_in(
+                            "OTEL_PROPAGATORS",
+                            name_of(PROPAGATORS, left_out),
+                            "propagators",
+                        ))
+                    }
+                })
+            },
+        )
+        .collect::<Result<_, _>>()?;
+    Ok(TextMapCompositePropagator::new(propagators))
 }
 
 fn sampler(sampler: Sampler) -> opentelemetry_sdk::trace::Sampler {
@@ -143,6 +169,8 @@ pub(super) fn resource(config: &TelemetryConfig, fallback_service_name: Option<&
         .build()
 }
 
+/// A batch processor exporting with `exporter`, as `OTEL_BSP_*` configure it.
+#[cfg_attr(not(any(feature = "console", feature = "otlp")), allow(dead_code))]
 fn batch<E: SpanExporter + 'static>(exporter: E, config: &BatchConfig) -> BatchSpanProcessor {
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(config.max_queue_size)

@@ -14,7 +14,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use super::config::ConfigError;
-use super::console::colour_wanted;
+use super::terminal::colour_wanted;
 use super::TelemetryGuard;
 
 /// What is logged and traced when `RUST_LOG` is unset: the application at `info`, the HTTP/2

@@ -77,6 +77,7 @@ impl Exemplars {
 
     /// The buckets of the series `family`{`labels`}, if it has exemplars; labels the
     /// exporter adds to every series (`otel_scope_*`) are ignored.
+    #[cfg(feature = "prometheus")]
     pub(crate) fn series<'a>(
         &self,
         family: &str,
@@ -108,6 +109,7 @@ impl BucketExemplars {
     }
 
     /// The latest exemplar of the bucket whose upper bound is `le` (`+Inf` for the last).
+    #[cfg(feature = "prometheus")]
     pub(crate) fn latest(&self, le: f64) -> Option<Exemplar> {
         let bucket = if le == f64::INFINITY {
             self.bounds.len()
@@ -120,7 +122,7 @@ impl BucketExemplars {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "prometheus"))]
 mod tests {
     use super::*;
 

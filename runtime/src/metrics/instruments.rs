@@ -1,24 +1,21 @@
-//! The RPC metric instruments, made from the meter provider `init()` installed (or the global
-//! one on first use) in the process's semantic-convention mode, and bound once per series
-//! (side, method, status) so a call records without the SDK hashing its attributes.
+//! The RPC metric instruments, made from the configuration's meter provider in its
+//! semantic-convention mode, and bound once per series (side, method, status) so a call
+//! records without the SDK hashing its attributes.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::SystemTime;
 
-use opentelemetry::metrics::{BoundHistogram, Histogram, Meter, MeterProvider};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::trace::{SpanId, TraceId};
-use opentelemetry::{global, Key, KeyValue};
+use opentelemetry::{Key, KeyValue};
 use tonic::Code;
 
 use super::exemplars::{BucketExemplars, Exemplar, Exemplars};
 use super::Side;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
-use crate::tracer::scope;
-
-static CURRENT: RwLock<Option<Instruments>> = RwLock::new(None);
 
 /// Series kept bound; past this (clients calling unbounded paths), each call binds anew.
 /// The SDK's own cardinality limit per instrument is 2000.
@@ -62,7 +59,7 @@ const MESSAGE_COUNTS: [f64; 18] = [
 
 /// Both sides' instruments, the series bound so far and, when they are wanted, their
 /// durations' exemplars.
-pub(super) struct Instruments {
+pub(crate) struct Instruments {
     server: SideInstruments,
     client: SideInstruments,
     series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
@@ -138,33 +135,25 @@ struct Series {
     call_duration_exemplars: Option<Arc<BucketExemplars>>,
 }
 
-/// Makes the instruments of `provider` the ones calls record into from now on; with
-/// `exemplars`, sampled calls leave theirs there.
-pub(crate) fn use_meter_provider(provider: &dyn MeterProvider, exemplars: Option<Arc<Exemplars>>) {
-    let instruments = Instruments::new(&provider.meter_with_scope(scope()), exemplars);
-    *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(instruments);
-}
-
-/// Records `call` with the current instruments, made from the global provider if none are.
-pub(super) fn record(call: &FinishedCall<'_>) {
-    if let Some(instruments) = &*CURRENT.read().unwrap_or_else(PoisonError::into_inner) {
-        return instruments.series(call).record(call);
-    }
-    let mut current = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
-    let instruments =
-        current.get_or_insert_with(|| Instruments::new(&global::meter_with_scope(scope()), None));
-    instruments.series(call).record(call);
-}
-
 impl Instruments {
-    fn new(meter: &Meter, exemplars: Option<Arc<Exemplars>>) -> Self {
-        let semconv = SemconvMode::current();
+    /// The instruments of `meter` that `semconv` names; with `exemplars`, sampled calls leave
+    /// theirs there.
+    pub(crate) fn new(
+        meter: &Meter,
+        semconv: SemconvMode,
+        exemplars: Option<Arc<Exemplars>>,
+    ) -> Self {
         Instruments {
             server: SideInstruments::new(meter, semconv, "server", "inbound"),
             client: SideInstruments::new(meter, semconv, "client", "outbound"),
             series: RwLock::default(),
             exemplars,
         }
+    }
+
+    /// Records `call` into its series.
+    pub(super) fn record(&self, call: &FinishedCall<'_>) {
+        self.series(call).record(call);
     }
 
     /// The bound series of `call`, bound now if it is the first of its series.

@@ -21,8 +21,9 @@ use std::time::Instant;
 use opentelemetry::trace::SpanContext;
 use tonic::Code;
 
-pub(crate) use instruments::use_meter_provider;
+use crate::config;
 use instruments::FinishedCall;
+pub(crate) use instruments::Instruments;
 
 /// Which end of the call records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,12 +104,15 @@ impl CallMetrics {
     /// Records the finished call with its final status; `is_error` is the side's error rule,
     /// `sampled` the call's span when it was sampled (its durations' exemplar).
     pub(crate) fn record(&self, code: Code, is_error: bool, sampled: Option<&SpanContext>) {
+        let Some(instruments) = &config::active().instruments else {
+            return;
+        };
         let (sent, received) = (self.tally.sent.totals(), self.tally.received.totals());
         let (requests, responses) = match self.side {
             Side::Server => (received, sent),
             Side::Client => (sent, received),
         };
-        instruments::record(&FinishedCall {
+        instruments.record(&FinishedCall {
             side: self.side,
             service: &self.service,
             method: &self.method,

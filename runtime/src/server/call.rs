@@ -4,20 +4,21 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt};
-use opentelemetry::{Context, Key, KeyValue};
+use opentelemetry::{Context, KeyValue};
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::codec::ReceivedMessages;
 use super::in_context::InContext;
 use super::options::MethodTracing;
+use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
+use crate::config;
 use crate::deadline::deadline;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
 use crate::semconv::SemconvMode;
-use crate::tracer;
 use crate::w3c_fast_path::w3c_remote_context;
 use crate::{RpcKind, RpcMethod};
 
@@ -53,8 +54,9 @@ impl ServerCall {
         generated: &'static RpcMethod,
         request: &Request<T>,
     ) -> Self {
+        let config = config::active();
         let method = tracing.identity(generated);
-        let semconv = SemconvMode::current();
+        let semconv = config.semconv;
         let messages = tracing.messages(method.kind != RpcKind::Unary);
         let metrics = CallMetrics::start(
             Side::Server,
@@ -90,10 +92,11 @@ impl ServerCall {
                 ended: false,
             }
         };
-        let remote = match w3c_remote_context(request.metadata().as_ref()) {
+        let fast_path = config.w3c_parent_based;
+        let remote = match fast_path.then(|| w3c_remote_context(request.metadata().as_ref())) {
             // The caller did not sample and the sampler follows it: the call runs in the
             // caller's context, which outgoing calls pass on.
-            Some(remote)
+            Some(Some(remote))
                 if !tracing.public_endpoint() && !remote.span().span_context().is_sampled() =>
             {
                 return ServerCall {
@@ -101,8 +104,8 @@ impl ServerCall {
                     messages,
                 };
             }
-            Some(remote) => remote,
-            None => extract_remote_context(request.metadata()),
+            Some(Some(remote)) => remote,
+            _ => extract_remote_context(request.metadata()),
         };
 
         let mut builder = SpanBuilder::from_name(method.full_name)
@@ -117,7 +120,7 @@ impl ServerCall {
         } else {
             remote
         };
-        let cx = tracer::start(builder, &parent);
+        let cx = config.tracer.start(builder, &parent);
 
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
@@ -203,24 +206,4 @@ fn static_attributes(method: &'static RpcMethod, semconv: SemconvMode) -> Vec<Ke
         Cow::Borrowed(method.full_name),
     );
     attributes
-}
-
-/// The client's address and the port it called, as tonic's transport reports them.
-fn peer_attributes<T>(request: &Request<T>, attributes: &mut Vec<KeyValue>) {
-    if let Some(peer) = request.remote_addr() {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("network.peer.address"),
-            peer.ip().to_string(),
-        ));
-        attributes.push(KeyValue::new(
-            Key::from_static_str("network.peer.port"),
-            i64::from(peer.port()),
-        ));
-    }
-    if let Some(local) = request.local_addr() {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("server.port"),
-            i64::from(local.port()),
-        ));
-    }
 }

@@ -4,6 +4,7 @@ mod call;
 mod codec;
 mod in_context;
 mod options;
+mod peer;
 mod response_stream;
 
 pub use call::{RequestBody, ServerCall};
