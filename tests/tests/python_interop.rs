@@ -112,7 +112,29 @@ async fn assert_calls_match(python: &[Json], our_kind: SpanKind) {
             attribute(&ours, "rpc.grpc.status_code"),
             Some(Value::I64(code))
         );
+        assert_their_peer_attributes(theirs, their_kind);
     }
+}
+
+/// What the README and docs/semantic-conventions.md say of Python's spans: its CLIENT spans
+/// carry only `rpc.*`; its SERVER spans add the pre-1.21 `net.peer.ip`, `net.peer.name`,
+/// `net.peer.port` (a string) and `rpc.user_agent`.
+fn assert_their_peer_attributes(theirs: &Json, kind: &str) {
+    let attributes = theirs["attributes"].as_object().expect("an attribute map");
+    if kind == "CLIENT" {
+        for key in attributes.keys() {
+            assert!(key.starts_with("rpc."), "Python client span has {key}");
+        }
+        return;
+    }
+    for key in ["net.peer.ip", "net.peer.name", "rpc.user_agent"] {
+        assert!(attributes.contains_key(key), "Python server span lacks {key}");
+    }
+    assert!(
+        attributes["net.peer.port"].is_string(),
+        "Python's net.peer.port is a string: {:?}",
+        attributes.get("net.peer.port")
+    );
 }
 
 #[tokio::test]
