@@ -2,6 +2,8 @@
 
 use opentelemetry::{Key, KeyValue, StringValue, Value};
 
+use crate::config;
+
 /// One attribute value, borrowed from the message it was read from.
 ///
 /// Conversion into an owned OpenTelemetry value happens in the [`AttributeSink`], so a sink
@@ -83,9 +85,14 @@ impl<T: SpanAttributes + ?Sized> SpanAttributes for Box<T> {
 }
 
 /// Collects OpenTelemetry key-values, ready for `Span::set_attributes` or a span builder. A key
-/// recorded again (through two nested messages) replaces its earlier value.
+/// recorded again (through two nested messages) replaces its earlier value. Strings are cut
+/// to the configured attribute value length limit.
 impl AttributeSink for Vec<KeyValue> {
     fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
+        let value = match value {
+            AttributeValue::Str(text) => AttributeValue::Str(config::active().limited(text)),
+            other => other,
+        };
         let key = Key::from_static_str(key);
         match self.iter_mut().find(|recorded| recorded.key == key) {
             Some(recorded) => recorded.value = value.to_otel(),
@@ -147,6 +154,20 @@ mod tests {
         assert_eq!(
             sink,
             vec![KeyValue::new("a.b", "x"), KeyValue::new("c", 1.5)]
+        );
+    }
+
+    #[test]
+    fn strings_are_cut_to_the_limit() {
+        let huge = "€".repeat(2 * crate::DEFAULT_ATTRIBUTE_VALUE_LENGTH);
+        let mut sink = Vec::new();
+        sink.record("payment.currency", AttributeValue::Str(&huge));
+        let Value::String(kept) = &sink[0].value else {
+            panic!("a string: {sink:?}");
+        };
+        assert_eq!(
+            kept.as_str().chars().count(),
+            crate::DEFAULT_ATTRIBUTE_VALUE_LENGTH
         );
     }
 }

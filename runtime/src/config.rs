@@ -4,6 +4,7 @@
 //! by every call without a lock.
 
 use std::fmt;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use opentelemetry::global;
@@ -11,8 +12,10 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use crate::limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
 use crate::metrics::exemplars::Exemplars;
 use crate::metrics::Instruments;
+use crate::redact::HashKey;
 use crate::semconv::SemconvMode;
 use crate::tracer::{scope, Tracer};
 
@@ -46,6 +49,20 @@ pub struct Config {
     w3c_parent_based: bool,
     metrics: MetricsSource,
     exemplars: Option<Arc<Exemplars>>,
+    attribute_value_length: usize,
+    messages_per_rpc: u64,
+    hash_key: Option<HashKey>,
+    public_endpoints: PublicEndpoints,
+}
+
+/// The services whose callers do not choose sampling, besides those marked `public_endpoint`
+/// in code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum PublicEndpoints {
+    #[default]
+    None,
+    All,
+    Services(Vec<String>),
 }
 
 /// Where the RPC metrics' instruments come from.
@@ -76,6 +93,10 @@ impl fmt::Debug for Config {
             .field("tracer_provider", &self.tracer_provider.is_some())
             .field("w3c_parent_based", &self.w3c_parent_based)
             .field("metrics", &metrics)
+            .field("attribute_value_length", &self.attribute_value_length)
+            .field("messages_per_rpc", &self.messages_per_rpc)
+            .field("hash_key", &self.hash_key.is_some())
+            .field("public_endpoints", &self.public_endpoints)
             .finish()
     }
 }
@@ -90,6 +111,10 @@ impl Config {
             w3c_parent_based: false,
             metrics: MetricsSource::Global,
             exemplars: None,
+            attribute_value_length: DEFAULT_ATTRIBUTE_VALUE_LENGTH,
+            messages_per_rpc: DEFAULT_MESSAGES_PER_RPC,
+            hash_key: None,
+            public_endpoints: PublicEndpoints::None,
         }
     }
 
@@ -125,6 +150,49 @@ impl Config {
     /// Records no RPC metrics.
     pub fn without_metrics(mut self) -> Self {
         self.metrics = MetricsSource::Off;
+        self
+    }
+
+    /// Cuts every string tonic-traced records (annotated fields, status and exception
+    /// messages) to at most `characters`, at a character boundary;
+    /// [`DEFAULT_ATTRIBUTE_VALUE_LENGTH`] (1024) unless set. `init()` sets it from
+    /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`.
+    pub fn attribute_value_length_limit(mut self, characters: usize) -> Self {
+        self.attribute_value_length = characters;
+        self
+    }
+
+    /// Records at most `count` message spans (or events) per RPC, both directions together;
+    /// the RPC span counts the rest in `tonic_traced.messages.unrecorded`.
+    /// [`DEFAULT_MESSAGES_PER_RPC`] (128) unless set.
+    pub fn max_messages_per_rpc(mut self, count: u64) -> Self {
+        self.messages_per_rpc = count;
+        self
+    }
+
+    /// The secret that `HASH`-redacted fields are hashed under (HMAC-SHA-256). Give every
+    /// service the same one so that hashed ids still correlate across them; keep it out of
+    /// the trace backend's reach. Without a key, hashes are unkeyed SHA-256, which guessing
+    /// reverses for small value spaces.
+    pub fn hash_key(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.hash_key = Some(HashKey::new(secret.as_ref()));
+        self
+    }
+
+    /// Treats the service `service` (its proto name, `package.Service`, or `*` for every
+    /// service) as a public endpoint, as `#[traced_service(public_endpoint)]` does: its callers'
+    /// trace context becomes a link of a new root span, sampled by this process's sampler, so
+    /// untrusted callers cannot choose what is sampled. Call it once per service.
+    pub fn public_endpoint(mut self, service: impl Into<String>) -> Self {
+        let service = service.into();
+        self.public_endpoints = match (self.public_endpoints, service.as_str()) {
+            (_, "*") | (PublicEndpoints::All, _) => PublicEndpoints::All,
+            (PublicEndpoints::None, _) => PublicEndpoints::Services(vec![service]),
+            (PublicEndpoints::Services(mut services), _) => {
+                services.push(service);
+                PublicEndpoints::Services(services)
+            }
+        };
         self
     }
 
@@ -171,6 +239,11 @@ impl Config {
             tracer,
             w3c_parent_based: self.w3c_parent_based,
             instruments,
+            attribute_value_length: self.attribute_value_length,
+            messages_per_rpc: self.messages_per_rpc,
+            hash_key: self.hash_key,
+            unkeyed_hash_warned: AtomicBool::new(false),
+            public_endpoints: self.public_endpoints,
             defaulted,
         }
     }
@@ -209,8 +282,32 @@ pub(crate) struct Active {
     pub(crate) w3c_parent_based: bool,
     /// `None` when metrics are off.
     pub(crate) instruments: Option<Instruments>,
+    /// Characters kept of a string attribute value.
+    pub(crate) attribute_value_length: usize,
+    /// Message spans or events recorded per RPC.
+    pub(crate) messages_per_rpc: u64,
+    pub(crate) hash_key: Option<HashKey>,
+    /// Whether the warning about unkeyed hashes was given.
+    pub(crate) unkeyed_hash_warned: AtomicBool,
+    public_endpoints: PublicEndpoints,
     /// Installed by a traced call, not by the application.
     defaulted: bool,
+}
+
+impl Active {
+    /// Whether the configuration makes `service` a public endpoint.
+    pub(crate) fn is_public_endpoint(&self, service: &str) -> bool {
+        match &self.public_endpoints {
+            PublicEndpoints::None => false,
+            PublicEndpoints::All => true,
+            PublicEndpoints::Services(services) => services.iter().any(|name| name == service),
+        }
+    }
+
+    /// `value` cut to the attribute value length limit.
+    pub(crate) fn limited<'a>(&self, value: &'a str) -> &'a str {
+        crate::limits::truncate(value, self.attribute_value_length)
+    }
 }
 
 /// The configuration calls use: the installed one, or the defaults from the first call on.

@@ -15,6 +15,7 @@ mod decoder;
 mod framing;
 #[cfg(feature = "init")]
 pub mod init;
+mod limits;
 mod messages;
 mod method;
 mod metrics;
@@ -31,6 +32,7 @@ pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
 pub use config::{Config, InstallError};
 #[cfg(feature = "init")]
 pub use init::{init, Init, TelemetryGuard};
+pub use limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
 pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
 pub use propagation::extract_remote_context;

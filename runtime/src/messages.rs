@@ -5,6 +5,7 @@ use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
 use crate::config;
+use crate::limits::MessageBudget;
 use crate::SpanAttributes;
 
 /// How streamed messages appear in a trace.
@@ -75,7 +76,7 @@ pub(crate) fn record_message(
     size: impl FnOnce() -> MessageSize,
     fields: impl FnOnce(&mut Vec<KeyValue>),
 ) {
-    if mode == MessageMode::Off || !rpc.span().is_recording() {
+    if mode == MessageMode::Off || !rpc.span().is_recording() || !MessageBudget::take(rpc) {
         return;
     }
     let size = match size() {

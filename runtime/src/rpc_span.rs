@@ -7,6 +7,8 @@ use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 use tonic::Code;
 
+use crate::config;
+use crate::limits::MessageBudget;
 use crate::metrics::CallMetrics;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
@@ -60,6 +62,9 @@ impl RpcSpan {
                 code_name(code),
             ));
         }
+        if let Some(unrecorded) = MessageBudget::unrecorded(&self.cx) {
+            span.set_attribute(unrecorded);
+        }
         if (self.is_error)(code) {
             if self.semconv.stable {
                 span.set_attribute(KeyValue::new(
@@ -70,7 +75,7 @@ impl RpcSpan {
             let description = if message.is_empty() {
                 code_name(code).to_owned()
             } else {
-                message.to_owned()
+                config::active().limited(message).to_owned()
             };
             span.add_event(
                 "exception",

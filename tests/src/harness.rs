@@ -83,6 +83,14 @@ pub fn env_lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 /// bridging to OpenTelemetry, and the tonic-traced configuration that uses them all (as
 /// `init()` does, semantic conventions from `OTEL_SEMCONV_STABILITY_OPT_IN`).
 pub fn telemetry() -> &'static Telemetry {
+    telemetry_with(|config| config)
+}
+
+/// [`telemetry`], with the tonic-traced configuration changed by `customize` if this is the
+/// first call of the binary (later calls get the telemetry installed first).
+pub fn telemetry_with(
+    customize: impl FnOnce(tonic_traced::Config) -> tonic_traced::Config,
+) -> &'static Telemetry {
     static TELEMETRY: OnceLock<Telemetry> = OnceLock::new();
     TELEMETRY.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
@@ -103,13 +111,14 @@ pub fn telemetry() -> &'static Telemetry {
             Box::new(BaggagePropagator::new()),
         ]));
         let opt_in = std::env::var("OTEL_SEMCONV_STABILITY_OPT_IN").unwrap_or_default();
-        tonic_traced::Config::new()
+        let config = tonic_traced::Config::new()
             .semconv(SemconvMode::from_opt_in(&opt_in).expect("a valid opt-in"))
             .tracer_provider(&provider)
             .meter_provider(meter_provider.clone())
             // W3C and parent-based, as `init()` sets up by default: the unsampled fast path
             // is on.
-            .w3c_parent_based_sampling(true)
+            .w3c_parent_based_sampling(true);
+        customize(config)
             .install()
             .expect("the first configuration of this test binary");
         // Only the tests' own spans: h2 and hyper have `tracing` spans of their own.

@@ -128,7 +128,10 @@ fn assert_their_peer_attributes(theirs: &Json, kind: &str) {
         return;
     }
     for key in ["net.peer.ip", "net.peer.name", "rpc.user_agent"] {
-        assert!(attributes.contains_key(key), "Python server span lacks {key}");
+        assert!(
+            attributes.contains_key(key),
+            "Python server span lacks {key}"
+        );
     }
     assert!(
         attributes["net.peer.port"].is_string(),

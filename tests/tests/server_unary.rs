@@ -301,3 +301,30 @@ async fn unsampled_parent_records_nothing() {
         .await;
     assert!(telemetry().trace(trace_id).is_empty());
 }
+
+#[tokio::test]
+async fn request_fields_and_status_messages_are_cut_to_the_default_limit() {
+    let (mut client, _) = client().await;
+    let (trace_id, _, traceparent) = remote_parent(true);
+    // A failing call: its field and its status message (which echoes nothing) are bounded.
+    let huge = format!(
+        "code=13;{}",
+        "é".repeat(3 * tonic_traced::DEFAULT_ATTRIBUTE_VALUE_LENGTH)
+    );
+    let status = client
+        .get_http_thing(with_parent(header(&huge), &traceparent))
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::Internal);
+    let span = telemetry()
+        .wait_for(|t| t.trace(trace_id).into_iter().next())
+        .await;
+    let Some(Value::String(kept)) = attribute(&span, "http.url_path") else {
+        panic!("a string url_path: {span:#?}");
+    };
+    assert_eq!(
+        kept.as_str().chars().count(),
+        tonic_traced::DEFAULT_ATTRIBUTE_VALUE_LENGTH
+    );
+    assert!(huge.starts_with(kept.as_str()));
+}

@@ -71,9 +71,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     global::set_meter_provider(meter_provider.clone());
     global::set_text_map_propagator(TraceContextPropagator::new());
     // The HTTP/2 stack's own spans and debug lines would crowd the traces and the log.
-    let filter = Targets::new()
-        .with_default(Level::INFO)
-        .with_targets([("h2", Level::WARN), ("hyper", Level::WARN), ("tower", Level::WARN)]);
+    let filter = Targets::new().with_default(Level::INFO).with_targets([
+        ("h2", Level::WARN),
+        ("hyper", Level::WARN),
+        ("tower", Level::WARN),
+    ]);
     tracing_subscriber::registry()
         .with(filter)
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))

@@ -57,8 +57,14 @@ fn one_connected_trace_and_metrics_through_the_applications_pipeline() {
 
     let server_attributes = attributes(&server.span.attributes);
     let text = |value: &str| Some(Value::StringValue(value.to_owned()));
-    assert_eq!(server_attributes.get("inventory.sku").cloned(), text("sku-42"));
-    assert_eq!(server_attributes.get("rpc.method").cloned(), text("GetItem"));
+    assert_eq!(
+        server_attributes.get("inventory.sku").cloned(),
+        text("sku-42")
+    );
+    assert_eq!(
+        server_attributes.get("rpc.method").cloned(),
+        text("GetItem")
+    );
     assert_eq!(
         server_attributes.get("rpc.grpc.status_code").cloned(),
         Some(Value::IntValue(0))

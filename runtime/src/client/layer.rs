@@ -19,6 +19,7 @@ use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
 use crate::config;
 use crate::deadline::deadline;
+use crate::limits::MessageBudget;
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::inject_trace_context;
 use crate::rpc_span::RpcSpan;
@@ -118,7 +119,10 @@ where
                     &self.server,
                     semconv,
                 ));
-            config.tracer.start(builder, &parent)
+            MessageBudget::attach(
+                config.tracer.start(builder, &parent),
+                config.messages_per_rpc,
+            )
         };
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());

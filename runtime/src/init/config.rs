@@ -29,6 +29,34 @@ pub struct TelemetryConfig {
     pub propagators: Vec<Propagator>,
     /// `OTEL_SEMCONV_STABILITY_OPT_IN`: which RPC semantic conventions to emit.
     pub semconv: SemconvMode,
+    /// What bounds spans, how hashes are keyed, which services are public endpoints.
+    pub limits: LimitsConfig,
+}
+
+/// The settings of the core's bounds; `None` leaves the core's default.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LimitsConfig {
+    /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`:
+    /// characters kept of string attribute values.
+    pub attribute_value_length: Option<usize>,
+    /// `TONIC_TRACED_MAX_MESSAGES_PER_RPC`: message spans or events recorded per RPC.
+    pub messages_per_rpc: Option<u64>,
+    /// `TONIC_TRACED_HASH_KEY`, or the contents of the file `TONIC_TRACED_HASH_KEY_FILE`
+    /// names (a mounted Kubernetes Secret, say): the key of `HASH` redaction.
+    pub hash_key: Option<Secret>,
+    /// `TONIC_TRACED_PUBLIC_ENDPOINTS`: comma-separated services (`package.Service`), or `*`,
+    /// whose callers do not choose sampling.
+    pub public_endpoints: Vec<String>,
+}
+
+/// A secret value; `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub Vec<u8>);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
 }
 
 /// Span export and sampling settings.
@@ -228,6 +256,7 @@ pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<TelemetryConf
             SemconvMode::from_opt_in(&var.value).map_err(|error| var.error(error))
         })?
         .unwrap_or(SemconvMode::OLD),
+        limits: limits(&env)?,
     })
 }
 
@@ -554,6 +583,58 @@ fn list<T: Copy + PartialEq>(
     Ok(items)
 }
 
+/// The span bounds, the hash key and the public endpoints.
+fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
+    let attribute_value_length = env.either(
+        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
+    );
+    let hash_key = match (
+        env.var("TONIC_TRACED_HASH_KEY"),
+        env.var("TONIC_TRACED_HASH_KEY_FILE"),
+    ) {
+        (Some(_), Some(file)) => {
+            return Err(file.error("is set as well as TONIC_TRACED_HASH_KEY; set one of them"))
+        }
+        (Some(key), None) => Some(Secret(key.value.into_bytes())),
+        (None, Some(file)) => Some(key_file(&file)?),
+        (None, None) => None,
+    };
+    Ok(LimitsConfig {
+        attribute_value_length: parsed(attribute_value_length, size)?,
+        messages_per_rpc: parsed(env.var("TONIC_TRACED_MAX_MESSAGES_PER_RPC"), size)?
+            .map(|count| count as u64),
+        hash_key,
+        public_endpoints: parsed(env.var("TONIC_TRACED_PUBLIC_ENDPOINTS"), |var| {
+            Ok(var
+                .value
+                .split(',')
+                .map(str::trim)
+                .filter(|service| !service.is_empty())
+                .map(str::to_owned)
+                .collect())
+        })?
+        .unwrap_or_default(),
+    })
+}
+
+/// The key in the file `var` names, without a trailing newline; an error when it cannot be
+/// read or is empty.
+fn key_file(var: &Var) -> Result<Secret, ConfigError> {
+    let mut key = std::fs::read(&var.value).map_err(|error| {
+        var.error(format_args!(
+            "cannot be read ({error}); mount the key file there, or unset the variable"
+        ))
+    })?;
+    while key.last().is_some_and(|byte| matches!(byte, b'\n' | b'\r')) {
+        key.pop();
+    }
+    if key.is_empty() {
+        return Err(var.error("names an empty file; put the hash key in it"));
+    }
+    Ok(Secret(key))
+}
+
 /// `true` or `false`, ignoring ASCII case.
 fn boolean(var: &Var) -> Result<bool, ConfigError> {
     choice(var, "a boolean", &[("true", true), ("false", false)])
@@ -780,6 +861,7 @@ mod tests {
                 },
                 propagators: vec![Propagator::TraceContext, Propagator::Baggage],
                 semconv: SemconvMode::OLD,
+                limits: LimitsConfig::default(),
             }
         );
     }
@@ -1518,6 +1600,82 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn limits_hash_key_and_public_endpoints() {
+        let limits = |vars: &[(&str, &str)]| ok(vars).limits;
+        assert_eq!(
+            limits(&[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64")]).attribute_value_length,
+            Some(64)
+        );
+        assert_eq!(
+            limits(&[
+                ("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "64"),
+                ("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "32"),
+            ])
+            .attribute_value_length,
+            Some(32),
+            "the span limit wins"
+        );
+        assert_eq!(
+            limits(&[("TONIC_TRACED_MAX_MESSAGES_PER_RPC", "10")]).messages_per_rpc,
+            Some(10)
+        );
+        assert_eq!(
+            limits(&[("TONIC_TRACED_HASH_KEY", "s3cret")]).hash_key,
+            Some(Secret(b"s3cret".to_vec()))
+        );
+        assert_eq!(
+            format!("{:?}", Secret(b"s3cret".to_vec())),
+            "Secret(hidden)"
+        );
+        let file = tempfile_with("from-a-secret\n");
+        assert_eq!(
+            limits(&[("TONIC_TRACED_HASH_KEY_FILE", &file)]).hash_key,
+            Some(Secret(b"from-a-secret".to_vec()))
+        );
+        assert_eq!(
+            limits(&[(
+                "TONIC_TRACED_PUBLIC_ENDPOINTS",
+                "payment.PaymentService, order.OrderService"
+            )])
+            .public_endpoints,
+            ["payment.PaymentService", "order.OrderService"]
+        );
+        assert_eq!(limits(&[]), LimitsConfig::default());
+
+        for (vars, start) in [
+            (
+                &[("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "-1")][..],
+                "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT=\"-1\" is not a size",
+            ),
+            (
+                &[("TONIC_TRACED_MAX_MESSAGES_PER_RPC", "lots")][..],
+                "TONIC_TRACED_MAX_MESSAGES_PER_RPC=\"lots\" is not a size",
+            ),
+            (
+                &[
+                    ("TONIC_TRACED_HASH_KEY", "a"),
+                    ("TONIC_TRACED_HASH_KEY_FILE", "/k"),
+                ][..],
+                "TONIC_TRACED_HASH_KEY_FILE=\"/k\" is set as well as TONIC_TRACED_HASH_KEY",
+            ),
+            (
+                &[("TONIC_TRACED_HASH_KEY_FILE", "/no/such/key")][..],
+                "TONIC_TRACED_HASH_KEY_FILE=\"/no/such/key\" cannot be read",
+            ),
+        ] {
+            let error = error(vars);
+            assert!(error.starts_with(start), "{error}");
+        }
+    }
+
+    /// A file holding `contents` that lasts for the test process; its path.
+    fn tempfile_with(contents: &str) -> String {
+        let path = std::env::temp_dir().join(format!("tonic-traced-key-{}", std::process::id()));
+        std::fs::write(&path, contents).unwrap();
+        path.to_string_lossy().into_owned()
     }
 
     #[test]

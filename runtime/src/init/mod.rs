@@ -146,14 +146,27 @@ impl Init {
     }
 }
 
-/// The configuration of the core that the environment describes: its conventions, and the
-/// providers just built.
+/// The configuration of the core that the environment describes: its conventions and bounds,
+/// and the providers just built.
 fn core_config(
     config: &TelemetryConfig,
     traces: Option<&TracesPipeline>,
     metrics: Option<&MetricsPipeline>,
 ) -> crate::Config {
+    let limits = &config.limits;
     let mut core = crate::Config::new().semconv(config.semconv);
+    if let Some(length) = limits.attribute_value_length {
+        core = core.attribute_value_length_limit(length);
+    }
+    if let Some(count) = limits.messages_per_rpc {
+        core = core.max_messages_per_rpc(count);
+    }
+    if let Some(key) = &limits.hash_key {
+        core = core.hash_key(&key.0);
+    }
+    for service in &limits.public_endpoints {
+        core = core.public_endpoint(service);
+    }
     if let Some(traces) = traces {
         core = core
             .tracer_provider(&traces.provider)

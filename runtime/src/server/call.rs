@@ -14,6 +14,7 @@ use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
 use crate::config;
 use crate::deadline::deadline;
+use crate::limits::MessageBudget;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::extract_remote_context;
@@ -92,12 +93,14 @@ impl ServerCall {
                 ended: false,
             }
         };
+        let public_endpoint =
+            tracing.public_endpoint() || config.is_public_endpoint(method.service);
         let fast_path = config.w3c_parent_based;
         let remote = match fast_path.then(|| w3c_remote_context(request.metadata().as_ref())) {
             // The caller did not sample and the sampler follows it: the call runs in the
             // caller's context, which outgoing calls pass on.
             Some(Some(remote))
-                if !tracing.public_endpoint() && !remote.span().span_context().is_sampled() =>
+                if !public_endpoint && !remote.span().span_context().is_sampled() =>
             {
                 return ServerCall {
                     span: rpc_span(remote, metrics),
@@ -111,7 +114,7 @@ impl ServerCall {
         let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
             .with_attributes(static_attributes(method, semconv));
-        let parent = if tracing.public_endpoint() {
+        let parent = if public_endpoint {
             let remote_span = remote.span().span_context().clone();
             if remote_span.is_valid() {
                 builder = builder.with_links(vec![Link::with_context(remote_span)]);
@@ -120,7 +123,10 @@ impl ServerCall {
         } else {
             remote
         };
-        let cx = config.tracer.start(builder, &parent);
+        let cx = MessageBudget::attach(
+            config.tracer.start(builder, &parent),
+            config.messages_per_rpc,
+        );
 
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
