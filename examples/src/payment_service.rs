@@ -57,13 +57,19 @@ impl PaymentService for Payments {
 /// RPC span because `#[traced_service]` makes that span's context current.
 fn validate_payment(payment: &PaymentRequest) -> Result<(), Status> {
     let mut span = global::tracer("payment-service").start("validate_payment");
-    span.set_attribute(KeyValue::new("payment.currency", payment.currency.clone()));
     let result = if payment.amount <= 0.0 {
         Err(Status::invalid_argument(format!(
             "amount must be positive, got {}",
             payment.amount
         )))
+    } else if !is_currency_code(&payment.currency) {
+        // The caller's text stays out of the message: it could be megabytes.
+        Err(Status::invalid_argument(
+            "currency must be a three-letter ISO 4217 code, such as USD",
+        ))
     } else {
+        // Known to be three letters: safe to record whole.
+        span.set_attribute(KeyValue::new("payment.currency", payment.currency.clone()));
         Ok(())
     };
     if let Err(status) = &result {
@@ -73,7 +79,14 @@ fn validate_payment(payment: &PaymentRequest) -> Result<(), Status> {
     result
 }
 
-/// A `tracing` span: with `tonic_traced::init()` it becomes a child of the RPC span too.
+/// Three ASCII capital letters, as ISO 4217 currency codes are.
+fn is_currency_code(currency: &str) -> bool {
+    currency.len() == 3 && currency.bytes().all(|byte| byte.is_ascii_uppercase())
+}
+
+/// A `tracing` span: with `tonic_traced::init()` it becomes a child of the RPC span too. Its
+/// fields (and so its log lines) are the amount and the currency, which `validate_payment`
+/// has checked is a three-letter code: no request field reaches the log unbounded.
 #[tracing::instrument]
 async fn fraud_check(amount: f64, currency: &str) -> Result<(), Status> {
     if amount >= UNAVAILABLE_AMOUNT {

@@ -351,3 +351,34 @@ async fn an_unsampled_caller_is_passed_on_through_a_chain() {
         "and nothing is recorded"
     );
 }
+
+#[tokio::test]
+async fn a_refused_call_carries_its_request_fields() {
+    use tonic_traced_tests::kitchen::sink::v1::http_things_client::HttpThingsClient;
+    telemetry();
+    // A port nobody listens on: bound, then closed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoint =
+        tonic::transport::Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap();
+    let mut client = HttpThingsClient::new(
+        tower::ServiceBuilder::new()
+            .layer(tonic_traced::client::layer().with_server(endpoint.uri()))
+            .service(endpoint.connect_lazy()),
+    );
+    let (trace_id, result) = in_root_span(client.get_http_thing(header("payment-42"))).await;
+    assert_eq!(result.unwrap_err().code(), Code::Unavailable);
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
+    assert_eq!(
+        attribute(&span, "rpc.grpc.status_code"),
+        Some(Value::I64(14))
+    );
+    assert_eq!(
+        attribute(&span, "http.url_path"),
+        Some("payment-42".into()),
+        "the request's annotated field, though it was never sent"
+    );
+}

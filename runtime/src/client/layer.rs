@@ -1,5 +1,6 @@
 //! The tower layer: a CLIENT span per call, trace context injected into the metadata.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
@@ -163,14 +164,16 @@ where
             semconv,
             ended: false,
         };
+        // A generated client's codec notes the request's fields as it encodes it: for a
+        // recorded single-request call, encoded now, so a call that never reaches the wire
+        // still carries them.
+        let prefetch = link.is_some() && single_request && cx.span().is_recording();
         let request = request.map(|body| {
-            Body::new(TracedRequestBody::new(
-                body,
-                cx,
-                tally,
-                messages,
-                single_request,
-            ))
+            let mut body = TracedRequestBody::new(body, cx, tally, messages, single_request);
+            if prefetch {
+                Pin::new(&mut body).prefetch();
+            }
+            Body::new(body)
         });
         ResponseFuture::new(self.inner.call(request), span, body_messages)
     }

@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -34,6 +34,8 @@ pin_project! {
         single_request: bool,
         framing: MessageFraming,
         sent: u64,
+        // The first frame, read by `prefetch` before the call was sent, not yet written.
+        prefetched: Option<Frame<Bytes>>,
     }
 }
 
@@ -60,15 +62,22 @@ impl TracedRequestBody {
             single_request,
             framing: MessageFraming::default(),
             sent: 0,
+            prefetched: None,
         }
     }
-}
 
-impl HttpBody for TracedRequestBody {
-    type Data = Bytes;
-    type Error = Status;
+    /// Encodes the first request message now, if it is ready, so that its fields are on the
+    /// call's span even when the call never reaches the wire (connection refused, deadline
+    /// passed while connecting): the transport writes the frame later as usual.
+    pub(crate) fn prefetch(mut self: Pin<&mut Self>) {
+        let mut task = TaskContext::from_waker(Waker::noop());
+        if let Poll::Ready(Some(Ok(frame))) = self.as_mut().poll_inner(&mut task) {
+            *self.project().prefetched = Some(frame);
+        }
+    }
 
-    fn poll_frame(
+    /// Polls the inner body under the encoding context and notes what each frame holds.
+    fn poll_inner(
         self: Pin<&mut Self>,
         task: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
@@ -106,13 +115,31 @@ impl HttpBody for TracedRequestBody {
         }
         polled
     }
+}
+
+impl HttpBody for TracedRequestBody {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        task: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        if let Some(frame) = self.as_mut().project().prefetched.take() {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        self.poll_inner(task)
+    }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.prefetched.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
+        match &self.prefetched {
+            Some(_) => SizeHint::default(),
+            None => self.inner.size_hint(),
+        }
     }
 }
 
