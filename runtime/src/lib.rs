@@ -15,6 +15,7 @@ mod decoder;
 mod framing;
 #[cfg(feature = "init")]
 pub mod init;
+mod keys;
 mod limits;
 mod messages;
 mod method;

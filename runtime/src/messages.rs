@@ -2,9 +2,10 @@
 //! and the message's own annotated fields.
 
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
-use opentelemetry::{Context, Key, KeyValue};
+use opentelemetry::{Context, KeyValue};
 
 use crate::config;
+use crate::keys;
 use crate::limits::MessageBudget;
 use crate::SpanAttributes;
 
@@ -80,19 +81,17 @@ pub(crate) fn record_message(
         return;
     }
     let size = match size() {
-        MessageSize::Uncompressed(size) => KeyValue::new(
-            Key::from_static_str("rpc.message.uncompressed_size"),
-            size as i64,
-        ),
-        MessageSize::Compressed(size) => KeyValue::new(
-            Key::from_static_str("rpc.message.compressed_size"),
-            size as i64,
-        ),
+        MessageSize::Uncompressed(size) => {
+            KeyValue::new(keys::RPC_MESSAGE_UNCOMPRESSED_SIZE, size as i64)
+        }
+        MessageSize::Compressed(size) => {
+            KeyValue::new(keys::RPC_MESSAGE_COMPRESSED_SIZE, size as i64)
+        }
     };
     let mut attributes = Vec::with_capacity(8);
     attributes.extend([
-        KeyValue::new(Key::from_static_str("rpc.message.type"), direction.as_str()),
-        KeyValue::new(Key::from_static_str("rpc.message.id"), id as i64),
+        KeyValue::new(keys::RPC_MESSAGE_TYPE, direction.as_str()),
+        KeyValue::new(keys::RPC_MESSAGE_ID, id as i64),
         size,
     ]);
     fields(&mut attributes);

@@ -4,10 +4,11 @@ use std::any::Any;
 use std::time::Instant;
 
 use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
-use opentelemetry::{Context, Key, KeyValue};
+use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
 use crate::config;
+use crate::keys;
 use crate::limits::MessageBudget;
 use crate::metrics::CallMetrics;
 use crate::semconv::SemconvMode;
@@ -51,14 +52,11 @@ impl RpcSpan {
             return;
         }
         if self.semconv.old {
-            span.set_attribute(KeyValue::new(
-                Key::from_static_str("rpc.grpc.status_code"),
-                code as i64,
-            ));
+            span.set_attribute(KeyValue::new(keys::RPC_GRPC_STATUS_CODE, code as i64));
         }
         if self.semconv.stable {
             span.set_attribute(KeyValue::new(
-                Key::from_static_str("rpc.response.status_code"),
+                keys::RPC_RESPONSE_STATUS_CODE,
                 code_name(code),
             ));
         }
@@ -67,10 +65,7 @@ impl RpcSpan {
         }
         if (self.is_error)(code) {
             if self.semconv.stable {
-                span.set_attribute(KeyValue::new(
-                    Key::from_static_str("error.type"),
-                    code_name(code),
-                ));
+                span.set_attribute(KeyValue::new(keys::ERROR_TYPE, code_name(code)));
             }
             let description = if message.is_empty() {
                 code_name(code).to_owned()
@@ -80,11 +75,8 @@ impl RpcSpan {
             span.add_event(
                 "exception",
                 vec![
-                    KeyValue::new(Key::from_static_str("exception.type"), code_name(code)),
-                    KeyValue::new(
-                        Key::from_static_str("exception.message"),
-                        description.clone(),
-                    ),
+                    KeyValue::new(keys::EXCEPTION_TYPE, code_name(code)),
+                    KeyValue::new(keys::EXCEPTION_MESSAGE, description.clone()),
                 ],
             );
             span.set_status(SpanStatus::error(description));

@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use opentelemetry::{Key, KeyValue};
+use opentelemetry::KeyValue;
+
+use crate::keys;
 
 /// The attribute sets to emit: the old conventions (the default, as the migration rules
 /// require), the stable ones (`rpc`), or both (`rpc/dup`).
@@ -81,19 +83,16 @@ impl SemconvMode {
         full_name: Cow<'static, str>,
     ) {
         if self.old {
-            attributes.push(KeyValue::new(Key::from_static_str("rpc.system"), "grpc"));
-            attributes.push(KeyValue::new(Key::from_static_str("rpc.service"), service));
+            attributes.push(KeyValue::new(keys::RPC_SYSTEM, "grpc"));
+            attributes.push(KeyValue::new(keys::RPC_SERVICE, service));
         }
         let method = if self.stable {
-            attributes.push(KeyValue::new(
-                Key::from_static_str("rpc.system.name"),
-                "grpc",
-            ));
+            attributes.push(KeyValue::new(keys::RPC_SYSTEM_NAME, "grpc"));
             full_name
         } else {
             method
         };
-        attributes.push(KeyValue::new(Key::from_static_str("rpc.method"), method));
+        attributes.push(KeyValue::new(keys::RPC_METHOD, method));
     }
 }
 

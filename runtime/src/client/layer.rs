@@ -7,7 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::propagation::Injector;
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
-use opentelemetry::{global, Context, Key, KeyValue};
+use opentelemetry::{global, Context, KeyValue};
 use tonic::body::Body;
 use tonic::Code;
 use tower_layer::Layer;
@@ -20,6 +20,7 @@ use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
 use crate::config;
 use crate::deadline::deadline;
+use crate::keys;
 use crate::limits::MessageBudget;
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::inject_trace_context;
@@ -210,14 +211,11 @@ fn client_attributes<B>(
 
 fn server_attributes(authority: &http::uri::Authority) -> Vec<KeyValue> {
     let mut attributes = vec![KeyValue::new(
-        Key::from_static_str("server.address"),
+        keys::SERVER_ADDRESS,
         authority.host().to_owned(),
     )];
     if let Some(port) = authority.port_u16() {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("server.port"),
-            i64::from(port),
-        ));
+        attributes.push(KeyValue::new(keys::SERVER_PORT, i64::from(port)));
     }
     attributes
 }

@@ -9,11 +9,12 @@ use std::time::SystemTime;
 
 use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::trace::{SpanId, TraceId};
-use opentelemetry::{Key, KeyValue};
+use opentelemetry::KeyValue;
 use tonic::Code;
 
 use super::exemplars::{BucketExemplars, Exemplar, Exemplars};
 use super::Side;
+use crate::keys;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
 
@@ -238,13 +239,10 @@ impl SideInstruments {
         let mut call_duration_exemplars = None;
         let old = self.old.as_ref().map(|old| {
             let attributes = [
-                KeyValue::new(Key::from_static_str("rpc.system"), "grpc"),
-                KeyValue::new(Key::from_static_str("rpc.service"), call.service.clone()),
-                KeyValue::new(Key::from_static_str("rpc.method"), call.method.clone()),
-                KeyValue::new(
-                    Key::from_static_str("rpc.grpc.status_code"),
-                    call.code as i64,
-                ),
+                KeyValue::new(keys::RPC_SYSTEM, "grpc"),
+                KeyValue::new(keys::RPC_SERVICE, call.service.clone()),
+                KeyValue::new(keys::RPC_METHOD, call.method.clone()),
+                KeyValue::new(keys::RPC_GRPC_STATUS_CODE, call.code as i64),
             ];
             duration_exemplars = exemplars.and_then(|exemplars| {
                 exemplars.register(
@@ -264,12 +262,12 @@ impl SideInstruments {
         let call_duration = self.call_duration.as_ref().map(|call_duration| {
             let status = code_name(call.code);
             let mut attributes = vec![
-                KeyValue::new(Key::from_static_str("rpc.system.name"), "grpc"),
-                KeyValue::new(Key::from_static_str("rpc.method"), call.full_name.clone()),
-                KeyValue::new(Key::from_static_str("rpc.response.status_code"), status),
+                KeyValue::new(keys::RPC_SYSTEM_NAME, "grpc"),
+                KeyValue::new(keys::RPC_METHOD, call.full_name.clone()),
+                KeyValue::new(keys::RPC_RESPONSE_STATUS_CODE, status),
             ];
             if call.is_error {
-                attributes.push(KeyValue::new(Key::from_static_str("error.type"), status));
+                attributes.push(KeyValue::new(keys::ERROR_TYPE, status));
             }
             call_duration_exemplars = exemplars.and_then(|exemplars| {
                 exemplars.register(

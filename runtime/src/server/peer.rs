@@ -1,28 +1,26 @@
 //! Where a call came from and arrived, as tonic's transport reports them.
 
-#[cfg(feature = "transport")]
-use opentelemetry::Key;
 use opentelemetry::KeyValue;
 use tonic::Request;
+
+#[cfg(feature = "transport")]
+use crate::keys;
 
 /// The client's address and the port it called, as tonic's transport reports them.
 #[cfg(feature = "transport")]
 pub(super) fn peer_attributes<T>(request: &Request<T>, attributes: &mut Vec<KeyValue>) {
     if let Some(peer) = request.remote_addr() {
         attributes.push(KeyValue::new(
-            Key::from_static_str("network.peer.address"),
+            keys::NETWORK_PEER_ADDRESS,
             peer.ip().to_string(),
         ));
         attributes.push(KeyValue::new(
-            Key::from_static_str("network.peer.port"),
+            keys::NETWORK_PEER_PORT,
             i64::from(peer.port()),
         ));
     }
     if let Some(local) = request.local_addr() {
-        attributes.push(KeyValue::new(
-            Key::from_static_str("server.port"),
-            i64::from(local.port()),
-        ));
+        attributes.push(KeyValue::new(keys::SERVER_PORT, i64::from(local.port())));
     }
 }
 
