@@ -112,7 +112,7 @@ fn payment_client_gets_a_payment_approved() {
     assert!(
         lines[2].contains(
             "payment.amount=99.99 payment.currency=USD customer.id=fc3ce5a6986e1e05 \
-             rpc.grpc.status_code=0"
+             payment.transaction_id=txn-123 payment.status=approved rpc.grpc.status_code=0"
         ),
         "{trace}"
     );
@@ -127,11 +127,16 @@ fn payment_client_reports_a_declined_payment_and_fails() {
         "USD",
     ]));
     assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stderr),
-        "payment-client: payment failed: FAILED_PRECONDITION: payment declined: 7500 is over \
-         the customer's limit of 5000\n"
+    // Before it, the one warning that `customer.id` is hashed without a key.
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.ends_with(
+            "\npayment-client: payment failed: FAILED_PRECONDITION: payment declined: 7500 is \
+             over the customer's limit of 5000\n"
+        ),
+        "{stderr}"
     );
+    assert_eq!(stderr.matches("hashed without a key").count(), 1, "{stderr}");
     let [trace] = traces.as_slice() else {
         panic!("one trace: {traces:?}");
     };

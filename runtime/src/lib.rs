@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod attributes;
+mod call_fields;
 pub mod client;
 mod config;
 mod deadline;

@@ -10,6 +10,7 @@ use opentelemetry::{Context, KeyValue};
 use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
 use tonic::Status;
 
+use crate::call_fields::record_message_fields;
 use crate::decoder::{ReportDecoded, TracedDecoder};
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
 use crate::SpanAttributes;
@@ -59,15 +60,18 @@ pub struct CallLink(Arc<OnceLock<LinkedCall>>);
 struct LinkedCall {
     rpc: Context,
     mode: MessageMode,
+    /// Unary and client-streaming calls: the one response's fields go on the call's span.
+    single_response: bool,
     received: AtomicU64,
 }
 
 impl CallLink {
     /// Connects the codec to the call whose span is in `rpc`.
-    pub(crate) fn connect(&self, rpc: Context, mode: MessageMode) {
+    pub(crate) fn connect(&self, rpc: Context, mode: MessageMode, single_response: bool) {
         let _first_connection_wins = self.0.set(LinkedCall {
             rpc,
             mode,
+            single_response,
             received: AtomicU64::new(0),
         });
     }
@@ -77,6 +81,9 @@ impl ReportDecoded for CallLink {
     fn decoded(&self, size: usize, message: &dyn SpanAttributes) {
         if let Some(call) = self.0.get() {
             let id = call.received.fetch_add(1, Ordering::Relaxed) + 1;
+            if call.single_response && id == 1 {
+                record_message_fields(&call.rpc, message);
+            }
             record_message(
                 &call.rpc,
                 call.mode,

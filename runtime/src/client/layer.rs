@@ -18,6 +18,7 @@ use super::codec::CallLink;
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
+use crate::call_fields::RecordedFields;
 use crate::config;
 use crate::deadline::deadline;
 use crate::keys;
@@ -97,6 +98,14 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let identity = CallIdentity::of(&request);
+        let single_request = matches!(
+            identity.kind,
+            Some(RpcKind::Unary | RpcKind::ServerStreaming)
+        );
+        let single_response = matches!(
+            identity.kind,
+            Some(RpcKind::Unary | RpcKind::ClientStreaming)
+        );
         let config = config::active();
         let semconv = config.semconv;
         let messages = self.messages.unwrap_or(match identity.kind {
@@ -121,10 +130,10 @@ where
                     &self.server,
                     semconv,
                 ));
-            MessageBudget::attach(
+            RecordedFields::attach(MessageBudget::attach(
                 config.tracer.start(builder, &parent),
                 config.messages_per_rpc,
-            )
+            ))
         };
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());
@@ -139,17 +148,13 @@ where
         let body_messages = match &link {
             Some(link) => {
                 if cx.span().is_recording() {
-                    link.connect(cx.clone(), messages);
+                    link.connect(cx.clone(), messages, single_response);
                 }
                 MessageMode::Off
             }
             None => messages,
         };
 
-        let single_request = matches!(
-            identity.kind,
-            Some(RpcKind::Unary | RpcKind::ServerStreaming)
-        );
         let metrics = CallMetrics::start(
             Side::Client,
             identity.service,

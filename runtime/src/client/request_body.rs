@@ -14,6 +14,7 @@ use tonic::body::Body;
 use tonic::Status;
 
 use super::codec::SentFields;
+use crate::call_fields::record_fields;
 use crate::framing::MessageFraming;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
 use crate::metrics::MessageTally;
@@ -99,8 +100,8 @@ impl TracedRequestBody {
                     *sent += 1;
                     tally.sent(prefix.length);
                     let noted = fields.map(SentFields::next).unwrap_or_default();
-                    if single && *sent == 1 && !noted.is_empty() {
-                        span_cx.span().set_attributes(noted.clone());
+                    if single && *sent == 1 {
+                        record_fields(span_cx, noted.clone());
                     }
                     record_message(
                         span_cx,

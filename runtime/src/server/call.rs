@@ -12,6 +12,7 @@ use super::in_context::InContext;
 use super::options::MethodTracing;
 use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
+use crate::call_fields::{record_message_fields, RecordedFields};
 use crate::config;
 use crate::deadline::deadline;
 use crate::limits::MessageBudget;
@@ -123,18 +124,18 @@ impl ServerCall {
         } else {
             remote
         };
-        let cx = MessageBudget::attach(
+        let cx = RecordedFields::attach(MessageBudget::attach(
             config.tracer.start(builder, &parent),
             config.messages_per_rpc,
-        );
+        ));
 
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
             peer_attributes(request, &mut attributes);
-            if let Some(message) = request.get_ref().message() {
-                message.record_attributes(&mut attributes);
-            }
             cx.span().set_attributes(attributes);
+            if let Some(message) = request.get_ref().message() {
+                record_message_fields(&cx, message);
+            }
         }
         if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
             record_message(
@@ -165,6 +166,7 @@ impl ServerCall {
                 let message = response.get_ref();
                 let size = message.encoded_size();
                 span.metrics.tally.sent(size);
+                record_message_fields(&span.cx, message);
                 record_message(
                     &span.cx,
                     messages,
