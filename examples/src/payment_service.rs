@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use opentelemetry::trace::{Span, Status as SpanStatus, Tracer};
 use opentelemetry::{global, KeyValue};
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
+use tonic_types::{ErrorDetails, StatusExt as _};
 
 use crate::payment::payment_service_server::PaymentService;
 use crate::payment::{PaymentRequest, PaymentResponse};
@@ -40,10 +41,16 @@ impl PaymentService for Payments {
         validate_payment(&payment)?;
         fraud_check(payment.amount, &payment.currency).await?;
         if payment.amount > LIMIT {
-            return Err(Status::failed_precondition(format!(
-                "payment declined: {} is over the customer's limit of {LIMIT}",
-                payment.amount
-            )));
+            // The reason in a machine-readable `ErrorInfo`, which the spans of both sides
+            // record (`rpc.grpc.error_info.reason = OVER_LIMIT`).
+            return Err(Status::with_error_details(
+                Code::FailedPrecondition,
+                format!(
+                    "payment declined: {} is over the customer's limit of {LIMIT}",
+                    payment.amount
+                ),
+                ErrorDetails::with_error_info("OVER_LIMIT", "payment.example", []),
+            ));
         }
         let number = self.next_transaction.fetch_add(1, Ordering::Relaxed) + 123;
         Ok(Response::new(PaymentResponse {

@@ -136,7 +136,11 @@ fn payment_client_reports_a_declined_payment_and_fails() {
         ),
         "{stderr}"
     );
-    assert_eq!(stderr.matches("hashed without a key").count(), 1, "{stderr}");
+    assert_eq!(
+        stderr.matches("hashed without a key").count(),
+        1,
+        "{stderr}"
+    );
     let [trace] = traces.as_slice() else {
         panic!("one trace: {traces:?}");
     };

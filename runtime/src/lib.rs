@@ -13,6 +13,7 @@ pub mod client;
 mod config;
 mod deadline;
 mod decoder;
+mod error_details;
 mod framing;
 #[cfg(feature = "init")]
 pub mod init;

@@ -8,6 +8,7 @@ use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
 use crate::config;
+use crate::error_details::detail_attributes;
 use crate::keys;
 use crate::limits::MessageBudget;
 use crate::metrics::CallMetrics;
@@ -82,6 +83,17 @@ impl RpcSpan {
             span.set_status(SpanStatus::error(description));
         }
         span.end();
+    }
+
+    /// Ends the span with `status`, recording what its error details say when it has any.
+    pub(crate) fn end_with_status(&mut self, status: &tonic::Status) {
+        let span = self.cx.span();
+        if !self.ended && !status.details().is_empty() && span.is_recording() {
+            let limit = config::active().attribute_value_length;
+            span.set_attributes(detail_attributes(status.details(), limit));
+        }
+        drop(span);
+        self.end(status.code(), status.message());
     }
 
     /// Ends the span of a handler that panicked: an error with the panic message, recorded as

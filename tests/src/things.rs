@@ -1,6 +1,6 @@
 //! A traced `HTTPThings` service whose behaviour the request chooses, so one server covers
 //! every RPC kind and failure path: `url_path` holds `;`-separated commands such as
-//! `code=5`, `sleep=200`, `count=3`, `interval=10`, `panic`, `child`, `reject`, `trace`.
+//! `code=5`, `sleep=200`, `count=3`, `interval=10`, `panic`, `child`, `reject`, `trace`, `details`.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -31,6 +31,9 @@ pub struct Commands {
     pub reject: bool,
     /// Answer with the trace the handler runs in (`trace=<id>;sampled=<bool>`).
     pub trace: bool,
+    /// Fail with error details: `ErrorInfo` (reason `TEST_REASON`, domain `kitchen.sink`),
+    /// `BadRequest` (field `url_path`) and `RetryInfo` (2 s).
+    pub details: bool,
 }
 
 impl Commands {
@@ -49,6 +52,7 @@ impl Commands {
                 "child" => commands.child = true,
                 "reject" => commands.reject = true,
                 "trace" => commands.trace = true,
+                "details" => commands.details = true,
                 _ => {}
             }
         }
@@ -67,6 +71,18 @@ impl Commands {
             panic!("the test asked for a panic");
         }
         match self.code {
+            Some(code) if self.details => {
+                use tonic_types::{ErrorDetails, StatusExt as _};
+                let mut details = ErrorDetails::with_error_info("TEST_REASON", "kitchen.sink", []);
+                details
+                    .add_bad_request_violation("url_path", "asked for details")
+                    .set_retry_info(Some(Duration::from_secs(2)));
+                Err(Status::with_error_details(
+                    Code::from(code),
+                    format!("failed with code {code}"),
+                    details,
+                ))
+            }
             Some(code) => Err(Status::new(
                 Code::from(code),
                 format!("failed with code {code}"),

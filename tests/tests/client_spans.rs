@@ -382,3 +382,44 @@ async fn a_refused_call_carries_its_request_fields() {
         "the request's annotated field, though it was never sent"
     );
 }
+
+#[tokio::test]
+async fn error_details_are_on_both_rpc_spans() {
+    let mut client = things_client().await;
+    let (trace_id, result) = in_root_span(client.get_http_thing(header("code=9;details"))).await;
+    assert_eq!(result.unwrap_err().code(), Code::FailedPrecondition);
+    for kind in [SpanKind::Server, SpanKind::Client] {
+        let span = telemetry().span_of_kind(trace_id, kind.clone()).await;
+        let texts = |values: &[&str]| {
+            Value::Array(opentelemetry::Array::String(
+                values.iter().map(|v| v.to_string().into()).collect(),
+            ))
+        };
+        assert_eq!(
+            attribute(&span, "rpc.grpc.status_details.types"),
+            Some(texts(&[
+                "google.rpc.RetryInfo",
+                "google.rpc.ErrorInfo",
+                "google.rpc.BadRequest"
+            ])),
+            "{kind:?}"
+        );
+        assert_eq!(
+            attribute(&span, "rpc.grpc.error_info.reason"),
+            Some("TEST_REASON".into()),
+            "{kind:?}"
+        );
+        assert_eq!(
+            attribute(&span, "rpc.grpc.error_info.domain"),
+            Some("kitchen.sink".into())
+        );
+        assert_eq!(
+            attribute(&span, "rpc.grpc.bad_request.fields"),
+            Some(texts(&["url_path"]))
+        );
+        assert_eq!(
+            attribute(&span, "rpc.grpc.retry_info.delay"),
+            Some(Value::F64(2.0))
+        );
+    }
+}

@@ -105,7 +105,7 @@ fn end_with_status_in(span: &mut RpcSpan, headers: &HeaderMap) -> bool {
     {
         span.end(Code::Ok, "");
     } else if let Some(status) = Status::from_header_map(headers) {
-        span.end(status.code(), status.message());
+        span.end_with_status(&status);
     }
     true
 }

@@ -177,7 +177,7 @@ impl ServerCall {
                 );
                 span.end(Code::Ok, "");
             }
-            Err(status) => span.end(status.code(), status.message()),
+            Err(status) => span.end_with_status(status),
         }
         result
     }
@@ -193,7 +193,7 @@ impl ServerCall {
         match result {
             Ok(response) => Ok(response.map(|stream| TracedStream::new(span, stream, messages))),
             Err(status) => {
-                span.end(status.code(), status.message());
+                span.end_with_status(&status);
                 Err(status)
             }
         }

@@ -71,7 +71,7 @@ where
                 );
             }
             Poll::Ready(Some(Err(status))) => {
-                span.end(status.code(), status.message());
+                span.end_with_status(status);
                 *this.span = None;
             }
             Poll::Ready(None) => {

@@ -246,11 +246,23 @@ fn details(span: &SpanData, timeline: &Timeline) -> Vec<String> {
     lines
 }
 
-/// Whether an attribute is worth a line: the gRPC status code, or anything that is not one of
-/// the RPC, network and server attributes every call has (the user's annotated fields).
+/// The attributes of a status's error details, shown although they are `rpc.*`.
+const ERROR_DETAIL_PREFIXES: [&str; 4] = [
+    "rpc.grpc.status_details.",
+    "rpc.grpc.error_info.",
+    "rpc.grpc.bad_request.",
+    "rpc.grpc.retry_info.",
+];
+
+/// Whether an attribute is worth a line: the gRPC status code, a status's error details, or
+/// anything that is not one of the RPC, network and server attributes every call has (the
+/// user's annotated fields).
 fn is_key_attribute(attribute: &KeyValue) -> bool {
     let key = attribute.key.as_str();
     matches!(key, "rpc.grpc.status_code" | "rpc.response.status_code")
+        || ERROR_DETAIL_PREFIXES
+            .iter()
+            .any(|prefix| key.starts_with(prefix))
         || !["rpc.", "network.", "server."]
             .iter()
             .any(|prefix| key.starts_with(prefix))
