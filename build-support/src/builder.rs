@@ -204,6 +204,20 @@ impl Builder {
         self
     }
 
+    /// `out_dir`, else `OUT_DIR`, as tonic-prost-build chooses (but an error instead of a panic).
+    fn resolved_out_dir(&self) -> Result<PathBuf, Error> {
+        self.out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+            .ok_or_else(|| {
+                Error::new(
+                    "OUT_DIR is not set, so there is nowhere to write the generated code: call \
+                     compile_protos from a build script (Cargo sets OUT_DIR), or choose a folder \
+                     with out_dir(…)",
+                )
+            })
+    }
+
     /// Compiles `protos`, resolving imports from `includes`, and writes the Rust code.
     pub fn compile_protos(
         self,
@@ -220,19 +234,7 @@ impl Builder {
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],
     ) -> Result<(), Error> {
-        let out_dir =
-            match self
-                .out_dir
-                .clone()
-                .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
-            {
-                Some(out_dir) => out_dir,
-                None => return Err(Error::new(
-                    "OUT_DIR is not set, so there is nowhere to write the generated code: call \
-                     compile_protos from a build script (Cargo sets OUT_DIR), or choose a folder \
-                     with out_dir(…)",
-                )),
-            };
+        let out_dir = self.resolved_out_dir()?;
         let runtime = rust_path("runtime_path", &self.runtime_path, "::tonic_traced")?;
         let codec = rust_path("codec_path", &self.codec_path, "::tonic_prost::ProstCodec")?;
         let compiled = compile(protos, includes)?;
