@@ -1,7 +1,7 @@
 //! Which fields become span attributes: read from the proto options and from `build.rs`,
 //! then checked so a mistake fails the build with the file, the field and the fix.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use prost_reflect::{DescriptorPool, ExtensionDescriptor, FieldDescriptor, FileDescriptor, Value};
 
@@ -20,6 +20,18 @@ pub enum Redact {
     Length,
     /// Whether the field is set: present, non-empty or non-default. For any field.
     Present,
+}
+
+impl Redact {
+    /// The mode as written in a proto, for error messages.
+    fn proto_name(self) -> &'static str {
+        match self {
+            Redact::None => "NONE",
+            Redact::Hash => "HASH",
+            Redact::Length => "LENGTH",
+            Redact::Present => "PRESENT",
+        }
+    }
 }
 
 /// One field that becomes a span attribute.
@@ -96,6 +108,7 @@ pub(crate) fn collect(
         }
     }
     problems.extend(duplicate_keys(&annotated_fields, &annotations));
+    problems.extend(conflicting_redactions(&annotated_fields, &annotations));
 
     if problems.is_empty() {
         Ok(annotations)
@@ -262,4 +275,45 @@ fn duplicate_keys(fields: &[FieldDescriptor], annotations: &Annotations) -> Vec<
         }
     }
     problems
+}
+
+/// One key has one redaction in all the protos compiled together: a key that is hashed in
+/// one message must not appear in plain text (or as a length) from another.
+fn conflicting_redactions(fields: &[FieldDescriptor], annotations: &Annotations) -> Vec<String> {
+    // By key: each redaction used, with its fields, in the order first seen.
+    let mut by_key: BTreeMap<&str, Vec<(Redact, Vec<&FieldDescriptor>)>> = BTreeMap::new();
+    for field in fields {
+        let annotation = &annotations[field.full_name()];
+        let redactions = by_key.entry(annotation.key.as_str()).or_default();
+        match redactions
+            .iter_mut()
+            .find(|(redact, _)| *redact == annotation.redact)
+        {
+            Some((_, same)) => same.push(field),
+            None => redactions.push((annotation.redact, vec![field])),
+        }
+    }
+    by_key
+        .into_iter()
+        .filter(|(_, redactions)| redactions.len() > 1)
+        .map(|(key, redactions)| {
+            let uses: Vec<String> = redactions
+                .iter()
+                .map(|(redact, fields)| {
+                    let fields: Vec<String> = fields
+                        .iter()
+                        .map(|field| {
+                            format!("`{}` ({})", field.full_name(), field.parent_file().name())
+                        })
+                        .collect();
+                    format!("{} on {}", redact.proto_name(), fields.join(", "))
+                })
+                .collect();
+            format!(
+                "attribute {key:?} is recorded with different redactions: {}; give every field \
+                 recording {key:?} the same redact mode, or give these fields different keys",
+                uses.join("; ")
+            )
+        })
+        .collect()
 }

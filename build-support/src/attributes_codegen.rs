@@ -1,13 +1,14 @@
 //! Generates the `SpanAttributes` implementation of every message of a proto file.
 
 use std::collections::HashMap;
-use std::fmt::Write;
 
+use proc_macro2::{Literal, TokenStream};
 use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
+use quote::{format_ident, quote};
 
 use crate::annotations::{Annotation, Annotations, Redact};
 use crate::descriptors::{all_messages, holder, shape, ExternPaths, Holder, Shape, ValueKind};
-use crate::naming::{message_path, oneof_path, to_snake, to_upper_camel};
+use crate::naming::{field_ident, message_path, oneof_path, variant_ident};
 
 /// Generates `SpanAttributes` impls, given every annotation of the compiled protos.
 pub(crate) struct AttributesCodegen<'a> {
@@ -16,7 +17,7 @@ pub(crate) struct AttributesCodegen<'a> {
     /// Messages whose impl the user writes (full names).
     hand_written: &'a [String],
     /// Path of the runtime crate in generated code, `::tonic_traced` by default.
-    runtime: &'a str,
+    runtime: &'a syn::Path,
     /// Whether a message records anything, by full name.
     recordable: HashMap<String, bool>,
 }
@@ -26,7 +27,7 @@ impl<'a> AttributesCodegen<'a> {
         annotations: &'a Annotations,
         externs: &'a ExternPaths,
         hand_written: &'a [String],
-        runtime: &'a str,
+        runtime: &'a syn::Path,
     ) -> Self {
         AttributesCodegen {
             annotations,
@@ -37,121 +38,128 @@ impl<'a> AttributesCodegen<'a> {
         }
     }
 
-    /// The impls for the messages of `file`, to append to its package module.
+    /// The impls for the messages of `file`, formatted, to append to its package module.
     pub(crate) fn file(&mut self, file: &FileDescriptor) -> String {
-        let mut code = String::new();
+        let mut impls = TokenStream::new();
         for message in all_messages(file) {
             let hand_written = self
                 .hand_written
                 .iter()
                 .any(|name| name == message.full_name());
             if !self.externs.contains(&message) && !hand_written {
-                self.message(&message, &mut code);
+                impls.extend(self.message(&message));
             }
         }
-        code
+        let impls: syn::File = syn::parse2(impls).unwrap_or_else(|error| {
+            panic!("tonic-traced-build bug: SpanAttributes impls do not parse: {error}")
+        });
+        prettyplease::unparse(&impls)
     }
 
-    fn message(&mut self, message: &MessageDescriptor, code: &mut String) {
+    fn message(&mut self, message: &MessageDescriptor) -> TokenStream {
         let rt = self.runtime;
-        let mut body = String::new();
+        let mut body = TokenStream::new();
         for field in message.fields() {
             if let Some(annotation) = self.annotations.get(field.full_name()) {
-                body.push_str(&self.record_field(&field, annotation));
+                body.extend(self.record_field(&field, annotation));
             } else if self.descends(message, &field) {
-                body.push_str(&self.descend(&field));
+                body.extend(self.descend(&field));
             }
         }
-        let sink = if body.is_empty() { "_sink" } else { "sink" };
-        let _ = write!(
-            code,
-            "\nimpl {rt}::SpanAttributes for {ty} {{\n    #[allow(deprecated)]\n    fn record_attributes(&self, {sink}: &mut dyn {rt}::AttributeSink) {{\n{body}    }}\n}}\n",
-            ty = message_path(message),
-        );
+        let sink = if body.is_empty() {
+            format_ident!("_sink")
+        } else {
+            format_ident!("sink")
+        };
+        let ty = message_path(message);
+        quote! {
+            impl #rt::SpanAttributes for #ty {
+                #[allow(deprecated)]
+                fn record_attributes(&self, #sink: &mut dyn #rt::AttributeSink) {
+                    #body
+                }
+            }
+        }
     }
 
     /// `sink.record(…)` for an annotated field.
-    fn record_field(&self, field: &FieldDescriptor, annotation: &Annotation) -> String {
+    fn record_field(&self, field: &FieldDescriptor, annotation: &Annotation) -> TokenStream {
         let rt = self.runtime;
         let key = &annotation.key;
-        let place = format!("self.{}", to_snake(field.name()));
-        let value = |expr: String| format!("sink.record({key:?}, {rt}::AttributeValue::{expr});");
+        let name = field_ident(field.name());
+        let place = quote!(self.#name);
+        let record = |value: TokenStream| quote!(sink.record(#key, #rt::AttributeValue::#value););
         let kind = match shape(field) {
             Shape::Collection if annotation.redact == Redact::Present => {
-                return line(value(format!("Bool(!{place}.is_empty())")));
+                return record(quote!(Bool(!#place.is_empty())));
             }
-            Shape::Collection => return line(value(format!("I64({place}.len() as i64)"))),
+            Shape::Collection => return record(quote!(I64(#place.len() as i64))),
             Shape::Single(kind) => kind,
         };
         let holder = holder(field);
         if annotation.redact == Redact::Present {
             let present = match &holder {
-                Holder::Optional => format!("{place}.is_some()"),
-                Holder::Oneof(oneof) => format!(
-                    "matches!(&self.{}, Some({}::{}(_)))",
-                    to_snake(oneof.name()),
-                    oneof_path(oneof),
-                    to_upper_camel(field.name())
-                ),
+                Holder::Optional => quote!(#place.is_some()),
+                Holder::Oneof(oneof) => {
+                    let (path, variant) = (oneof_path(oneof), variant_ident(field.name()));
+                    let oneof = field_ident(oneof.name());
+                    quote!(matches!(&self.#oneof, Some(#path::#variant(_))))
+                }
                 Holder::Plain => match kind {
-                    ValueKind::String | ValueKind::Bytes => format!("!{place}.is_empty()"),
+                    ValueKind::String | ValueKind::Bytes => quote!(!#place.is_empty()),
                     ValueKind::Bool => place,
-                    ValueKind::Float32 | ValueKind::Float64 => format!("{place} != 0.0"),
-                    ValueKind::Message(_) => "true".to_owned(),
-                    _ => format!("{place} != 0"),
+                    ValueKind::Float32 | ValueKind::Float64 => quote!(#place != 0.0),
+                    ValueKind::Message(_) => quote!(true),
+                    _ => quote!(#place != 0),
                 },
             };
-            return line(value(format!("Bool({present})")));
+            return record(quote!(Bool(#present)));
         }
-        let expr = match (kind, annotation.redact) {
-            (ValueKind::Int64, _) => "I64(*value)".to_owned(),
-            (ValueKind::Int32OrUInt32, _) => "I64(i64::from(*value))".to_owned(),
-            (ValueKind::UInt64, _) => "U64(*value)".to_owned(),
-            (ValueKind::Float32, _) => "F64(f64::from(*value))".to_owned(),
-            (ValueKind::Float64, _) => "F64(*value)".to_owned(),
-            (ValueKind::Bool, _) => "Bool(*value)".to_owned(),
+        let value = match (kind, annotation.redact) {
+            (ValueKind::Int64, _) => quote!(I64(*value)),
+            (ValueKind::Int32OrUInt32, _) => quote!(I64(i64::from(*value))),
+            (ValueKind::UInt64, _) => quote!(U64(*value)),
+            (ValueKind::Float32, _) => quote!(F64(f64::from(*value))),
+            (ValueKind::Float64, _) => quote!(F64(*value)),
+            (ValueKind::Bool, _) => quote!(Bool(*value)),
             (ValueKind::String, Redact::Hash) => {
-                format!("Str({rt}::redact::hash(value.as_bytes()).as_str())")
+                quote!(Str(#rt::redact::hash(value.as_bytes()).as_str()))
             }
-            (ValueKind::Bytes, Redact::Hash) => {
-                format!("Str({rt}::redact::hash(&value[..]).as_str())")
-            }
+            (ValueKind::Bytes, Redact::Hash) => quote!(Str(#rt::redact::hash(&value[..]).as_str())),
             (ValueKind::String | ValueKind::Bytes, Redact::Length) | (ValueKind::Bytes, _) => {
-                "I64(value.len() as i64)".to_owned()
+                quote!(I64(value.len() as i64))
             }
-            (ValueKind::String, _) => "Str(value.as_str())".to_owned(),
+            (ValueKind::String, _) => quote!(Str(value.as_str())),
             (ValueKind::Enum(enum_type), _) => {
-                let mut arms = String::new();
                 let mut seen = Vec::new();
+                let mut arms = TokenStream::new();
                 for variant in enum_type.values() {
                     // With allow_alias several names share a number; the first one is used.
                     if !seen.contains(&variant.number()) {
                         seen.push(variant.number());
-                        let _ = write!(
-                            arms,
-                            "{} => {rt}::AttributeValue::Str({:?}), ",
-                            variant.number(),
-                            variant.name()
-                        );
+                        let (number, name) = (int_pattern(variant.number()), variant.name());
+                        arms.extend(quote!(#number => #rt::AttributeValue::Str(#name),));
                     }
                 }
-                return bind_value(field, &holder, &format!(
-                    "sink.record({key:?}, match *value {{ {arms}unknown => {rt}::AttributeValue::I64(i64::from(unknown)) }});"
-                ));
+                let statement = quote! {
+                    sink.record(#key, match *value {
+                        #arms
+                        unknown => #rt::AttributeValue::I64(i64::from(unknown)),
+                    });
+                };
+                return bind_value(field, &holder, statement);
             }
             // Rejected by annotation checks unless PRESENT, handled above.
-            (ValueKind::Message(_), _) => return String::new(),
+            (ValueKind::Message(_), _) => return TokenStream::new(),
         };
-        bind_value(field, &holder, &value(expr))
+        bind_value(field, &holder, record(value))
     }
 
     /// Records a nested message's attributes through a field that holds it.
-    fn descend(&self, field: &FieldDescriptor) -> String {
-        let call = format!(
-            "{}::SpanAttributes::record_attributes(value, sink);",
-            self.runtime
-        );
-        bind_value(field, &holder(field), &call)
+    fn descend(&self, field: &FieldDescriptor) -> TokenStream {
+        let rt = self.runtime;
+        let call = quote!(#rt::SpanAttributes::record_attributes(value, sink););
+        bind_value(field, &holder(field), call)
     }
 
     /// A singular message field is descended into when its type is generated here, records
@@ -184,22 +192,27 @@ impl<'a> AttributesCodegen<'a> {
 }
 
 /// Wraps `statement` so that `value` is a reference to the field's value, if it is set.
-fn bind_value(field: &FieldDescriptor, holder: &Holder, statement: &str) -> String {
-    let place = format!("self.{}", to_snake(field.name()));
+fn bind_value(field: &FieldDescriptor, holder: &Holder, statement: TokenStream) -> TokenStream {
+    let name = field_ident(field.name());
     match holder {
-        Holder::Plain => line(format!("{{ let value = &{place}; {statement} }}")),
-        Holder::Optional => line(format!("if let Some(value) = &{place} {{ {statement} }}")),
-        Holder::Oneof(oneof) => line(format!(
-            "if let Some({}::{}(value)) = &self.{} {{ {statement} }}",
-            oneof_path(oneof),
-            to_upper_camel(field.name()),
-            to_snake(oneof.name())
-        )),
+        Holder::Plain => quote!({ let value = &self.#name; #statement }),
+        Holder::Optional => quote!(if let Some(value) = &self.#name { #statement }),
+        Holder::Oneof(oneof) => {
+            let (path, variant) = (oneof_path(oneof), variant_ident(field.name()));
+            let oneof = field_ident(oneof.name());
+            quote!(if let Some(#path::#variant(value)) = &self.#oneof { #statement })
+        }
     }
 }
 
-fn line(statement: String) -> String {
-    format!("        {statement}\n")
+/// An `i32` match pattern without a type suffix (`3`, `-1`).
+fn int_pattern(number: i32) -> TokenStream {
+    let magnitude = Literal::u32_unsuffixed(number.unsigned_abs());
+    if number < 0 {
+        quote!(-#magnitude)
+    } else {
+        quote!(#magnitude)
+    }
 }
 
 /// The message type of a singular message field.

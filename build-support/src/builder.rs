@@ -2,11 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
+use quote::quote;
+
 use crate::annotations::{self, Annotation, BuilderAnnotation, Redact};
 use crate::attributes_codegen::AttributesCodegen;
 use crate::compile::compile;
 use crate::descriptors::ExternPaths;
-use crate::service_generator::TracedServiceGenerator;
+use crate::service_generator::{GeneratorProblems, TracedServiceGenerator};
 use crate::Error;
 
 /// Configures code generation. Every option of `tonic_prost_build::Builder` that makes sense
@@ -129,10 +131,9 @@ impl Builder {
         self
     }
 
-    /// Where generated files go, `OUT_DIR` by default.
+    /// Where generated files go; by default `OUT_DIR`, which Cargo sets for build scripts.
     pub fn out_dir(mut self, out_dir: impl AsRef<Path>) -> Self {
         self.out_dir = Some(out_dir.as_ref().to_path_buf());
-        self.tonic = self.tonic.out_dir(out_dir);
         self
     }
 
@@ -203,6 +204,20 @@ impl Builder {
         self
     }
 
+    /// `out_dir`, else `OUT_DIR`, as tonic-prost-build chooses (but an error instead of a panic).
+    fn resolved_out_dir(&self) -> Result<PathBuf, Error> {
+        self.out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+            .ok_or_else(|| {
+                Error::new(
+                    "OUT_DIR is not set, so there is nowhere to write the generated code: call \
+                     compile_protos from a build script (Cargo sets OUT_DIR), or choose a folder \
+                     with out_dir(…)",
+                )
+            })
+    }
+
     /// Compiles `protos`, resolving imports from `includes`, and writes the Rust code.
     pub fn compile_protos(
         self,
@@ -219,6 +234,9 @@ impl Builder {
         protos: &[impl AsRef<Path>],
         includes: &[impl AsRef<Path>],
     ) -> Result<(), Error> {
+        let out_dir = self.resolved_out_dir()?;
+        let runtime = rust_path("runtime_path", &self.runtime_path, "::tonic_traced")?;
+        let codec = rust_path("codec_path", &self.codec_path, "::tonic_prost::ProstCodec")?;
         let compiled = compile(protos, includes)?;
         let annotations = annotations::collect(&compiled.pool, &compiled.files, &self.annotations)?;
         let unknown: Vec<String> = self
@@ -237,7 +255,7 @@ impl Builder {
             &annotations,
             &externs,
             &self.hand_written_attributes,
-            &self.runtime_path,
+            &runtime,
         );
         let attribute_impls = compiled
             .files
@@ -250,16 +268,10 @@ impl Builder {
                 .clone()
                 .build_client(true)
                 .build_server(false)
-                .codec_path(format!(
-                    "{}::__private::ClientCodec::<{}<_, _>>",
-                    self.runtime_path, self.codec_path
-                ))
+                .codec_path(quote!(#runtime::__private::ClientCodec::<#codec<_, _>>).to_string())
                 .service_generator()
         });
-        let server_codec = format!(
-            "{}::__private::ServerCodec::<{}<_, _>>",
-            self.runtime_path, self.codec_path
-        );
+        let server_codec = quote!(#runtime::__private::ServerCodec::<#codec<_, _>>).to_string();
         let server_generator = self.build_server.then(|| {
             self.tonic
                 .clone()
@@ -268,11 +280,13 @@ impl Builder {
                 .codec_path(server_codec)
                 .service_generator()
         });
+        let problems = GeneratorProblems::default();
         config.service_generator(Box::new(TracedServiceGenerator::new(
             client_generator,
             server_generator,
-            self.runtime_path.clone(),
+            runtime,
             attribute_impls,
+            problems.clone(),
         )));
 
         let descriptor_set = prost_types::FileDescriptorSet {
@@ -283,9 +297,14 @@ impl Builder {
                 .collect(),
         };
         self.tonic
+            .out_dir(out_dir)
             .build_client(false)
             .build_server(false)
             .compile_fds_with_config(descriptor_set, config)?;
+        let problems = problems.take();
+        if !problems.is_empty() {
+            return Err(Error::from_problems(problems));
+        }
 
         if let Some(path) = &self.file_descriptor_set_path {
             std::fs::write(path, &compiled.encoded_set).map_err(|error| {
@@ -299,4 +318,13 @@ impl Builder {
         }
         Ok(())
     }
+}
+
+/// Parses the value of a builder option that names a Rust path.
+fn rust_path(option: &str, value: &str, example: &str) -> Result<syn::Path, Error> {
+    syn::parse_str(value).map_err(|error| {
+        Error::new(format!(
+            "{option}({value:?}) is not a Rust path ({error}); write one such as \"{example}\""
+        ))
+    })
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use prost_reflect::{DescriptorPool, FileDescriptor};
 use protox::file::{ChainFileResolver, GoogleFileResolver, IncludeFileResolver};
 
-use crate::trace_proto::{TraceProtoResolver, TRACE_PROTO_NAME};
+use crate::trace_proto::{TraceProtoResolver, ATTRIBUTE_OPTION, FIELD_OPTION, TRACE_PROTO_NAME};
 use crate::Error;
 
 /// The result of compiling a proto tree.
@@ -37,9 +37,13 @@ pub(crate) fn compile(
 
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
     compiler.include_imports(true).include_source_info(true);
-    compiler
-        .open_files(protos)
-        .map_err(|error| Error::new(format!("could not compile the protos: {}", locate(&error))))?;
+    compiler.open_files(protos).map_err(|error| {
+        Error::new(format!(
+            "could not compile the protos: {}{}",
+            locate(&error),
+            missing_import_hint(&error)
+        ))
+    })?;
 
     let requested: Vec<String> = compiler
         .files()
@@ -78,6 +82,23 @@ fn files_to_generate(pool: &DescriptorPool, requested: &[String]) -> HashSet<Str
         }
     }
     wanted
+}
+
+/// The fix when a file uses a `tonic_traced` option without importing the file declaring it,
+/// which protox reports as `name 'tonic_traced.attribute' is not defined`; empty otherwise.
+fn missing_import_hint(error: &protox::Error) -> String {
+    let message = error.to_string();
+    let undeclared_option = [ATTRIBUTE_OPTION, FIELD_OPTION].iter().any(|option| {
+        message == format!("name '{option}' is not defined")
+            || message == format!("name '.{option}' is not defined")
+    });
+    match error.file() {
+        Some(file) if undeclared_option => format!(
+            "; add `import \"{TRACE_PROTO_NAME}\";` to {file}: it declares the tonic_traced \
+             options (tonic-traced-build serves it, no include path is needed)"
+        ),
+        _ => String::new(),
+    }
 }
 
 /// `file:line:column: message`, as far as protox knows where the error is.

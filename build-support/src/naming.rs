@@ -1,7 +1,9 @@
 //! The Rust names prost-build gives to proto items, so generated code can refer to them.
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
+use proc_macro2::Ident;
 use prost_reflect::{MessageDescriptor, OneofDescriptor};
+use quote::format_ident;
 
 /// prost's identifier sanitising: raw identifiers for keywords, `_` suffix where raw is impossible.
 fn sanitize(ident: String) -> String {
@@ -19,13 +21,29 @@ fn sanitize(ident: String) -> String {
 }
 
 /// A field or module name, as prost writes it (`customer_id`, `r#type`).
-pub(crate) fn to_snake(name: &str) -> String {
+fn to_snake(name: &str) -> String {
     sanitize(name.to_snake_case())
 }
 
 /// A type or variant name, as prost writes it (`PaymentRequest`, `GetHttpThing`).
-pub(crate) fn to_upper_camel(name: &str) -> String {
+fn to_upper_camel(name: &str) -> String {
     sanitize(name.to_upper_camel_case())
+}
+
+/// The identifier prost gives a field or oneof (`customer_id`, `r#type`).
+pub(crate) fn field_ident(name: &str) -> Ident {
+    format_ident!("{}", to_snake(name))
+}
+
+/// The identifier prost gives a oneof variant (`Voucher`).
+pub(crate) fn variant_ident(name: &str) -> Ident {
+    format_ident!("{}", to_upper_camel(name))
+}
+
+/// `a::b::C` from identifiers as prost writes them (`r#type` becomes a raw identifier).
+fn rust_path(segments: &[String]) -> syn::Path {
+    let segments = segments.iter().map(|segment| format_ident!("{}", segment));
+    syn::parse_quote!(#(#segments)::*)
 }
 
 /// Module path of a message's nested items, relative to its package module (`outer::inner`).
@@ -41,16 +59,16 @@ fn message_module(message: &MessageDescriptor) -> Vec<String> {
 }
 
 /// The message's type path relative to its package module (`Outer` or `outer::Inner`).
-pub(crate) fn message_path(message: &MessageDescriptor) -> String {
+pub(crate) fn message_path(message: &MessageDescriptor) -> syn::Path {
     let mut path = message_module(message);
     path.pop();
     path.push(to_upper_camel(message.name()));
-    path.join("::")
+    rust_path(&path)
 }
 
 /// The path of a oneof's enum relative to the package module (`outer::Kind`), including prost's
 /// `OneOf` suffix when a nested type of the same name exists.
-pub(crate) fn oneof_path(oneof: &OneofDescriptor) -> String {
+pub(crate) fn oneof_path(oneof: &OneofDescriptor) -> syn::Path {
     let message = oneof.parent_message();
     let mut type_name = to_upper_camel(oneof.name());
     let conflicts = message
@@ -63,7 +81,7 @@ pub(crate) fn oneof_path(oneof: &OneofDescriptor) -> String {
     }
     let mut path = message_module(message);
     path.push(type_name);
-    path.join("::")
+    rust_path(&path)
 }
 
 #[cfg(test)]
@@ -77,5 +95,12 @@ mod tests {
         assert_eq!(to_snake("self"), "self_");
         assert_eq!(to_upper_camel("GetHTTPThing"), "GetHttpThing");
         assert_eq!(to_upper_camel("Self"), "Self_");
+    }
+
+    #[test]
+    fn keywords_become_raw_identifiers() {
+        assert_eq!(field_ident("type").to_string(), "r#type");
+        let path = rust_path(&["r#type".to_owned(), "Kind".to_owned()]);
+        assert_eq!(quote::quote!(#path).to_string(), "r#type :: Kind");
     }
 }

@@ -4,16 +4,23 @@ use std::fs;
 
 use tonic_traced_build::{Builder, Redact};
 
-/// Compiles `source` as `bad.proto` with `builder` into a scratch folder; returns the error text.
-fn build_error_with(builder: Builder, source: &str) -> String {
+/// Compiles `files` (name, source) together with `builder` into a scratch folder; returns the
+/// error text.
+fn build_error_of_files(builder: Builder, files: &[(&str, &str)]) -> String {
     let dir = tempfile::tempdir().unwrap();
-    fs::write(dir.path().join("bad.proto"), source).unwrap();
+    for (name, source) in files {
+        fs::write(dir.path().join(name), source).unwrap();
+    }
+    let protos: Vec<_> = files
+        .iter()
+        .map(|(name, _)| dir.path().join(name))
+        .collect();
     let out = dir.path().join("out");
     fs::create_dir(&out).unwrap();
     let result = builder
         .out_dir(&out)
         .emit_rerun_if_changed(false)
-        .compile_protos(&[dir.path().join("bad.proto")], &[dir.path()]);
+        .compile_protos(&protos, &[dir.path()]);
     let error = result.expect_err("the build should fail");
     assert!(
         fs::read_dir(&out).unwrap().next().is_none(),
@@ -22,6 +29,11 @@ fn build_error_with(builder: Builder, source: &str) -> String {
     // Debug is what `fn main() -> Result<…>` prints; it must read like Display.
     assert_eq!(format!("{error:?}"), error.to_string());
     error.to_string()
+}
+
+/// Compiles `source` as `bad.proto` with `builder`; returns the error text.
+fn build_error_with(builder: Builder, source: &str) -> String {
+    build_error_of_files(builder, &[("bad.proto", source)])
 }
 
 fn build_error(source: &str) -> String {
@@ -219,6 +231,47 @@ fn unknown_option_names_are_proto_errors() {
         "{error}"
     );
     assert!(error.contains("tonic_traced.atribute"), "{error}");
+    assert!(
+        !error.contains("add `import"),
+        "the import is there: {error}"
+    );
+}
+
+/// Like `proto`, without `import "tonic_traced/trace.proto";`.
+fn proto_without_import(fields: &str) -> String {
+    proto(fields).replace("import \"tonic_traced/trace.proto\";\n", "")
+}
+
+#[test]
+fn attribute_option_without_the_import() {
+    let error = build_error(&proto_without_import(
+        r#"string id = 1 [(tonic_traced.attribute) = "order.id"];"#,
+    ));
+    assert_eq!(
+        error,
+        "tonic-traced-build: could not compile the protos: bad.proto:5:16: name \
+         'tonic_traced.attribute' is not defined; add `import \"tonic_traced/trace.proto\";` to \
+         bad.proto: it declares the tonic_traced options (tonic-traced-build serves it, no \
+         include path is needed)"
+    );
+}
+
+#[test]
+fn field_option_without_the_import() {
+    for option in [
+        r#"(tonic_traced.field) = { name: "order.id", redact: HASH }"#,
+        r#"(.tonic_traced.field).name = "order.id""#,
+    ] {
+        let error = build_error(&proto_without_import(&format!("string id = 1 [{option}];")));
+        assert!(
+            error.ends_with(
+                "is not defined; add `import \"tonic_traced/trace.proto\";` to bad.proto: it \
+                 declares the tonic_traced options (tonic-traced-build serves it, no include path \
+                 is needed)"
+            ),
+            "{option}: {error}"
+        );
+    }
 }
 
 #[test]
@@ -233,4 +286,74 @@ fn invalid_proto_names_the_file() {
         "tonic-traced-build: could not compile the protos: bad.proto:2:30: expected an integer, \
          but found ';'"
     );
+}
+
+/// A proto of package `inventory` holding `messages`.
+fn inventory_proto(messages: &str) -> String {
+    format!(
+        "syntax = \"proto3\";\npackage inventory;\nimport \"tonic_traced/trace.proto\";\n{messages}\n"
+    )
+}
+
+#[test]
+fn one_key_hashed_in_one_message_and_plain_in_another() {
+    let request = inventory_proto(
+        r#"message ReserveRequest {
+             string sku = 1 [(tonic_traced.field) = { name: "inventory.sku", redact: HASH }];
+           }"#,
+    );
+    let result = inventory_proto(
+        r#"message ReserveResult {
+             string sku = 1 [(tonic_traced.attribute) = "inventory.sku"];
+           }"#,
+    );
+    let error = build_error_of_files(
+        tonic_traced_build::configure(),
+        &[("request.proto", &request), ("result.proto", &result)],
+    );
+    assert_eq!(
+        error,
+        "tonic-traced-build: attribute \"inventory.sku\" is recorded with different redactions: \
+         HASH on `inventory.ReserveRequest.sku` (request.proto); NONE on \
+         `inventory.ReserveResult.sku` (result.proto); give every field recording \
+         \"inventory.sku\" the same redact mode, or give these fields different keys"
+    );
+}
+
+#[test]
+fn every_redaction_of_a_key_is_listed_with_its_fields() {
+    let source = inventory_proto(
+        r#"message A { string sku = 1 [(tonic_traced.attribute) = "inventory.sku"]; }
+           message B { string sku = 1 [(tonic_traced.field) = { name: "inventory.sku", redact: LENGTH }]; }
+           message C { string code = 1 [(tonic_traced.attribute) = "inventory.sku"]; }
+           message D { string sku = 1; }"#,
+    );
+    let builder = tonic_traced_build::configure().annotate_field_redacted(
+        "inventory.D.sku",
+        "inventory.sku",
+        Redact::Hash,
+    );
+    let error = build_error_with(builder, &source);
+    assert_eq!(
+        error,
+        "tonic-traced-build: attribute \"inventory.sku\" is recorded with different redactions: \
+         NONE on `inventory.A.sku` (bad.proto), `inventory.C.code` (bad.proto); LENGTH on \
+         `inventory.B.sku` (bad.proto); HASH on `inventory.D.sku` (bad.proto); give every field \
+         recording \"inventory.sku\" the same redact mode, or give these fields different keys"
+    );
+}
+
+#[test]
+fn one_key_with_one_redaction_in_several_messages_builds() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = inventory_proto(
+        r#"message A { string sku = 1 [(tonic_traced.field) = { name: "inventory.sku", redact: HASH }]; }
+           message B { string sku = 1 [(tonic_traced.field) = { name: "inventory.sku", redact: HASH }]; }"#,
+    );
+    fs::write(dir.path().join("ok.proto"), source).unwrap();
+    tonic_traced_build::configure()
+        .out_dir(dir.path())
+        .emit_rerun_if_changed(false)
+        .compile_protos(&[dir.path().join("ok.proto")], &[dir.path()])
+        .unwrap();
 }
