@@ -39,6 +39,8 @@ impl Redact {
 pub(crate) struct Annotation {
     pub(crate) key: String,
     pub(crate) redact: Redact,
+    /// `max_length`: characters kept of a string value; `None` when unset or 0.
+    pub(crate) max_length: Option<u32>,
 }
 
 /// An annotation made in `build.rs`, for protos the user cannot edit.
@@ -103,6 +105,9 @@ pub(crate) fn collect(
         if let Err(problem) = check_key(&annotation.key) {
             problems.push(at_field(field, &problem));
         }
+        if let Err(problem) = check_max_length(field, annotation) {
+            problems.push(at_field(field, &problem));
+        }
         if let Err(problem) = check_redact(field, annotation.redact) {
             problems.push(at_field(field, &problem));
         }
@@ -151,6 +156,7 @@ impl OptionExtensions {
             (Some(Value::String(key)), None) => Ok(Some(Annotation {
                 key,
                 redact: Redact::None,
+                max_length: None,
             })),
             (None, Some(Value::Message(field_option))) => {
                 let key = match field_option.get_field_by_name("name").as_deref() {
@@ -161,7 +167,15 @@ impl OptionExtensions {
                     Some(Value::EnumNumber(number)) => redact_from_number(*number)?,
                     _ => Redact::None,
                 };
-                Ok(Some(Annotation { key, redact }))
+                let max_length = match field_option.get_field_by_name("max_length").as_deref() {
+                    Some(Value::U32(length)) if *length > 0 => Some(*length),
+                    _ => None,
+                };
+                Ok(Some(Annotation {
+                    key,
+                    redact,
+                    max_length,
+                }))
             }
             _ => Err("has a tonic_traced option of an unexpected type; \
                  import tonic_traced/trace.proto instead of declaring the options yourself"
@@ -221,6 +235,21 @@ fn check_key(key: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// `max_length` applies to a singular string field recorded as it is.
+fn check_max_length(field: &FieldDescriptor, annotation: &Annotation) -> Result<(), String> {
+    let Some(length) = annotation.max_length else {
+        return Ok(());
+    };
+    let is_string = matches!(shape(field), Shape::Single(ValueKind::String));
+    if is_string && annotation.redact == Redact::None {
+        return Ok(());
+    }
+    Err(format!(
+        "has max_length: {length}, which applies to string fields recorded as they are \
+         (redact: NONE); remove it"
+    ))
 }
 
 /// Which redaction modes fit which field kinds.

@@ -129,7 +129,13 @@ impl<'a> AttributesCodegen<'a> {
             (ValueKind::String | ValueKind::Bytes, Redact::Length) | (ValueKind::Bytes, _) => {
                 quote!(I64(value.len() as i64))
             }
-            (ValueKind::String, _) => quote!(Str(value.as_str())),
+            (ValueKind::String, _) => match annotation.max_length {
+                Some(length) => {
+                    let length = length as usize;
+                    quote!(Str(#rt::__private::truncate(value.as_str(), #length)))
+                }
+                None => quote!(Str(value.as_str())),
+            },
             (ValueKind::Enum(enum_type), _) => {
                 let mut seen = Vec::new();
                 let mut arms = TokenStream::new();

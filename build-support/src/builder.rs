@@ -191,6 +191,7 @@ impl Builder {
             annotation: Annotation {
                 key: key.as_ref().to_owned(),
                 redact,
+                max_length: None,
             },
         });
         self

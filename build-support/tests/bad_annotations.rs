@@ -357,3 +357,20 @@ fn one_key_with_one_redaction_in_several_messages_builds() {
         .compile_protos(&[dir.path().join("ok.proto")], &[dir.path()])
         .unwrap();
 }
+
+#[test]
+fn max_length_on_a_value_that_is_not_a_plain_string() {
+    for field in [
+        r#"int64 total = 1 [(tonic_traced.field) = { name: "order.total", max_length: 8 }];"#,
+        r#"string id = 1 [(tonic_traced.field) = { name: "order.id", redact: HASH, max_length: 8 }];"#,
+    ] {
+        let error = build_error(&proto(field));
+        assert!(
+            error.contains(
+                "has max_length: 8, which applies to string fields recorded as they are \
+                 (redact: NONE); remove it"
+            ),
+            "{error}"
+        );
+    }
+}

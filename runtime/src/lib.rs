@@ -49,6 +49,7 @@ pub use tracer::SCOPE_NAME;
 pub mod __private {
     pub use crate::client::{ClientCodec, ClientMethod};
     pub use crate::decoder::{ReportDecoded, TracedDecoder};
+    pub use crate::limits::truncate;
     pub use crate::method::{RpcKind, RpcMethod};
     pub use crate::server::{CurrentCall, MethodTracing, RequestBody, ServerCall, ServerCodec};
     pub use crate::status::is_server_error;

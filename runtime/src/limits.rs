@@ -18,7 +18,7 @@ pub const DEFAULT_MESSAGES_PER_RPC: u64 = 128;
 const UNRECORDED_MESSAGES: &str = "tonic_traced.messages.unrecorded";
 
 /// `value` cut to at most `limit` characters, at a character boundary, without copying it.
-pub(crate) fn truncate(value: &str, limit: usize) -> &str {
+pub fn truncate(value: &str, limit: usize) -> &str {
     if value.len() <= limit {
         return value;
     }

@@ -155,6 +155,7 @@ fn redaction_never_records_the_raw_value() {
             ..Address::default()
         }),
         plain: "visible".into(),
+        comment: "a field's own max_length: 5 characters".into(),
     };
     let attributes = recorded(&message);
     assert_eq!(
@@ -170,6 +171,7 @@ fn redaction_never_records_the_raw_value() {
             KeyValue::new("pin.present", true),
             KeyValue::new("home.present", true),
             KeyValue::new("plain", "visible"),
+            KeyValue::new("comment", "a fie"),
         ]
     );
     let text = format!("{attributes:?}");
