@@ -117,3 +117,52 @@ async fn clients_not_generated_by_us_are_named_from_tonic() {
         Some(Value::I64(0))
     );
 }
+
+#[tokio::test]
+async fn skipped_methods_pass_untraced_and_the_error_rule_can_change() {
+    use opentelemetry::trace::Status as SpanStatus;
+    telemetry();
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("kitchen", tonic_health::ServingStatus::Serving)
+        .await;
+    let address = serve(
+        Server::builder()
+            .add_service(health)
+            .add_service(things::server()),
+    )
+    .await;
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let layer = tonic_traced::client::layer()
+        .skip_methods(|method| method == "grpc.health.v1.Health/Check")
+        .is_error(|code| !matches!(code, Code::Ok | Code::NotFound));
+    let service = tower::ServiceBuilder::new().layer(layer).service(channel);
+
+    let mut health = HealthClient::new(service.clone());
+    let (trace_id, reply) = in_root_span(health.check(HealthCheckRequest {
+        service: "kitchen".into(),
+    }))
+    .await;
+    reply.unwrap();
+    // The call has returned, so a span of it would have ended and been exported already.
+    let spans = telemetry().trace(trace_id);
+    assert!(
+        spans.iter().all(|span| span.span_kind != SpanKind::Client),
+        "no CLIENT span for the skipped health check: {spans:#?}"
+    );
+    let mut things = HttpThingsClient::new(service);
+    let (span, result) = client_span(things.get_http_thing(header("code=5"))).await;
+    assert_eq!(result.unwrap_err().code(), Code::NotFound);
+    assert_eq!(
+        attribute(&span, "rpc.grpc.status_code"),
+        Some(Value::I64(5))
+    );
+    assert_eq!(span.status, SpanStatus::Unset, "NOT_FOUND is no error here");
+    let (span, result) = client_span(things.get_http_thing(header("code=14"))).await;
+    assert_eq!(result.unwrap_err().code(), Code::Unavailable);
+    assert!(matches!(span.status, SpanStatus::Error { .. }));
+}

@@ -1,5 +1,6 @@
 //! The tower layer: a CLIENT span per call, trace context injected into the metadata.
 
+use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
@@ -32,8 +33,40 @@ use crate::{MessageMode, RpcKind};
 /// Traces every call of the client it wraps; see [`layer`].
 #[derive(Debug, Clone, Default)]
 pub struct TracedClientLayer {
+    options: ClientOptions,
+}
+
+/// What a layer was told, shared by the services it makes.
+#[derive(Clone)]
+struct ClientOptions {
     messages: Option<MessageMode>,
+    /// `server.address` and `server.port` given to the layer.
     server: Vec<KeyValue>,
+    /// Methods (by full name) whose calls are passed on untraced.
+    skip: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    /// Which final codes make the CLIENT span an error.
+    is_error: fn(Code) -> bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            messages: None,
+            server: Vec::new(),
+            skip: None,
+            is_error: |code| code != Code::Ok,
+        }
+    }
+}
+
+impl fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("messages", &self.messages)
+            .field("server", &self.server)
+            .field("skips_methods", &self.skip.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The layer to put around a tonic `Channel` (or any gRPC transport service).
@@ -44,21 +77,32 @@ pub fn layer() -> TracedClientLayer {
 impl TracedClientLayer {
     /// How streamed messages are recorded: spans by default on streaming calls of generated
     /// clients, nothing on unary calls.
-    pub fn messages(self, mode: MessageMode) -> Self {
-        TracedClientLayer {
-            messages: Some(mode),
-            ..self
-        }
+    pub fn messages(mut self, mode: MessageMode) -> Self {
+        self.options.messages = Some(mode);
+        self
     }
 
     /// The server the wrapped channel connects to, for `server.address` and `server.port`.
     /// Needed when the client is made with `new` rather than `with_origin`: a `Channel`
     /// adds its address below this layer, where the request cannot be seen.
-    pub fn with_server(self, uri: &http::Uri) -> Self {
-        TracedClientLayer {
-            server: uri.authority().map(server_attributes).unwrap_or_default(),
-            ..self
-        }
+    pub fn with_server(mut self, uri: &http::Uri) -> Self {
+        self.options.server = uri.authority().map(server_attributes).unwrap_or_default();
+        self
+    }
+
+    /// Passes calls of the methods `skip` picks, by full name (`grpc.health.v1.Health/Check`),
+    /// on untraced: no span, no metrics, as `#[traced(skip)]` does on a server. The caller's
+    /// trace context is still sent on, so the server's span joins the caller's trace.
+    pub fn skip_methods(mut self, skip: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
+        self.options.skip = Some(Arc::new(skip));
+        self
+    }
+
+    /// Which final codes mark the CLIENT span as an error, as `is_error` does on a server;
+    /// by default every code but `OK`, as the semantic conventions say for clients.
+    pub fn is_error(mut self, is_error: fn(Code) -> bool) -> Self {
+        self.options.is_error = is_error;
+        self
     }
 }
 
@@ -68,8 +112,7 @@ impl<S> Layer<S> for TracedClientLayer {
     fn layer(&self, inner: S) -> TracedClient<S> {
         TracedClient {
             inner,
-            messages: self.messages,
-            server: self.server.clone().into(),
+            options: Arc::new(self.options.clone()),
         }
     }
 }
@@ -78,9 +121,7 @@ impl<S> Layer<S> for TracedClientLayer {
 #[derive(Debug, Clone)]
 pub struct TracedClient<S> {
     inner: S,
-    messages: Option<MessageMode>,
-    /// `server.address` and `server.port` given to the layer.
-    server: Arc<[KeyValue]>,
+    options: Arc<ClientOptions>,
 }
 
 impl<S, ResBody> Service<http::Request<Body>> for TracedClient<S>
@@ -98,6 +139,12 @@ where
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         let identity = CallIdentity::of(&request);
+        if let Some(skip) = &self.options.skip {
+            if skip(&identity.full_name) {
+                inject_with_propagator(&Context::current(), request.headers_mut());
+                return ResponseFuture::untraced(self.inner.call(request));
+            }
+        }
         let single_request = matches!(
             identity.kind,
             Some(RpcKind::Unary | RpcKind::ServerStreaming)
@@ -108,7 +155,7 @@ where
         );
         let config = config::active();
         let semconv = config.semconv;
-        let messages = self.messages.unwrap_or(match identity.kind {
+        let messages = self.options.messages.unwrap_or(match identity.kind {
             Some(RpcKind::Unary) | None => MessageMode::Off,
             Some(_) => MessageMode::Spans,
         });
@@ -127,7 +174,7 @@ where
                 .with_attributes(client_attributes(
                     &identity,
                     &request,
-                    &self.server,
+                    &self.options.server,
                     semconv,
                 ));
             RecordedFields::attach(MessageBudget::attach(
@@ -138,9 +185,7 @@ where
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());
         } else {
-            global::get_text_map_propagator(|propagator| {
-                propagator.inject_context(&cx, &mut HeaderInjector(request.headers_mut()))
-            });
+            inject_with_propagator(&cx, request.headers_mut());
         }
 
         // A generated client's codec records the response messages, with their fields.
@@ -166,7 +211,7 @@ where
             cx: cx.clone(),
             metrics,
             deadline: deadline(request.headers()),
-            is_error: |code| code != Code::Ok,
+            is_error: self.options.is_error,
             semconv,
             ended: false,
         };
@@ -183,6 +228,13 @@ where
         });
         ResponseFuture::new(self.inner.call(request), span, body_messages)
     }
+}
+
+/// Writes the context `cx` into `headers` with the global propagator.
+fn inject_with_propagator(cx: &Context, headers: &mut http::HeaderMap) {
+    global::get_text_map_propagator(|propagator| {
+        propagator.inject_context(cx, &mut HeaderInjector(headers))
+    });
 }
 
 /// Whether the caller's span is valid, unsampled and not recording.

@@ -36,6 +36,15 @@ impl<F> ResponseFuture<F> {
             messages,
         }
     }
+
+    /// The future of a call the layer passes on without tracing it.
+    pub(crate) fn untraced(inner: F) -> Self {
+        ResponseFuture {
+            inner,
+            span: None,
+            messages: MessageMode::Off,
+        }
+    }
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
@@ -51,17 +60,18 @@ where
             Poll::Pending => return Poll::Pending,
             Poll::Ready(result) => result,
         };
-        let mut span = this
-            .span
-            .take()
-            .expect("ResponseFuture polled after it completed");
+        // `None` for a call passed on untraced.
+        let span = this.span.take();
         Poll::Ready(match result {
             Err(error) => {
-                span.end(error.code(), &error.to_string());
+                if let Some(mut span) = span {
+                    span.end(error.code(), &error.to_string());
+                }
                 Err(error)
             }
             Ok(response) => {
-                let open_span = (!end_if_final(&mut span, &response)).then_some(span);
+                let open_span =
+                    span.and_then(|mut span| (!end_if_final(&mut span, &response)).then_some(span));
                 let messages = *this.messages;
                 Ok(response.map(|body| TracedResponseBody {
                     inner: body,
