@@ -13,6 +13,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
 use crate::limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
+use crate::metadata::MetadataCapture;
 use crate::metrics::exemplars::Exemplars;
 use crate::metrics::Instruments;
 use crate::redact::HashKey;
@@ -53,6 +54,17 @@ pub struct Config {
     messages_per_rpc: u64,
     hash_key: Option<HashKey>,
     public_endpoints: PublicEndpoints,
+    metadata: MetadataNames,
+}
+
+/// The metadata keys recorded as attributes, as given.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MetadataNames {
+    pub(crate) server_request: Vec<String>,
+    pub(crate) server_response: Vec<String>,
+    pub(crate) client_request: Vec<String>,
+    pub(crate) client_response: Vec<String>,
+    pub(crate) sensitive: bool,
 }
 
 /// The services whose callers do not choose sampling, besides those marked `public_endpoint`
@@ -97,6 +109,7 @@ impl fmt::Debug for Config {
             .field("messages_per_rpc", &self.messages_per_rpc)
             .field("hash_key", &self.hash_key.is_some())
             .field("public_endpoints", &self.public_endpoints)
+            .field("metadata", &self.metadata)
             .finish()
     }
 }
@@ -115,6 +128,7 @@ impl Config {
             messages_per_rpc: DEFAULT_MESSAGES_PER_RPC,
             hash_key: None,
             public_endpoints: PublicEndpoints::None,
+            metadata: MetadataNames::default(),
         }
     }
 
@@ -196,6 +210,63 @@ impl Config {
         self
     }
 
+    /// Records these request metadata keys (any case) of calls a traced server receives, as
+    /// `rpc.grpc.request.metadata.<key>` (old conventions) or `rpc.request.metadata.<key>`
+    /// (stable): string arrays of the key's values. See [`capture_sensitive_metadata`](Self::capture_sensitive_metadata).
+    pub fn capture_server_request_metadata<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.metadata
+            .server_request
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Records these response metadata keys (headers and trailers) a traced server sends, as
+    /// `rpc.grpc.response.metadata.<key>` or `rpc.response.metadata.<key>`.
+    pub fn capture_server_response_metadata<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.metadata
+            .server_response
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Records these request metadata keys on the CLIENT spans of every traced client (a
+    /// layer can add its own).
+    pub fn capture_client_request_metadata<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.metadata
+            .client_request
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Records these response metadata keys (headers and trailers) on the CLIENT spans of
+    /// every traced client.
+    pub fn capture_client_response_metadata<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.metadata
+            .client_response
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Allows `authorization`, `cookie` and `set-cookie` among the captured metadata keys,
+    /// which are otherwise left out: their values are credentials, and a trace backend is
+    /// rarely the place for them.
+    pub fn capture_sensitive_metadata(mut self, allowed: bool) -> Self {
+        self.metadata.sensitive = allowed;
+        self
+    }
+
     /// Keeps the exemplars of the duration histograms for a scrape endpoint to show.
     #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
     pub(crate) fn exemplars(mut self, exemplars: Arc<Exemplars>) -> Self {
@@ -234,7 +305,16 @@ impl Config {
             )),
             MetricsSource::Off => None,
         };
+        let names = &self.metadata;
+        let capture = |request: &[String], response: &[String]| {
+            MetadataCapture::new(request, response, self.semconv, names.sensitive)
+        };
+        let server_metadata = capture(&names.server_request, &names.server_response);
+        let client_metadata = capture(&names.client_request, &names.client_response);
         Active {
+            server_metadata,
+            client_metadata: Arc::new(client_metadata),
+            metadata_names: self.metadata.clone(),
             semconv: self.semconv,
             tracer,
             w3c_parent_based: self.w3c_parent_based,
@@ -290,6 +370,12 @@ pub(crate) struct Active {
     /// Whether the warning about unkeyed hashes was given.
     pub(crate) unkeyed_hash_warned: AtomicBool,
     public_endpoints: PublicEndpoints,
+    /// The metadata traced servers record.
+    pub(crate) server_metadata: MetadataCapture,
+    /// The metadata traced clients record, unless their layer adds keys.
+    pub(crate) client_metadata: Arc<MetadataCapture>,
+    /// The keys as given, for a layer that adds its own.
+    pub(crate) metadata_names: MetadataNames,
     /// Installed by a traced call, not by the application.
     defaulted: bool,
 }

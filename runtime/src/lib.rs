@@ -20,6 +20,7 @@ pub mod init;
 mod keys;
 mod limits;
 mod messages;
+mod metadata;
 mod method;
 mod metrics;
 mod propagation;

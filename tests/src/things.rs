@@ -121,7 +121,7 @@ async fn instrumented_step() {
     tracing::info!("inside the handler");
 }
 
-/// The service under test.
+/// The service under test. Its unary answers carry the response header `x-served-by: things`.
 #[derive(Debug, Default)]
 pub struct Things;
 
@@ -142,7 +142,11 @@ impl HttpThings for Things {
                 url_path: current_trace(),
             }));
         }
-        Ok(Response::new(request.into_inner()))
+        let mut response = Response::new(request.into_inner());
+        response
+            .metadata_mut()
+            .insert("x-served-by", "things".parse().expect("ASCII"));
+        Ok(response)
     }
 
     type WatchHTTPThingsStream = HeaderStream;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::baggage::BaggageExt;
@@ -20,10 +20,11 @@ use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
 use crate::call_fields::RecordedFields;
-use crate::config;
+use crate::config::{self, Active};
 use crate::deadline::deadline;
 use crate::keys;
 use crate::limits::MessageBudget;
+use crate::metadata::{self, MetadataCapture};
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::inject_trace_context;
 use crate::rpc_span::RpcSpan;
@@ -46,6 +47,11 @@ struct ClientOptions {
     skip: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
     /// Which final codes make the CLIENT span an error.
     is_error: fn(Code) -> bool,
+    /// Metadata keys this layer records besides the configuration's, each way.
+    request_metadata: Vec<String>,
+    response_metadata: Vec<String>,
+    /// Both lists' keys, resolved at the first call.
+    metadata: OnceLock<Arc<MetadataCapture>>,
 }
 
 impl Default for ClientOptions {
@@ -55,6 +61,9 @@ impl Default for ClientOptions {
             server: Vec::new(),
             skip: None,
             is_error: |code| code != Code::Ok,
+            request_metadata: Vec::new(),
+            response_metadata: Vec::new(),
+            metadata: OnceLock::new(),
         }
     }
 }
@@ -65,6 +74,8 @@ impl fmt::Debug for ClientOptions {
             .field("messages", &self.messages)
             .field("server", &self.server)
             .field("skips_methods", &self.skip.is_some())
+            .field("request_metadata", &self.request_metadata)
+            .field("response_metadata", &self.response_metadata)
             .finish_non_exhaustive()
     }
 }
@@ -98,11 +109,55 @@ impl TracedClientLayer {
         self
     }
 
+    /// Records these request metadata keys (any case) on this client's CLIENT spans, besides
+    /// those of `Config::capture_client_request_metadata`; see the conventions' names there.
+    pub fn capture_request_metadata<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.options
+            .request_metadata
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
+    /// Records these response metadata keys (headers and trailers) on this client's spans.
+    pub fn capture_response_metadata<K: Into<String>>(
+        mut self,
+        keys: impl IntoIterator<Item = K>,
+    ) -> Self {
+        self.options
+            .response_metadata
+            .extend(keys.into_iter().map(Into::into));
+        self
+    }
+
     /// Which final codes mark the CLIENT span as an error, as `is_error` does on a server;
     /// by default every code but `OK`, as the semantic conventions say for clients.
     pub fn is_error(mut self, is_error: fn(Code) -> bool) -> Self {
         self.options.is_error = is_error;
         self
+    }
+}
+
+impl ClientOptions {
+    /// The metadata this client records: the configuration's keys and the layer's.
+    fn metadata(&self, config: &Active) -> Arc<MetadataCapture> {
+        if self.request_metadata.is_empty() && self.response_metadata.is_empty() {
+            return config.client_metadata.clone();
+        }
+        let names = &config.metadata_names;
+        let merged = |config: &[String], layer: &[String]| [config, layer].concat();
+        self.metadata
+            .get_or_init(|| {
+                Arc::new(MetadataCapture::new(
+                    &merged(&names.client_request, &self.request_metadata),
+                    &merged(&names.client_response, &self.response_metadata),
+                    config.semconv,
+                    names.sensitive,
+                ))
+            })
+            .clone()
     }
 }
 
@@ -182,6 +237,9 @@ where
                 config.messages_per_rpc,
             ))
         };
+        let metadata = self.options.metadata(config);
+        let limit = config.attribute_value_length;
+        metadata.record(&cx, metadata::Direction::Request, request.headers(), limit);
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());
         } else {
@@ -226,7 +284,12 @@ where
             }
             Body::new(body)
         });
-        ResponseFuture::new(self.inner.call(request), span, body_messages)
+        ResponseFuture::new(
+            self.inner.call(request),
+            span,
+            body_messages,
+            (!metadata.is_empty()).then_some(metadata),
+        )
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Buf;
@@ -13,8 +14,10 @@ use tonic::{Code, Status};
 
 use super::call_error::CallError;
 use super::request_body::frame_size;
+use crate::config;
 use crate::framing::MessageFraming;
 use crate::messages::{record_message, Direction, MessageMode};
+use crate::metadata::{self, MetadataCapture};
 use crate::rpc_span::RpcSpan;
 
 pin_project! {
@@ -25,15 +28,23 @@ pin_project! {
         inner: F,
         span: Option<RpcSpan>,
         messages: MessageMode,
+        // The response metadata keys to record, if any.
+        metadata: Option<Arc<MetadataCapture>>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, span: RpcSpan, messages: MessageMode) -> Self {
+    pub(crate) fn new(
+        inner: F,
+        span: RpcSpan,
+        messages: MessageMode,
+        metadata: Option<Arc<MetadataCapture>>,
+    ) -> Self {
         ResponseFuture {
             inner,
             span: Some(span),
             messages,
+            metadata,
         }
     }
 
@@ -43,6 +54,7 @@ impl<F> ResponseFuture<F> {
             inner,
             span: None,
             messages: MessageMode::Off,
+            metadata: None,
         }
     }
 }
@@ -70,19 +82,30 @@ where
                 Err(error)
             }
             Ok(response) => {
+                if let (Some(span), Some(metadata)) = (&span, &*this.metadata) {
+                    record_response_metadata(span, metadata, response.headers());
+                }
                 let open_span =
                     span.and_then(|mut span| (!end_if_final(&mut span, &response)).then_some(span));
                 let messages = *this.messages;
+                let metadata = this.metadata.take();
                 Ok(response.map(|body| TracedResponseBody {
                     inner: body,
                     span: open_span,
                     messages,
+                    metadata,
                     framing: MessageFraming::default(),
                     received: 0,
                 }))
             }
         })
     }
+}
+
+/// Records the response metadata (headers or trailers) `metadata` picks on the call's span.
+fn record_response_metadata(span: &RpcSpan, metadata: &MetadataCapture, headers: &HeaderMap) {
+    let limit = config::active().attribute_value_length;
+    metadata.record(&span.cx, metadata::Direction::Response, headers, limit);
 }
 
 /// Ends the span if `response` is final already: a trailers-only response carries its status
@@ -128,6 +151,8 @@ pin_project! {
         inner: B,
         span: Option<RpcSpan>,
         messages: MessageMode,
+        // The response metadata keys to record in the trailers, if any.
+        metadata: Option<Arc<MetadataCapture>>,
         framing: MessageFraming,
         received: u64,
     }
@@ -140,6 +165,7 @@ impl<B: Default> Default for TracedResponseBody<B> {
             inner: B::default(),
             span: None,
             messages: MessageMode::Off,
+            metadata: None,
             framing: MessageFraming::default(),
             received: 0,
         }
@@ -181,6 +207,9 @@ where
                         );
                     });
                 } else if let Some(trailers) = frame.trailers_ref() {
+                    if let Some(metadata) = &*this.metadata {
+                        record_response_metadata(span, metadata, trailers);
+                    }
                     if !end_with_status_in(span, trailers) {
                         span.end(
                             Code::Unknown,

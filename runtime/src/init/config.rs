@@ -31,6 +31,26 @@ pub struct TelemetryConfig {
     pub semconv: SemconvMode,
     /// What bounds spans, how hashes are keyed, which services are public endpoints.
     pub limits: LimitsConfig,
+    /// Which gRPC metadata keys become attributes.
+    pub metadata: MetadataConfig,
+}
+
+/// `OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_{SERVER,CLIENT}_{REQUEST,RESPONSE}`:
+/// comma-separated metadata keys recorded as attributes (the Java agent's
+/// `otel.instrumentation.grpc.capture-metadata.*`), and
+/// `TONIC_TRACED_CAPTURE_SENSITIVE_METADATA`, which allows `authorization` and cookies.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetadataConfig {
+    /// Keys of requests traced servers receive.
+    pub server_request: Vec<String>,
+    /// Keys of responses traced servers send.
+    pub server_response: Vec<String>,
+    /// Keys of requests traced clients send.
+    pub client_request: Vec<String>,
+    /// Keys of responses traced clients receive.
+    pub client_response: Vec<String>,
+    /// Whether `authorization`, `cookie` and `set-cookie` may be captured.
+    pub sensitive: bool,
 }
 
 /// The settings of the core's bounds; `None` leaves the core's default.
@@ -257,6 +277,7 @@ pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<TelemetryConf
         })?
         .unwrap_or(SemconvMode::OLD),
         limits: limits(&env)?,
+        metadata: metadata(&env)?,
     })
 }
 
@@ -606,16 +627,35 @@ fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
             .map(|count| count as u64),
         hash_key,
         public_endpoints: parsed(env.var("TONIC_TRACED_PUBLIC_ENDPOINTS"), |var| {
-            Ok(var
-                .value
-                .split(',')
-                .map(str::trim)
-                .filter(|service| !service.is_empty())
-                .map(str::to_owned)
-                .collect())
+            Ok(comma_list(&var.value))
         })?
         .unwrap_or_default(),
     })
+}
+
+/// The metadata keys to capture, each side and way.
+fn metadata(env: &Env) -> Result<MetadataConfig, ConfigError> {
+    let keys = |name: &'static str| -> Result<Vec<String>, ConfigError> {
+        Ok(parsed(env.var(name), |var| Ok(comma_list(&var.value)))?.unwrap_or_default())
+    };
+    Ok(MetadataConfig {
+        server_request: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_REQUEST")?,
+        server_response: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_RESPONSE")?,
+        client_request: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_REQUEST")?,
+        client_response: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_RESPONSE")?,
+        sensitive: parsed(env.var("TONIC_TRACED_CAPTURE_SENSITIVE_METADATA"), boolean)?
+            .unwrap_or(false),
+    })
+}
+
+/// The non-empty entries of a comma-separated list, trimmed.
+fn comma_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The key in the file `var` names, without a trailing newline; an error when it cannot be
@@ -862,6 +902,7 @@ mod tests {
                 propagators: vec![Propagator::TraceContext, Propagator::Baggage],
                 semconv: SemconvMode::OLD,
                 limits: LimitsConfig::default(),
+                metadata: MetadataConfig::default(),
             }
         );
     }
@@ -1669,6 +1710,32 @@ mod tests {
             let error = error(vars);
             assert!(error.starts_with(start), "{error}");
         }
+    }
+
+    #[test]
+    fn metadata_to_capture() {
+        let metadata = ok(&[
+            (
+                "OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_REQUEST",
+                "x-tenant, User-Agent",
+            ),
+            (
+                "OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_RESPONSE",
+                "x-region",
+            ),
+            ("TONIC_TRACED_CAPTURE_SENSITIVE_METADATA", "true"),
+        ])
+        .metadata;
+        assert_eq!(metadata.server_request, ["x-tenant", "User-Agent"]);
+        assert!(metadata.server_response.is_empty() && metadata.client_request.is_empty());
+        assert_eq!(metadata.client_response, ["x-region"]);
+        assert!(metadata.sensitive);
+        assert_eq!(ok(&[]).metadata, MetadataConfig::default());
+        let error = error(&[("TONIC_TRACED_CAPTURE_SENSITIVE_METADATA", "yes")]);
+        assert!(
+            error.starts_with("TONIC_TRACED_CAPTURE_SENSITIVE_METADATA=\"yes\" is not a boolean"),
+            "{error}"
+        );
     }
 
     /// A file holding `contents` that lasts for the test process; its path.

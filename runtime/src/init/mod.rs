@@ -167,6 +167,13 @@ fn core_config(
     for service in &limits.public_endpoints {
         core = core.public_endpoint(service);
     }
+    let metadata = &config.metadata;
+    core = core
+        .capture_server_request_metadata(&metadata.server_request)
+        .capture_server_response_metadata(&metadata.server_response)
+        .capture_client_request_metadata(&metadata.client_request)
+        .capture_client_response_metadata(&metadata.client_response)
+        .capture_sensitive_metadata(metadata.sensitive);
     if let Some(traces) = traces {
         core = core
             .tracer_provider(&traces.provider)

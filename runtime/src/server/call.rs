@@ -17,6 +17,7 @@ use crate::config;
 use crate::deadline::deadline;
 use crate::limits::MessageBudget;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
+use crate::metadata;
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
@@ -136,6 +137,12 @@ impl ServerCall {
             if let Some(message) = request.get_ref().message() {
                 record_message_fields(&cx, message);
             }
+            config.server_metadata.record(
+                &cx,
+                metadata::Direction::Request,
+                request.metadata().as_ref(),
+                config.attribute_value_length,
+            );
         }
         if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
             record_message(
@@ -167,6 +174,7 @@ impl ServerCall {
                 let size = message.encoded_size();
                 span.metrics.tally.sent(size);
                 record_message_fields(&span.cx, message);
+                record_response_metadata(&span.cx, response.metadata());
                 record_message(
                     &span.cx,
                     messages,
@@ -177,7 +185,10 @@ impl ServerCall {
                 );
                 span.end(Code::Ok, "");
             }
-            Err(status) => span.end_with_status(status),
+            Err(status) => {
+                record_response_metadata(&span.cx, status.metadata());
+                span.end_with_status(status);
+            }
         }
         result
     }
@@ -191,13 +202,28 @@ impl ServerCall {
         let ServerCall { span, messages } = self;
         let (mut span, result) = InContext::new(span, handler).await;
         match result {
-            Ok(response) => Ok(response.map(|stream| TracedStream::new(span, stream, messages))),
+            Ok(response) => {
+                record_response_metadata(&span.cx, response.metadata());
+                Ok(response.map(|stream| TracedStream::new(span, stream, messages)))
+            }
             Err(status) => {
+                record_response_metadata(&span.cx, status.metadata());
                 span.end_with_status(&status);
                 Err(status)
             }
         }
     }
+}
+
+/// Records the response metadata (headers, or an error's trailers) the configuration picks.
+pub(super) fn record_response_metadata(cx: &Context, metadata: &tonic::metadata::MetadataMap) {
+    let config = config::active();
+    config.server_metadata.record(
+        cx,
+        metadata::Direction::Response,
+        metadata.as_ref(),
+        config.attribute_value_length,
+    );
 }
 
 /// Room for every attribute an RPC span gets (static, peer, request fields, status), so the

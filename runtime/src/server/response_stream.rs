@@ -71,6 +71,7 @@ where
                 );
             }
             Poll::Ready(Some(Err(status))) => {
+                super::call::record_response_metadata(&span.cx, status.metadata());
                 span.end_with_status(status);
                 *this.span = None;
             }

@@ -246,21 +246,26 @@ fn details(span: &SpanData, timeline: &Timeline) -> Vec<String> {
     lines
 }
 
-/// The attributes of a status's error details, shown although they are `rpc.*`.
-const ERROR_DETAIL_PREFIXES: [&str; 4] = [
+/// The attributes of a status's error details and of captured metadata, shown although they
+/// are `rpc.*`.
+const SHOWN_RPC_PREFIXES: [&str; 8] = [
     "rpc.grpc.status_details.",
     "rpc.grpc.error_info.",
     "rpc.grpc.bad_request.",
     "rpc.grpc.retry_info.",
+    "rpc.grpc.request.metadata.",
+    "rpc.grpc.response.metadata.",
+    "rpc.request.metadata.",
+    "rpc.response.metadata.",
 ];
 
-/// Whether an attribute is worth a line: the gRPC status code, a status's error details, or
+/// Whether an attribute is worth a line: the gRPC status code, error details, metadata, or
 /// anything that is not one of the RPC, network and server attributes every call has (the
 /// user's annotated fields).
 fn is_key_attribute(attribute: &KeyValue) -> bool {
     let key = attribute.key.as_str();
     matches!(key, "rpc.grpc.status_code" | "rpc.response.status_code")
-        || ERROR_DETAIL_PREFIXES
+        || SHOWN_RPC_PREFIXES
             .iter()
             .any(|prefix| key.starts_with(prefix))
         || !["rpc.", "network.", "server."]
