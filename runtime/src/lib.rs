@@ -52,7 +52,7 @@ pub mod __private {
     pub use crate::decoder::{ReportDecoded, TracedDecoder};
     pub use crate::limits::truncate;
     pub use crate::method::{RpcKind, RpcMethod};
-    pub use crate::server::{CurrentCall, MethodTracing, RequestBody, ServerCall, ServerCodec};
+    pub use crate::server::{CallSlot, MethodTracing, RequestBody, ServerCall, ServerCodec};
     pub use crate::status::is_server_error;
     pub use tonic::Code;
 }

@@ -7,7 +7,7 @@ use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tonic::{Code, Request, Response, Status, Streaming};
 
-use super::codec::ReceivedMessages;
+use super::codec::{CallSlot, ReceivedMessages};
 use super::in_context::InContext;
 use super::options::MethodTracing;
 use super::peer::peer_attributes;
@@ -74,18 +74,22 @@ impl ServerCall {
         if let Some(size) = request_size {
             metrics.tally.received(size);
         }
-        let streamed_requests = matches!(
-            method.kind,
-            RpcKind::ClientStreaming | RpcKind::BidiStreaming
-        );
-        // The decoder of a request stream counts, and records, what the handler reads.
+        // Taken for every call, so that no decoder's slot outlives its call's start; a request
+        // stream's decoder counts, and records, what is read from it.
+        let request_stream = CallSlot::take_new().filter(|_| {
+            matches!(
+                method.kind,
+                RpcKind::ClientStreaming | RpcKind::BidiStreaming
+            )
+        });
         let rpc_span = |cx: Context, metrics: CallMetrics| {
-            let cx = if streamed_requests {
-                let received = ReceivedMessages::new(cx.clone(), messages, metrics.tally.clone());
-                cx.with_value(received)
-            } else {
-                cx
-            };
+            if let Some(slot) = &request_stream {
+                slot.connect(ReceivedMessages::new(
+                    cx.clone(),
+                    messages,
+                    metrics.tally.clone(),
+                ));
+            }
             RpcSpan {
                 deadline: deadline(request.metadata().as_ref()),
                 cx,

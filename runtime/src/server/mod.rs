@@ -8,6 +8,6 @@ mod peer;
 mod response_stream;
 
 pub use call::{RequestBody, ServerCall};
-pub use codec::{CurrentCall, ServerCodec};
+pub use codec::{CallSlot, ServerCodec};
 pub use options::MethodTracing;
 pub use response_stream::TracedStream;
