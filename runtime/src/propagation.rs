@@ -115,16 +115,28 @@ fn write_lower_hex<const N: usize>(out: &mut [u8], bytes: [u8; N]) {
     }
 }
 
-/// The value of up to 32 lowercase hex digits.
+/// The value of each byte as a lowercase hex digit, or `INVALID`.
+const HEX_VALUES: [u8; 256] = {
+    let mut values = [INVALID; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        values[b"0123456789abcdef"[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    values
+};
+const INVALID: u8 = 0xff;
+
+/// The value of up to 32 lowercase hex digits: one table lookup per digit.
 fn lower_hex(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0u128, |value, digit| {
-        let nibble = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        Some(value << 4 | u128::from(nibble))
-    })
+    let mut value = 0u128;
+    let mut invalid = 0u8;
+    for &digit in digits {
+        let nibble = HEX_VALUES[usize::from(digit)];
+        invalid |= nibble & 0xf0;
+        value = value << 4 | u128::from(nibble & 0x0f);
+    }
+    (invalid == 0).then_some(value)
 }
 
 #[cfg(test)]

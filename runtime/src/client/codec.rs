@@ -82,7 +82,7 @@ impl ReportDecoded for CallLink {
         if let Some(call) = self.0.get() {
             let id = call.received.fetch_add(1, Ordering::Relaxed) + 1;
             if call.single_response && id == 1 {
-                record_message_fields(&call.rpc, message);
+                record_message_fields(&call.rpc, None, message);
             }
             record_message(
                 &call.rpc,

@@ -232,10 +232,11 @@ where
                     &self.options.server,
                     semconv,
                 ));
-            RecordedFields::attach(MessageBudget::attach(
-                config.tracer.start(builder, &parent),
-                config.messages_per_rpc,
-            ))
+            let cx = RecordedFields::attach(config.tracer.start(builder, &parent));
+            match messages {
+                MessageMode::Off => cx,
+                _ => MessageBudget::attach(cx, config.messages_per_rpc),
+            }
         };
         let metadata = self.options.metadata(config);
         let limit = config.attribute_value_length;
@@ -272,6 +273,7 @@ where
             is_error: self.options.is_error,
             semconv,
             ended: false,
+            fields: RecordedFields::default(),
         };
         // A generated client's codec notes the request's fields as it encodes it: for a
         // recorded single-request call, encoded now, so a call that never reaches the wire

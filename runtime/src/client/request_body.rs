@@ -101,7 +101,7 @@ impl TracedRequestBody {
                     tally.sent(prefix.length);
                     let noted = fields.map(SentFields::next).unwrap_or_default();
                     if single && *sent == 1 {
-                        record_fields(span_cx, noted.clone());
+                        record_fields(span_cx, None, noted.clone());
                     }
                     record_message(
                         span_cx,

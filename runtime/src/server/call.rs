@@ -67,9 +67,12 @@ impl ServerCall {
             Cow::Borrowed(method.method),
             Cow::Borrowed(method.full_name),
         );
+        // Sizes are for the metrics and message spans alone: not computed without them.
+        let sizes_wanted = config.instruments.is_some() || messages != MessageMode::Off;
         let request_size = request
             .get_ref()
             .message()
+            .filter(|_| sizes_wanted)
             .map(|message| message.encoded_size());
         if let Some(size) = request_size {
             metrics.tally.received(size);
@@ -82,7 +85,8 @@ impl ServerCall {
                 RpcKind::ClientStreaming | RpcKind::BidiStreaming
             )
         });
-        let rpc_span = |cx: Context, metrics: CallMetrics| {
+        let fields = RecordedFields::default();
+        let rpc_span = |cx: Context, metrics: CallMetrics, fields: RecordedFields| {
             if let Some(slot) = &request_stream {
                 slot.connect(ReceivedMessages::new(
                     cx.clone(),
@@ -97,6 +101,7 @@ impl ServerCall {
                 is_error: tracing.is_error(),
                 semconv,
                 ended: false,
+                fields,
             }
         };
         let public_endpoint =
@@ -109,7 +114,7 @@ impl ServerCall {
                 if !public_endpoint && !remote.span().span_context().is_sampled() =>
             {
                 return ServerCall {
-                    span: rpc_span(remote, metrics),
+                    span: rpc_span(remote, metrics, fields),
                     messages,
                 };
             }
@@ -129,18 +134,19 @@ impl ServerCall {
         } else {
             remote
         };
-        let cx = RecordedFields::attach(MessageBudget::attach(
-            config.tracer.start(builder, &parent),
-            config.messages_per_rpc,
-        ));
+        let mut cx = config.tracer.start(builder, &parent);
+        if messages != MessageMode::Off {
+            cx = MessageBudget::attach(cx, config.messages_per_rpc);
+        }
 
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
+            if let Some(message) = request.get_ref().message() {
+                message.record_attributes(&mut attributes);
+                fields.keep_new(&mut attributes);
+            }
             peer_attributes(request, &mut attributes);
             cx.span().set_attributes(attributes);
-            if let Some(message) = request.get_ref().message() {
-                record_message_fields(&cx, message);
-            }
             config.server_metadata.record(
                 &cx,
                 metadata::Direction::Request,
@@ -159,7 +165,7 @@ impl ServerCall {
             );
         }
         ServerCall {
-            span: rpc_span(cx, metrics),
+            span: rpc_span(cx, metrics, fields),
             messages,
         }
     }
@@ -175,9 +181,15 @@ impl ServerCall {
         match &result {
             Ok(response) => {
                 let message = response.get_ref();
-                let size = message.encoded_size();
+                let sizes_wanted =
+                    config::active().instruments.is_some() || messages != MessageMode::Off;
+                let size = if sizes_wanted {
+                    message.encoded_size()
+                } else {
+                    0
+                };
                 span.metrics.tally.sent(size);
-                record_message_fields(&span.cx, message);
+                record_message_fields(&span.cx, Some(&span.fields), message);
                 record_response_metadata(&span.cx, response.metadata());
                 record_message(
                     &span.cx,
