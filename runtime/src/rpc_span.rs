@@ -90,12 +90,11 @@ impl RpcSpan {
 
     /// Ends the span with `status`, recording what its error details say when it has any.
     pub(crate) fn end_with_status(&mut self, status: &tonic::Status) {
-        let span = self.cx.span();
-        if !self.ended && !status.details().is_empty() && span.is_recording() {
+        if !self.ended && !status.details().is_empty() && self.cx.span().is_recording() {
             let limit = config::active().attribute_value_length;
-            span.set_attributes(detail_attributes(status.details(), limit));
+            let details = detail_attributes(status.details(), limit);
+            self.cx.span().set_attributes(details);
         }
-        drop(span);
         self.end(status.code(), status.message());
     }
 

@@ -37,6 +37,9 @@ pub struct TracedClientLayer {
     options: ClientOptions,
 }
 
+/// Picks methods by full name.
+type MethodFilter = dyn Fn(&str) -> bool + Send + Sync;
+
 /// What a layer was told, shared by the services it makes.
 #[derive(Clone)]
 struct ClientOptions {
@@ -44,7 +47,7 @@ struct ClientOptions {
     /// `server.address` and `server.port` given to the layer.
     server: Vec<KeyValue>,
     /// Methods (by full name) whose calls are passed on untraced.
-    skip: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    skip: Option<Arc<MethodFilter>>,
     /// Which final codes make the CLIENT span an error.
     is_error: fn(Code) -> bool,
     /// Metadata keys this layer records besides the configuration's, each way.
