@@ -37,6 +37,7 @@ mod pipeline;
 mod prometheus_endpoint;
 #[cfg(feature = "propagators")]
 mod propagators;
+mod shutdown_signal;
 mod subscriber;
 mod terminal;
 
@@ -45,6 +46,7 @@ use std::time::Duration;
 use opentelemetry::global;
 
 pub use guard::TelemetryGuard;
+pub use shutdown_signal::{shutdown_signal, ShutdownSignal};
 
 use config::{ConfigError, TelemetryConfig};
 use metrics_pipeline::MetricsPipeline;
