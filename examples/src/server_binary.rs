@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tonic::transport::server::{Router, TcpIncoming};
+use tonic_traced::init::ShutdownSignal;
 
 /// The port [`address_or_port`] falls back to when `PORT` is unset.
 const DEFAULT_PORT: u16 = 50051;
@@ -68,11 +69,14 @@ pub async fn serve(
     let (stopping, stopped) = oneshot::channel();
     let signal = async move {
         stop.await;
+        // Listening for a second signal before the listener closes: one sent once connections
+        // are refused is not missed.
+        let again = tonic_traced::init::shutdown_signal();
         tracing::info!(
             "stopping: no new connections; waiting up to {} s for the calls in flight",
             DRAIN_TIMEOUT.as_secs()
         );
-        let _ = stopping.send(());
+        let _ = stopping.send(again);
     };
     let server = router.serve_with_incoming_shutdown(TcpIncoming::from(listener), signal);
     tokio::select! {
@@ -84,17 +88,23 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves [`DRAIN_TIMEOUT`] after `stopped`, or at a second SIGTERM or Ctrl-C after it,
-/// warning that the calls still running are cut off; never, if `stopped` is dropped unsent.
-async fn cut_off(stopped: oneshot::Receiver<()>) {
-    if stopped.await.is_err() {
+/// Resolves [`DRAIN_TIMEOUT`] after `stopped` gives the listener for a second SIGTERM or
+/// Ctrl-C, or at that second signal, warning that the calls still running are cut off; never,
+/// if `stopped` is dropped unsent.
+async fn cut_off(stopped: oneshot::Receiver<std::io::Result<ShutdownSignal>>) {
+    let Ok(again) = stopped.await else {
         return std::future::pending().await;
-    }
-    let again = match tonic_traced::init::shutdown_signal() {
-        Ok(again) => again,
-        Err(error) => {
-            tracing::warn!("cannot listen for a second signal ({error}); waiting for calls");
-            return tokio::time::sleep(DRAIN_TIMEOUT).await;
+    };
+    let again = async {
+        match again {
+            Ok(again) => again.await,
+            Err(error) => {
+                tracing::warn!(
+                    "cannot listen for a second signal ({error}): only the drain timeout stops \
+                     the wait for calls in flight"
+                );
+                std::future::pending().await
+            }
         }
     };
     let why = tokio::select! {

@@ -10,7 +10,7 @@ mod common;
 mod otlp_receiver;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -79,6 +79,21 @@ fn int_attribute(span: &ReceivedSpan, key: &str) -> Option<i64> {
     match attributes(&span.span.attributes).get(key) {
         Some(Value::IntValue(value)) => Some(*value),
         _ => None,
+    }
+}
+
+/// Waits until connections to `address` are refused; fails the test if that takes a second.
+async fn refused_within_a_second(address: SocketAddr) {
+    let started = Instant::now();
+    loop {
+        match TcpStream::connect(address) {
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => return,
+            _ => assert!(
+                started.elapsed() < Duration::from_secs(1),
+                "{address} still accepts connections 1 s after the signal"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 
@@ -165,16 +180,7 @@ async fn pay_across_sigterm(server: &RunningServer) -> Instant {
     let signalled = Instant::now();
 
     // It stops accepting at once: the listening socket is closed while calls still run.
-    loop {
-        match TcpStream::connect(server.address) {
-            Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => break,
-            _ => assert!(
-                signalled.elapsed() < Duration::from_secs(1),
-                "the server still accepts connections 1 s after SIGTERM"
-            ),
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    refused_within_a_second(server.address).await;
     assert!(
         slow.iter().all(|call| !call.is_finished()),
         "the slow calls are still in flight when the listener closes"
@@ -188,6 +194,45 @@ async fn pay_across_sigterm(server: &RunningServer) -> Instant {
     }
 
     signalled
+}
+
+#[test]
+fn payment_server_on_a_second_sigterm_cuts_off_the_calls_in_flight() {
+    let mut server = start_server(
+        example(env!("CARGO_BIN_EXE_payment-server"))
+            .arg("127.0.0.1:0")
+            .env("OTEL_TRACES_EXPORTER", "none")
+            .env("OTEL_METRICS_EXPORTER", "none"),
+    );
+    let slow = client_runtime().block_on(async {
+        let mut client =
+            PaymentServiceClient::new(traced_channel(server.address).await.expect("connects"));
+        let slow = tokio::spawn({
+            let mut client = client.clone();
+            async move { client.process_payment(payment("EUR")).await }
+        });
+        // Answered after the slow call reached the server, on the same connection.
+        client
+            .process_payment(payment("USD"))
+            .await
+            .expect("a fast call is answered");
+        server.signal(libc::SIGTERM);
+        refused_within_a_second(server.address).await;
+        server.signal(libc::SIGTERM);
+        slow.await.unwrap()
+    });
+    let (status, stderr) = server.wait_for_exit(SHUTDOWN_TIMEOUT);
+    assert!(status.success(), "{status}; stderr:\n{stderr}");
+    // The connection closes under it (how the client words that varies: a reset, a broken
+    // pipe).
+    slow.expect_err("the slow call is cut off, unanswered");
+    assert!(
+        stderr.contains(
+            " WARN tonic_traced_examples::server_binary: stopping at a second signal: the calls \
+             still in flight are cut off, unanswered\n"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

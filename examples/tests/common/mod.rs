@@ -17,8 +17,8 @@ pub fn example(binary: &str) -> Command {
     command
 }
 
-/// Removes the test's `OTEL_*` variables, `RUST_LOG` and `PORT` from `command`, and turns
-/// colours off.
+/// Removes the test's `OTEL_*` variables, `TONIC_TRACED_CONFIG_STRICT`, `RUST_LOG` and `PORT`
+/// from `command`, and turns colours off.
 pub fn without_test_settings(command: &mut Command) -> &mut Command {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("OTEL_") {
@@ -26,6 +26,7 @@ pub fn without_test_settings(command: &mut Command) -> &mut Command {
         }
     }
     command
+        .env_remove("TONIC_TRACED_CONFIG_STRICT")
         .env_remove("RUST_LOG")
         .env_remove("PORT")
         .env("NO_COLOR", "1")
