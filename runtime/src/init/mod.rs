@@ -17,7 +17,7 @@
         feature = "console",
         feature = "propagators"
     )),
-    allow(unused, unreachable_code)
+    allow(unused, unreachable_code, clippy::never_loop)
 )]
 
 pub mod config;
