@@ -1,6 +1,7 @@
 //! `RUST_LOG` filters the log lines `init()`'s subscriber writes on stderr, each carrying the
-//! trace and span ids of the call it was written in; a value that does not parse stops the
-//! program with an error naming it.
+//! trace and span ids of the call it was written in; a value that does not parse is a warning
+//! naming it and the default filter applies, or, in strict mode, an error that stops the
+//! program.
 
 mod common;
 
@@ -10,7 +11,13 @@ use common::example;
 
 /// Runs the demo with `RUST_LOG` set to `filter`, or unset.
 fn demo(filter: Option<&str>) -> (Output, String, String) {
+    demo_with(filter, &[])
+}
+
+/// Runs the demo with `RUST_LOG` set to `filter`, or unset, and the variables `vars`.
+fn demo_with(filter: Option<&str>, vars: &[(&str, &str)]) -> (Output, String, String) {
     let mut command = example(env!("CARGO_BIN_EXE_demo"));
+    command.envs(vars.iter().copied());
     if let Some(filter) = filter {
         command.env("RUST_LOG", filter);
     }
@@ -73,8 +80,36 @@ fn rust_log_error_leaves_out_info_and_warn_lines() {
 }
 
 #[test]
-fn a_rust_log_that_does_not_parse_is_an_error() {
+fn a_rust_log_that_does_not_parse_is_a_warning_and_the_default_applies() {
     let (output, stdout, stderr) = demo(Some("info,h2=loud"));
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("RUST_LOG="))
+        .collect();
+    let [warning] = warnings.as_slice() else {
+        panic!("one warning about RUST_LOG:\n{stderr}");
+    };
+    assert!(
+        warning
+            .contains(r#" WARN tonic_traced::init: RUST_LOG="info,h2=loud" is not a log filter ("#)
+            && warning.ends_with(
+                "; ignored, using the default: info,h2=warn,hyper=warn,hyper_util=warn,\
+                 tower=warn,opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn"
+            ),
+        "{warning}"
+    );
+    // The default filter: the demo's INFO lines are written.
+    assert!(stderr.contains(" INFO "), "{stderr}");
+    assert!(stdout.contains("trace "), "{stdout}");
+}
+
+#[test]
+fn a_rust_log_that_does_not_parse_is_an_error_when_strict() {
+    let (output, stdout, stderr) = demo_with(
+        Some("info,h2=loud"),
+        &[("TONIC_TRACED_CONFIG_STRICT", "true")],
+    );
     assert!(!output.status.success(), "{stdout}\n{stderr}");
     assert!(
         stderr.contains(r#"RUST_LOG="info,h2=loud" is not a log filter ("#),

@@ -35,6 +35,8 @@ mod w3c_fast_path;
 pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
 pub use config::{Config, InstallError};
 #[cfg(feature = "init")]
+pub use init::shutdown_signal;
+#[cfg(feature = "init")]
 pub use init::{init, Init, TelemetryGuard};
 pub use limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
 pub use messages::{MessageMode, TracedMessage};

@@ -1,5 +1,5 @@
-//! `init()` end to end: a bad variable is an error, and shutting down with the collector
-//! unreachable takes at most the shutdown timeout, spans and metrics together.
+//! `init()` end to end: in strict mode a bad variable is an error, and shutting down with the
+//! collector unreachable takes at most the shutdown timeout, spans and metrics together.
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +11,7 @@ use tonic_traced_tests::harness::env_lookup as lookup;
 async fn bad_values_fail_and_shutdown_is_bounded_with_the_collector_down() {
     let error = tonic_traced::Init::default()
         .without_tracing_subscriber()
+        .strict(true)
         .install_with(lookup(&[("OTEL_TRACES_SAMPLER", "sometimes")]))
         .unwrap_err();
     assert!(

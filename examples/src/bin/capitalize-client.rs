@@ -1,6 +1,7 @@
 //! The OpenCensus tutorial's interactive client, traced: `capitalize-client ADDR` reads lines
 //! from stdin (prompt `> `), sends each to the `rpc.Fetch` server at `ADDR` and prints the
-//! capitalized reply; it exits at the end of input (Ctrl-D).
+//! capitalized reply; it exits at the end of input (Ctrl-D), or at Ctrl-C or SIGTERM once the
+//! call in flight, if any, is answered, flushing its telemetry either way.
 //!
 //! Each call is a trace of its own, its CLIENT span carrying the payload's `id` and `len`
 //! (from the annotations in `proto/capitalize.proto`); the server's SERVER span joins the
@@ -40,11 +41,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
 
+    let mut stop = tonic_traced::init::shutdown_signal()?;
     let mut id = 0;
     loop {
         print!("> ");
         std::io::stdout().flush()?;
-        let Some(line) = lines.recv().await else {
+        // A signal that came during the last call wins over the lines already typed.
+        let line = tokio::select! {
+            biased;
+            () = &mut stop => None,
+            line = lines.recv() => line,
+        };
+        let Some(line) = line else {
             println!();
             break;
         };

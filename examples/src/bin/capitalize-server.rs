@@ -4,7 +4,8 @@
 //! With nothing configured each call's trace prints as a waterfall once the batch it ended in
 //! is exported (every `OTEL_BSP_SCHEDULE_DELAY`, 5 s by default); with
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` set the spans go to that collector instead. It serves until
-//! stopped (Ctrl-C); spans of the last few seconds may then be lost.
+//! Ctrl-C or SIGTERM, then finishes the calls in flight, prints (or sends) the spans not
+//! exported yet and exits.
 //!
 //! The tutorial's gRPC server metrics: with `OTEL_METRICS_EXPORTER=prometheus` they are served
 //! for Prometheus on `http://localhost:9464/metrics` (`OTEL_EXPORTER_PROMETHEUS_HOST`,

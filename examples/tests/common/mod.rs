@@ -7,7 +7,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, ChildStdout, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// A command for `binary` with none of the test's settings (see [`without_test_settings`]).
 pub fn example(binary: &str) -> Command {
@@ -16,8 +17,8 @@ pub fn example(binary: &str) -> Command {
     command
 }
 
-/// Removes the test's `OTEL_*` variables, `RUST_LOG` and `PORT` from `command`, and turns
-/// colours off.
+/// Removes the test's `OTEL_*` variables, `TONIC_TRACED_CONFIG_STRICT`, `RUST_LOG` and `PORT`
+/// from `command`, and turns colours off.
 pub fn without_test_settings(command: &mut Command) -> &mut Command {
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("OTEL_") {
@@ -25,6 +26,7 @@ pub fn without_test_settings(command: &mut Command) -> &mut Command {
         }
     }
     command
+        .env_remove("TONIC_TRACED_CONFIG_STRICT")
         .env_remove("RUST_LOG")
         .env_remove("PORT")
         .env("NO_COLOR", "1")
@@ -98,6 +100,43 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
+    /// Sends `signal` (e.g. `libc::SIGTERM`) to the server.
+    #[cfg(unix)]
+    pub fn signal(&self, signal: libc::c_int) {
+        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
+        // SAFETY: kill(2) only reads its two integer arguments.
+        let sent = unsafe { libc::kill(pid, signal) };
+        assert_eq!(sent, 0, "{}", std::io::Error::last_os_error());
+    }
+
+    /// Waits at most `limit` for the server to exit; its exit status and everything it wrote on
+    /// stderr. Panics, with that stderr, when it is still running then.
+    pub fn wait_for_exit(&mut self, limit: Duration) -> (ExitStatus, String) {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("the server's status") {
+                break Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .expect("piped stderr")
+            .read_to_string(&mut stderr)
+            .expect("the server's stderr");
+        match status {
+            Some(status) => (status, stderr),
+            None => panic!("the server still ran {limit:?} later; stderr:\n{stderr}"),
+        }
+    }
+
     /// Its stdout after the first line, for the test to read.
     pub fn take_stdout(&mut self) -> BufReader<ChildStdout> {
         self.stdout

@@ -2,10 +2,10 @@
 //!
 //! [`from_env`] follows the OpenTelemetry SDK environment-variable specification for names,
 //! defaults and syntax: empty values count as unset, enum values are case-insensitive, durations
-//! are milliseconds. Where the specification says "warn and use the default", this module
-//! returns a [`ConfigError`] instead: a typo in deployment configuration should stop the process
-//! at start-up with a message naming the variable, not silently lose its telemetry.
+//! are milliseconds. A value it cannot use is, as [`Strictness`] says, either warned about and
+//! ignored (what the specification asks, and the default) or an error.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
@@ -33,6 +33,31 @@ pub struct TelemetryConfig {
     pub limits: LimitsConfig,
     /// Which gRPC metadata keys become attributes.
     pub metadata: MetadataConfig,
+    /// [`STRICT_VARIABLE`], else the code's choice: what was done with bad values.
+    pub strictness: Strictness,
+    /// The bad values ignored ([`Strictness::Lenient`]): one warning per variable, naming it,
+    /// its value, what is allowed and what is used instead.
+    pub warnings: Vec<String>,
+}
+
+/// The variable that chooses the [`Strictness`], `true` or `false`; it overrides the code's
+/// choice (`Init::strict`), so that operators can change it without a new build.
+pub const STRICT_VARIABLE: &str = "TONIC_TRACED_CONFIG_STRICT";
+
+/// What [`from_env`] does with a variable whose value it cannot use.
+///
+/// A value that is well formed but cannot be put in place (a Prometheus port in use, an
+/// exporter this build leaves out) is an error either way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Strictness {
+    /// Warn, naming the variable, its value and what is used instead, and go on as if it were
+    /// unset: what the OpenTelemetry specification asks for, so that a typo in telemetry
+    /// settings costs telemetry, never the service.
+    #[default]
+    Lenient,
+    /// Fail with a [`ConfigError`], as Java's autoconfiguration does: the process stops at
+    /// start-up until the variable is fixed.
+    Strict,
 }
 
 /// `OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_{SERVER,CLIENT}_{REQUEST,RESPONSE}`:
@@ -258,27 +283,63 @@ impl fmt::Debug for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Reads every setting through `lookup`, normally `|name| std::env::var(name).ok()`.
-pub fn from_env(lookup: impl Fn(&str) -> Option<String>) -> Result<TelemetryConfig, ConfigError> {
-    let env = Env(&lookup);
+/// Reads every setting through `lookup`, normally `|name| std::env::var(name).ok()`; a bad
+/// value is handled as [`STRICT_VARIABLE`] says, else as `strictness` says.
+pub fn from_env(
+    lookup: impl Fn(&str) -> Option<String>,
+    strictness: Strictness,
+) -> Result<TelemetryConfig, ConfigError> {
+    let mut env = Env::new(&lookup, strictness);
+    let strict = env.read(STRICT_VARIABLE, boolean)?.or_default(
+        &env,
+        strictness == Strictness::Strict,
+        bool::to_string,
+    );
+    env.strictness = if strict {
+        Strictness::Strict
+    } else {
+        Strictness::Lenient
+    };
     let (service_name, resource_attributes) = resource(&env)?;
-    Ok(TelemetryConfig {
-        sdk_disabled: parsed(env.var("OTEL_SDK_DISABLED"), boolean)?.unwrap_or(false),
+    let default_propagators = vec![Propagator::TraceContext, Propagator::Baggage];
+    let config = TelemetryConfig {
+        sdk_disabled: env.read("OTEL_SDK_DISABLED", boolean)?.or_default(
+            &env,
+            false,
+            bool::to_string,
+        ),
         service_name,
         resource_attributes,
         traces: traces(&env)?,
         metrics: metrics(&env)?,
-        propagators: parsed(env.var("OTEL_PROPAGATORS"), |var| {
-            list(var, "a propagator", PROPAGATORS)
-        })?
-        .unwrap_or_else(|| vec![Propagator::TraceContext, Propagator::Baggage]),
-        semconv: parsed(env.var(semconv::OPT_IN), |var| {
-            SemconvMode::from_opt_in(&var.value).map_err(|error| var.error(error))
-        })?
-        .unwrap_or(SemconvMode::OLD),
+        propagators: env
+            .read("OTEL_PROPAGATORS", |var| {
+                list(var, "a propagator", PROPAGATORS)
+            })?
+            .or_default(&env, default_propagators, |list| {
+                list_names(PROPAGATORS, list)
+            }),
+        semconv: env
+            .read(semconv::OPT_IN, |var| {
+                SemconvMode::from_opt_in(&var.value).map_err(|error| var.error(error))
+            })?
+            .or_default(&env, SemconvMode::OLD, |_| {
+                "none (the old RPC conventions)".to_owned()
+            }),
         limits: limits(&env)?,
         metadata: metadata(&env)?,
+        strictness: env.strictness,
+        warnings: Vec::new(),
+    };
+    Ok(TelemetryConfig {
+        warnings: env.warnings.into_inner(),
+        ..config
     })
+}
+
+/// The warning for a bad value ignored in favour of `default`: the error, then what is used.
+pub(super) fn ignored_for_default(error: &ConfigError, default: &str) -> String {
+    format!("{error}; ignored, using the default: {default}")
 }
 
 pub(super) const TRACES_EXPORTERS: &[(&str, TracesExporter)] = &[
@@ -349,8 +410,15 @@ const METRICS: Signal = Signal {
     path: "/v1/metrics",
 };
 
-/// The environment as seen through the caller's lookup.
-struct Env<'a>(&'a dyn Fn(&str) -> Option<String>);
+/// The environment as seen through the caller's lookup, and what to do with bad values.
+struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    strictness: Strictness,
+    /// The warnings for the bad values ignored so far, with their variables.
+    warnings: RefCell<Vec<String>>,
+    /// The variables warned about: each is warned about once, though some are read per signal.
+    warned: RefCell<Vec<&'static str>>,
+}
 
 /// A set variable: its name and trimmed, non-empty value.
 struct Var {
@@ -358,16 +426,91 @@ struct Var {
     value: String,
 }
 
-impl Env<'_> {
+/// What the variables of one setting gave, read in order of precedence.
+struct Found<T> {
+    /// The first good value, and the variable it came from.
+    value: Option<(T, &'static str)>,
+    /// The bad values passed over on the way (lenient only), with their variables.
+    ignored: Vec<(&'static str, ConfigError)>,
+}
+
+impl<'a> Env<'a> {
+    fn new(lookup: &'a dyn Fn(&str) -> Option<String>, strictness: Strictness) -> Self {
+        Env {
+            lookup,
+            strictness,
+            warnings: RefCell::default(),
+            warned: RefCell::default(),
+        }
+    }
+
     /// The variable, or `None` when it is unset or empty.
     fn var(&self, name: &'static str) -> Option<Var> {
-        let value = (self.0)(name)?.trim().to_owned();
+        let value = (self.lookup)(name)?.trim().to_owned();
         (!value.is_empty()).then_some(Var { name, value })
     }
 
-    /// The per-signal variable if set, else the generic one.
-    fn either(&self, per_signal: &'static str, generic: &'static str) -> Option<Var> {
-        self.var(per_signal).or_else(|| self.var(generic))
+    /// The variable `name`, parsed; a bad value is an error when strict, else passed over.
+    fn read<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&Var) -> Result<T, ConfigError>,
+    ) -> Result<Found<T>, ConfigError> {
+        let mut found = Found {
+            value: None,
+            ignored: Vec::new(),
+        };
+        if let Some(var) = self.var(name) {
+            match parse(&var) {
+                Ok(value) => found.value = Some((value, name)),
+                Err(error) if self.strictness == Strictness::Strict => return Err(error),
+                Err(error) => found.ignored.push((name, error)),
+            }
+        }
+        Ok(found)
+    }
+
+    /// Records the warning for `variable`'s bad value, unless it has one already.
+    fn warn(&self, variable: &'static str, warning: String) {
+        let mut warned = self.warned.borrow_mut();
+        if !warned.contains(&variable) {
+            warned.push(variable);
+            self.warnings.borrow_mut().push(warning);
+        }
+    }
+}
+
+impl<T> Found<T> {
+    /// This value if there is one, else the variable `name`'s, parsed (see [`Env::read`]).
+    fn or_read(
+        self,
+        env: &Env,
+        name: &'static str,
+        parse: impl FnOnce(&Var) -> Result<T, ConfigError>,
+    ) -> Result<Found<T>, ConfigError> {
+        if self.value.is_some() {
+            return Ok(self);
+        }
+        let mut next = env.read(name, parse)?;
+        next.ignored.splice(0..0, self.ignored);
+        Ok(next)
+    }
+
+    /// The value found, else `default`; warns about each bad value passed over, saying what
+    /// is used instead as `show` writes it.
+    fn or_default(self, env: &Env, default: T, show: impl Fn(&T) -> String) -> T {
+        let (value, source) = match self.value {
+            Some((value, name)) => (value, Some(name)),
+            None => (default, None),
+        };
+        for (name, error) in &self.ignored {
+            let warning = match source {
+                Some(source) => format!("{error}; ignored, using {} from {source}", show(&value)),
+                None => ignored_for_default(error, &show(&value)),
+            };
+            env.warn(name, warning);
+        }
+        value
     }
 }
 
@@ -383,17 +526,11 @@ impl Var {
     }
 }
 
-/// Parses the variable if it is set.
-fn parsed<T>(
-    var: Option<Var>,
-    parse: impl FnOnce(&Var) -> Result<T, ConfigError>,
-) -> Result<Option<T>, ConfigError> {
-    var.as_ref().map(parse).transpose()
-}
-
 /// `OTEL_SERVICE_NAME` (or the `service.name` attribute) and the other resource attributes.
 fn resource(env: &Env) -> Result<(Option<String>, Pairs), ConfigError> {
-    let mut attributes = parsed(env.var("OTEL_RESOURCE_ATTRIBUTES"), pairs)?.unwrap_or_default();
+    let mut attributes =
+        env.read("OTEL_RESOURCE_ATTRIBUTES", pairs)?
+            .or_default(env, Vec::new(), |_| "none".to_owned());
     let mut attribute_name = None;
     attributes.retain(|(key, value)| {
         let is_name = key == "service.name";
@@ -423,11 +560,16 @@ fn default_exporter<T>(console: T, otlp: T) -> Vec<T> {
 
 /// `OTEL_TRACES_EXPORTER`, the traces OTLP settings, the sampler and the batch processor.
 fn traces(env: &Env) -> Result<TracesConfig, ConfigError> {
-    let exporters = match env.var(TRACES.exporter) {
-        Some(var) => list(&var, "a traces exporter", TRACES_EXPORTERS)?,
-        None if otlp_endpoint_set(env, &TRACES) => vec![TracesExporter::Otlp],
-        None => default_exporter(TracesExporter::Console, TracesExporter::Otlp),
+    let default = if otlp_endpoint_set(env, &TRACES) {
+        vec![TracesExporter::Otlp]
+    } else {
+        default_exporter(TracesExporter::Console, TracesExporter::Otlp)
     };
+    let exporters = env
+        .read(TRACES.exporter, |var| {
+            list(var, "a traces exporter", TRACES_EXPORTERS)
+        })?
+        .or_default(env, default, |list| list_names(TRACES_EXPORTERS, list));
     Ok(TracesConfig {
         exporters,
         otlp: otlp(env, &TRACES)?,
@@ -438,82 +580,117 @@ fn traces(env: &Env) -> Result<TracesConfig, ConfigError> {
 
 /// `OTEL_METRICS_EXPORTER`, the metrics OTLP and Prometheus settings, the export interval.
 fn metrics(env: &Env) -> Result<MetricsConfig, ConfigError> {
-    let exporters = match env.var(METRICS.exporter) {
-        Some(var) => list(&var, "a metrics exporter", METRICS_EXPORTERS)?,
-        None if otlp_endpoint_set(env, &METRICS) => vec![MetricsExporter::Otlp],
-        None => default_exporter(MetricsExporter::Console, MetricsExporter::Otlp),
+    let default = if otlp_endpoint_set(env, &METRICS) {
+        vec![MetricsExporter::Otlp]
+    } else {
+        default_exporter(MetricsExporter::Console, MetricsExporter::Otlp)
     };
+    let exporters = env
+        .read(METRICS.exporter, |var| {
+            list(var, "a metrics exporter", METRICS_EXPORTERS)
+        })?
+        .or_default(env, default, |list| list_names(METRICS_EXPORTERS, list));
     Ok(MetricsConfig {
         exporters,
         otlp: otlp(env, &METRICS)?,
         prometheus: PrometheusConfig {
-            host: parsed(env.var("OTEL_EXPORTER_PROMETHEUS_HOST"), host)?
-                .unwrap_or_else(|| "localhost".to_owned()),
-            port: parsed(env.var("OTEL_EXPORTER_PROMETHEUS_PORT"), port)?.unwrap_or(9464),
+            host: env.read("OTEL_EXPORTER_PROMETHEUS_HOST", host)?.or_default(
+                env,
+                "localhost".to_owned(),
+                String::clone,
+            ),
+            port: env.read("OTEL_EXPORTER_PROMETHEUS_PORT", port)?.or_default(
+                env,
+                9464,
+                u16::to_string,
+            ),
         },
-        export_interval: parsed(env.var("OTEL_METRIC_EXPORT_INTERVAL"), millis)?
-            .unwrap_or(Duration::from_secs(60)),
-        export_timeout: parsed(env.var("OTEL_METRIC_EXPORT_TIMEOUT"), millis)?
-            .unwrap_or(Duration::from_secs(30)),
+        export_interval: env.read("OTEL_METRIC_EXPORT_INTERVAL", millis)?.or_default(
+            env,
+            Duration::from_secs(60),
+            show_millis,
+        ),
+        export_timeout: env.read("OTEL_METRIC_EXPORT_TIMEOUT", millis)?.or_default(
+            env,
+            Duration::from_secs(30),
+            show_millis,
+        ),
     })
 }
 
-/// Whether an endpoint for this signal is configured, which makes OTLP its default exporter.
+/// Whether an endpoint variable for this signal is set, which makes OTLP its default exporter
+/// (even when its value is bad and ignored: the intent to export over OTLP is clear).
 fn otlp_endpoint_set(env: &Env, signal: &Signal) -> bool {
-    env.either(signal.endpoint, OTLP_ENDPOINT).is_some()
+    env.var(signal.endpoint).is_some() || env.var(OTLP_ENDPOINT).is_some()
 }
 
 /// One signal's OTLP settings, each per-signal variable before the generic one.
 fn otlp(env: &Env, signal: &Signal) -> Result<OtlpConfig, ConfigError> {
-    let protocol = parsed(
-        env.either(signal.protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"),
-        |var| choice(var, "an OTLP protocol", PROTOCOLS),
-    )?
-    .unwrap_or(OtlpProtocol::Grpc);
+    let protocol_of = |var: &Var| choice(var, "an OTLP protocol", PROTOCOLS);
+    let protocol = env
+        .read(signal.protocol, protocol_of)?
+        .or_read(env, "OTEL_EXPORTER_OTLP_PROTOCOL", protocol_of)?
+        .or_default(env, OtlpProtocol::Grpc, |protocol| {
+            name_of(PROTOCOLS, protocol).to_owned()
+        });
+    let headers_of = |var: &Var| headers(var, protocol);
     Ok(OtlpConfig {
         endpoint: endpoint(env, signal, protocol)?,
         protocol,
-        headers: parsed(
-            env.either(signal.headers, "OTEL_EXPORTER_OTLP_HEADERS"),
-            |var| headers(var, protocol),
-        )?
-        .unwrap_or_default(),
-        timeout: parsed(
-            env.either(signal.timeout, "OTEL_EXPORTER_OTLP_TIMEOUT"),
-            millis,
-        )?
-        .unwrap_or(Duration::from_secs(10)),
+        headers: env
+            .read(signal.headers, headers_of)?
+            .or_read(env, "OTEL_EXPORTER_OTLP_HEADERS", headers_of)?
+            .or_default(env, Vec::new(), |headers| {
+                if headers.is_empty() {
+                    "none".to_owned()
+                } else {
+                    "the headers (values hidden)".to_owned()
+                }
+            }),
+        timeout: env
+            .read(signal.timeout, millis)?
+            .or_read(env, "OTEL_EXPORTER_OTLP_TIMEOUT", millis)?
+            .or_default(env, Duration::from_secs(10), show_millis),
     })
 }
 
 /// The per-signal endpoint as is, else the generic one (or the default) plus the signal's path
 /// for HTTP.
 fn endpoint(env: &Env, signal: &Signal, protocol: OtlpProtocol) -> Result<String, ConfigError> {
-    if let Some(var) = env.var(signal.endpoint) {
-        return url(&var);
-    }
-    let base = match (env.var(OTLP_ENDPOINT), protocol) {
-        (Some(var), _) => url(&var)?,
-        (None, OtlpProtocol::Grpc) => "http://localhost:4317".to_owned(),
-        (None, OtlpProtocol::HttpProtobuf) => "http://localhost:4318".to_owned(),
-    };
-    Ok(match protocol {
-        OtlpProtocol::Grpc => base,
+    let for_signal = |base: &str| match protocol {
+        OtlpProtocol::Grpc => base.to_owned(),
         OtlpProtocol::HttpProtobuf => format!("{}{}", base.trim_end_matches('/'), signal.path),
-    })
+    };
+    let default = match protocol {
+        OtlpProtocol::Grpc => for_signal("http://localhost:4317"),
+        OtlpProtocol::HttpProtobuf => for_signal("http://localhost:4318"),
+    };
+    Ok(env
+        .read(signal.endpoint, url)?
+        .or_read(env, OTLP_ENDPOINT, |var| {
+            url(var).map(|base| for_signal(&base))
+        })?
+        .or_default(env, default, String::clone))
 }
 
 /// `OTEL_TRACES_SAMPLER`, with `OTEL_TRACES_SAMPLER_ARG` read only for the ratio samplers.
 fn sampler(env: &Env) -> Result<Sampler, ConfigError> {
-    let sampler = parsed(env.var("OTEL_TRACES_SAMPLER"), |var| {
-        choice(var, "a sampler", SAMPLERS)
-    })?
-    .unwrap_or(Sampler::ParentBasedAlwaysOn);
-    let argument = || parsed(env.var("OTEL_TRACES_SAMPLER_ARG"), ratio);
+    let sampler = env
+        .read("OTEL_TRACES_SAMPLER", |var| {
+            choice(var, "a sampler", SAMPLERS)
+        })?
+        .or_default(env, Sampler::ParentBasedAlwaysOn, |sampler| {
+            name_of(SAMPLERS, sampler).to_owned()
+        });
+    let argument = |default: f64| -> Result<f64, ConfigError> {
+        Ok(env
+            .read("OTEL_TRACES_SAMPLER_ARG", ratio)?
+            .or_default(env, default, f64::to_string))
+    };
     Ok(match sampler {
-        Sampler::TraceIdRatio(default) => Sampler::TraceIdRatio(argument()?.unwrap_or(default)),
+        Sampler::TraceIdRatio(default) => Sampler::TraceIdRatio(argument(default)?),
         Sampler::ParentBasedTraceIdRatio(default) => {
-            Sampler::ParentBasedTraceIdRatio(argument()?.unwrap_or(default))
+            Sampler::ParentBasedTraceIdRatio(argument(default)?)
         }
         other => other,
     })
@@ -521,27 +698,46 @@ fn sampler(env: &Env) -> Result<Sampler, ConfigError> {
 
 /// `OTEL_BSP_*`, checking that a batch fits in the queue.
 fn batch(env: &Env) -> Result<BatchConfig, ConfigError> {
-    let max_queue_size = parsed(env.var("OTEL_BSP_MAX_QUEUE_SIZE"), size)?.unwrap_or(2048);
-    let max_export_batch_size = match env.var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") {
-        Some(var) => match size(&var)? {
-            batch if batch > max_queue_size => {
-                return Err(var.error(format_args!(
-                    "is larger than OTEL_BSP_MAX_QUEUE_SIZE ({max_queue_size}); \
-                     use at most {max_queue_size}"
-                )))
-            }
-            batch => batch,
-        },
-        None => max_queue_size.min(512),
-    };
+    let max_queue_size =
+        env.read("OTEL_BSP_MAX_QUEUE_SIZE", size)?
+            .or_default(env, 2048, usize::to_string);
+    let max_export_batch_size = env
+        .read("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", |var| match size(var)? {
+            batch if batch > max_queue_size => Err(var.error(format_args!(
+                "is larger than OTEL_BSP_MAX_QUEUE_SIZE ({max_queue_size}); \
+                 use at most {max_queue_size}"
+            ))),
+            batch => Ok(batch),
+        })?
+        .or_default(env, max_queue_size.min(512), usize::to_string);
     Ok(BatchConfig {
-        schedule_delay: parsed(env.var("OTEL_BSP_SCHEDULE_DELAY"), millis)?
-            .unwrap_or(Duration::from_secs(5)),
-        export_timeout: parsed(env.var("OTEL_BSP_EXPORT_TIMEOUT"), millis)?
-            .unwrap_or(Duration::from_secs(30)),
+        schedule_delay: env.read("OTEL_BSP_SCHEDULE_DELAY", millis)?.or_default(
+            env,
+            Duration::from_secs(5),
+            show_millis,
+        ),
+        export_timeout: env.read("OTEL_BSP_EXPORT_TIMEOUT", millis)?.or_default(
+            env,
+            Duration::from_secs(30),
+            show_millis,
+        ),
         max_queue_size,
         max_export_batch_size,
     })
+}
+
+/// A duration as its variable would give it: whole milliseconds.
+fn show_millis(duration: &Duration) -> String {
+    duration.as_millis().to_string()
+}
+
+/// `items` as a list variable would name them: comma-separated, or `none`.
+fn list_names<T: PartialEq>(options: &[(&'static str, T)], items: &[T]) -> String {
+    if items.is_empty() {
+        return "none".to_owned();
+    }
+    let names: Vec<&str> = items.iter().map(|item| name_of(options, item)).collect();
+    names.join(",")
 }
 
 /// The option whose name matches `word`, ignoring ASCII case.
@@ -552,7 +748,6 @@ fn lookup<T: Copy>(options: &[(&str, T)], word: &str) -> Option<T> {
         .map(|&(_, value)| value)
 }
 
-/// The option names, comma-separated, for error messages.
 /// The name `item` has in `options`, as a variable would spell it.
 pub(super) fn name_of<T: PartialEq>(options: &[(&'static str, T)], item: &T) -> &'static str {
     options
@@ -561,6 +756,7 @@ pub(super) fn name_of<T: PartialEq>(options: &[(&'static str, T)], item: &T) -> 
         .map_or("?", |(name, _)| name)
 }
 
+/// The option names, comma-separated, for error messages.
 fn names<T>(options: &[(&str, T)]) -> String {
     let names: Vec<&str> = options.iter().map(|&(name, _)| name).collect();
     names.join(", ")
@@ -604,12 +800,18 @@ fn list<T: Copy + PartialEq>(
     Ok(items)
 }
 
-/// The span bounds, the hash key and the public endpoints.
+/// The span bounds, the hash key and the public endpoints. A problem with the hash key is an
+/// error even when lenient: going on without the key would hash ids in the reversible form.
 fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
-    let attribute_value_length = env.either(
-        "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-        "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT",
-    );
+    let some_size = |var: &Var| size(var).map(Some);
+    let core_default = |_: &Option<usize>| "the default of tonic-traced".to_owned();
+    let attribute_value_length = env
+        .read("OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", some_size)?
+        .or_read(env, "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", some_size)?
+        .or_default(env, None, core_default);
+    let messages_per_rpc = env
+        .read("TONIC_TRACED_MAX_MESSAGES_PER_RPC", some_size)?
+        .or_default(env, None, core_default);
     let hash_key = match (
         env.var("TONIC_TRACED_HASH_KEY"),
         env.var("TONIC_TRACED_HASH_KEY_FILE"),
@@ -622,29 +824,31 @@ fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
         (None, None) => None,
     };
     Ok(LimitsConfig {
-        attribute_value_length: parsed(attribute_value_length, size)?,
-        messages_per_rpc: parsed(env.var("TONIC_TRACED_MAX_MESSAGES_PER_RPC"), size)?
-            .map(|count| count as u64),
+        attribute_value_length,
+        messages_per_rpc: messages_per_rpc.map(|count| count as u64),
         hash_key,
-        public_endpoints: parsed(env.var("TONIC_TRACED_PUBLIC_ENDPOINTS"), |var| {
-            Ok(comma_list(&var.value))
-        })?
-        .unwrap_or_default(),
+        public_endpoints: env
+            .var("TONIC_TRACED_PUBLIC_ENDPOINTS")
+            .map(|var| comma_list(&var.value))
+            .unwrap_or_default(),
     })
 }
 
 /// The metadata keys to capture, each side and way.
 fn metadata(env: &Env) -> Result<MetadataConfig, ConfigError> {
-    let keys = |name: &'static str| -> Result<Vec<String>, ConfigError> {
-        Ok(parsed(env.var(name), |var| Ok(comma_list(&var.value)))?.unwrap_or_default())
+    let keys = |name: &'static str| {
+        env.var(name)
+            .map(|var| comma_list(&var.value))
+            .unwrap_or_default()
     };
     Ok(MetadataConfig {
-        server_request: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_REQUEST")?,
-        server_response: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_RESPONSE")?,
-        client_request: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_REQUEST")?,
-        client_response: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_RESPONSE")?,
-        sensitive: parsed(env.var("TONIC_TRACED_CAPTURE_SENSITIVE_METADATA"), boolean)?
-            .unwrap_or(false),
+        server_request: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_REQUEST"),
+        server_response: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_RESPONSE"),
+        client_request: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_REQUEST"),
+        client_response: keys("OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_CLIENT_RESPONSE"),
+        sensitive: env
+            .read("TONIC_TRACED_CAPTURE_SENSITIVE_METADATA", boolean)?
+            .or_default(env, false, bool::to_string),
     })
 }
 
@@ -842,12 +1046,28 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn config(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
+    fn read(vars: &[(&str, &str)], strictness: Strictness) -> Result<TelemetryConfig, ConfigError> {
         let vars: HashMap<String, String> = vars
             .iter()
             .map(|&(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
-        from_env(|name| vars.get(name).cloned())
+        from_env(|name| vars.get(name).cloned(), strictness)
+    }
+
+    fn config(vars: &[(&str, &str)]) -> Result<TelemetryConfig, ConfigError> {
+        read(vars, Strictness::Strict)
+    }
+
+    fn lenient(vars: &[(&str, &str)]) -> TelemetryConfig {
+        read(vars, Strictness::Lenient).unwrap()
+    }
+
+    /// The configuration without its warnings, to compare with another.
+    fn without_warnings(config: TelemetryConfig) -> TelemetryConfig {
+        TelemetryConfig {
+            warnings: Vec::new(),
+            ..config
+        }
     }
 
     fn ok(vars: &[(&str, &str)]) -> TelemetryConfig {
@@ -903,6 +1123,8 @@ mod tests {
                 semconv: SemconvMode::OLD,
                 limits: LimitsConfig::default(),
                 metadata: MetadataConfig::default(),
+                strictness: Strictness::Strict,
+                warnings: Vec::new(),
             }
         );
     }
@@ -1778,6 +2000,199 @@ mod tests {
         assert_eq!(
             error(&[("OTEL_TRACES_SAMPLER", "\"on\"")]),
             r#"OTEL_TRACES_SAMPLER="\"on\"" is not a sampler; use one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"#
+        );
+    }
+
+    #[test]
+    fn lenient_is_the_default() {
+        assert_eq!(Strictness::default(), Strictness::Lenient);
+        assert_eq!(
+            read(
+                &[("OTEL_TRACES_SAMPLER", "sometimes")],
+                Strictness::default()
+            )
+            .unwrap()
+            .traces
+            .sampler,
+            Sampler::ParentBasedAlwaysOn
+        );
+    }
+
+    #[test]
+    fn lenient_ignores_each_bad_value_with_one_warning_naming_the_default() {
+        /// Variables, as a test sets them.
+        type Vars = [(&'static str, &'static str)];
+        // (context, the bad variable and value, the default its warning names)
+        let ratio_sampler = [("OTEL_TRACES_SAMPLER", "traceidratio")];
+        let cases: &[(&Vars, (&str, &str), &str)] = &[
+            (&[], ("OTEL_SDK_DISABLED", "yes"), "false"),
+            (&[], ("OTEL_RESOURCE_ATTRIBUTES", "a=1,b"), "none"),
+            (&[], ("OTEL_TRACES_EXPORTER", "zipkin"), "console"),
+            (&[], ("OTEL_METRICS_EXPORTER", "statsd,otlp"), "console"),
+            (&[], ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"), "grpc"),
+            (&[], ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http"), "grpc"),
+            (&[], ("OTEL_EXPORTER_OTLP_HEADERS", "Bearer secret"), "none"),
+            (&[], ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "k=%zz"), "none"),
+            (&[], ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"), "10000"),
+            (&[], ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "0"), "10000"),
+            (
+                &[],
+                ("OTEL_TRACES_SAMPLER", "sometimes"),
+                "parentbased_always_on",
+            ),
+            (&ratio_sampler, ("OTEL_TRACES_SAMPLER_ARG", "half"), "1"),
+            (
+                &[],
+                ("OTEL_PROPAGATORS", "tracecontext,xray"),
+                "tracecontext,baggage",
+            ),
+            (&[], ("OTEL_BSP_SCHEDULE_DELAY", "5s"), "5000"),
+            (&[], ("OTEL_BSP_EXPORT_TIMEOUT", "0"), "30000"),
+            (&[], ("OTEL_BSP_MAX_QUEUE_SIZE", "lots"), "2048"),
+            (&[], ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4096"), "512"),
+            (
+                &[("OTEL_BSP_MAX_QUEUE_SIZE", "100")],
+                ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200"),
+                "100",
+            ),
+            (
+                &[],
+                ("OTEL_EXPORTER_PROMETHEUS_HOST", "http://0.0.0.0"),
+                "localhost",
+            ),
+            (&[], ("OTEL_EXPORTER_PROMETHEUS_PORT", "65536"), "9464"),
+            (&[], ("OTEL_METRIC_EXPORT_INTERVAL", "1m"), "60000"),
+            (&[], ("OTEL_METRIC_EXPORT_TIMEOUT", "30s"), "30000"),
+            (
+                &[],
+                ("OTEL_SEMCONV_STABILITY_OPT_IN", "rpc/dupe"),
+                "none (the old RPC conventions)",
+            ),
+            (&[], (STRICT_VARIABLE, "yes"), "false"),
+        ];
+        for &(context, bad, default) in cases {
+            let mut vars = context.to_vec();
+            vars.push(bad);
+            let config = lenient(&vars);
+            // The strict error, then what is used instead.
+            assert_eq!(
+                config.warnings,
+                [format!(
+                    "{}; ignored, using the default: {default}",
+                    error(&vars)
+                )],
+                "{bad:?}"
+            );
+            // Everything else as if the variable were unset.
+            assert_eq!(without_warnings(config), lenient(context), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn lenient_warnings_hide_header_values() {
+        let config = lenient(&[("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer secret%")]);
+        assert_eq!(
+            config.warnings,
+            [
+                r#"OTEL_EXPORTER_OTLP_HEADERS (value hidden) has a value for "authorization" that is not percent-encoded; write special characters as %XX, two hex digits per UTF-8 byte; ignored, using the default: none"#
+            ]
+        );
+    }
+
+    #[test]
+    fn lenient_falls_back_from_a_bad_per_signal_value_to_the_generic_one() {
+        let config = lenient(&[
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "collector:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-tenant=a"),
+            ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "x-tenant"),
+        ]);
+        assert_eq!(config.traces.otlp.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(
+            config.metrics.otlp.endpoint,
+            "http://collector:4318/v1/metrics"
+        );
+        assert_eq!(config.traces.otlp.headers, strings(&[("x-tenant", "a")]));
+        assert_eq!(
+            config.warnings,
+            [
+                r#"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http" is not an OTLP protocol; use one of grpc, http/protobuf; ignored, using http/protobuf from OTEL_EXPORTER_OTLP_PROTOCOL"#,
+                r#"OTEL_EXPORTER_OTLP_TRACES_HEADERS (value hidden) has an entry without "="; use key=value pairs separated by commas; ignored, using the headers (values hidden) from OTEL_EXPORTER_OTLP_HEADERS"#,
+                r#"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT="collector:4318" is not a URL; use http://host:port; ignored, using http://collector:4318/v1/metrics from OTEL_EXPORTER_OTLP_ENDPOINT"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn lenient_warns_once_about_a_bad_generic_value_read_for_both_signals() {
+        let config = lenient(&[
+            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpcc"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grcp"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "5s"),
+        ]);
+        assert_eq!(
+            (config.traces.otlp.protocol, config.metrics.otlp.protocol),
+            (OtlpProtocol::Grpc, OtlpProtocol::Grpc)
+        );
+        assert_eq!(
+            config.warnings,
+            [
+                r#"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="grpcc" is not an OTLP protocol; use one of grpc, http/protobuf; ignored, using the default: grpc"#,
+                r#"OTEL_EXPORTER_OTLP_PROTOCOL="grcp" is not an OTLP protocol; use one of grpc, http/protobuf; ignored, using the default: grpc"#,
+                r#"OTEL_EXPORTER_OTLP_TIMEOUT="5s" is not a duration; use a positive whole number of milliseconds; ignored, using the default: 10000"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn lenient_keeps_otlp_for_a_bad_endpoint() {
+        // Setting an endpoint says "export over OTLP", even with a value that cannot be used.
+        let config = lenient(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]);
+        assert_eq!(config.traces.exporters, [TracesExporter::Otlp]);
+        assert_eq!(config.metrics.exporters, [MetricsExporter::Otlp]);
+        assert_eq!(config.traces.otlp.endpoint, "http://localhost:4317");
+        assert_eq!(config.metrics.otlp.endpoint, "http://localhost:4317");
+        assert_eq!(
+            config.warnings,
+            [
+                r#"OTEL_EXPORTER_OTLP_ENDPOINT="collector:4317" is not a URL; use http://host:port; ignored, using the default: http://localhost:4317"#
+            ]
+        );
+    }
+
+    #[test]
+    fn the_strict_variable_overrides_the_code() {
+        let bad = ("OTEL_TRACES_SAMPLER", "sometimes");
+        let sampler_error = r#"OTEL_TRACES_SAMPLER="sometimes" is not a sampler; use one of always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio"#;
+        for value in ["true", "TRUE", " True "] {
+            let error = read(&[(STRICT_VARIABLE, value), bad], Strictness::Lenient).unwrap_err();
+            assert_eq!(error.to_string(), sampler_error);
+        }
+        let config = read(&[(STRICT_VARIABLE, "false"), bad], Strictness::Strict).unwrap();
+        assert_eq!(config.strictness, Strictness::Lenient);
+        assert_eq!(
+            config.warnings,
+            [format!(
+                "{sampler_error}; ignored, using the default: parentbased_always_on"
+            )]
+        );
+        // Unset or empty, the code decides.
+        for vars in [&[][..], &[(STRICT_VARIABLE, "")][..]] {
+            assert_eq!(
+                read(vars, Strictness::Strict).unwrap().strictness,
+                Strictness::Strict
+            );
+            assert_eq!(
+                read(vars, Strictness::Lenient).unwrap().strictness,
+                Strictness::Lenient
+            );
+        }
+        // A bad value of its own is handled as the code says.
+        assert_eq!(
+            error(&[(STRICT_VARIABLE, "1")]),
+            r#"TONIC_TRACED_CONFIG_STRICT="1" is not a boolean; use one of true, false"#
         );
     }
 }

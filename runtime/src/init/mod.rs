@@ -17,7 +17,7 @@
         feature = "console",
         feature = "propagators"
     )),
-    allow(unused, unreachable_code)
+    allow(unused, unreachable_code, clippy::never_loop)
 )]
 
 pub mod config;
@@ -37,6 +37,7 @@ mod pipeline;
 mod prometheus_endpoint;
 #[cfg(feature = "propagators")]
 mod propagators;
+mod shutdown_signal;
 mod subscriber;
 mod terminal;
 
@@ -45,8 +46,9 @@ use std::time::Duration;
 use opentelemetry::global;
 
 pub use guard::TelemetryGuard;
+pub use shutdown_signal::{shutdown_signal, ShutdownSignal};
 
-use config::{ConfigError, TelemetryConfig};
+use config::{ConfigError, Strictness, TelemetryConfig};
 use metrics_pipeline::MetricsPipeline;
 use pipeline::TracesPipeline;
 
@@ -54,8 +56,8 @@ use pipeline::TracesPipeline;
 ///
 /// With nothing configured, finished traces print as a waterfall in the terminal; with
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there over OTLP. Call it inside a Tokio runtime
-/// (OTLP over gRPC uses tonic). A bad variable is an error naming it, its value and what is
-/// allowed.
+/// (OTLP over gRPC uses tonic). A bad variable is warned about, naming it, its value, what is
+/// allowed and the default used instead, and ignored; see [`Init::strict`] to fail instead.
 pub fn init() -> Result<TelemetryGuard, ConfigError> {
     Init::default().install()
 }
@@ -66,6 +68,7 @@ pub struct Init {
     service_name: Option<String>,
     install_subscriber: bool,
     shutdown_timeout: Duration,
+    strictness: Strictness,
 }
 
 impl Default for Init {
@@ -74,6 +77,7 @@ impl Default for Init {
             service_name: None,
             install_subscriber: true,
             shutdown_timeout: Duration::from_secs(5),
+            strictness: Strictness::Lenient,
         }
     }
 }
@@ -101,10 +105,28 @@ impl Init {
         self
     }
 
+    /// Whether a variable whose value cannot be used (`OTEL_TRACES_SAMPLER=sometimes`,
+    /// a malformed `RUST_LOG`) makes [`install`](Self::install) fail (`true`), or is warned
+    /// about and ignored, its default used (`false`, the default, as the OpenTelemetry
+    /// specification asks). The variable `TONIC_TRACED_CONFIG_STRICT` (`true` or `false`),
+    /// when set, overrides this.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strictness = if strict {
+            Strictness::Strict
+        } else {
+            Strictness::Lenient
+        };
+        self
+    }
+
     /// Reads the environment and installs the tonic-traced [`Config`](crate::Config), the
     /// global tracer provider, propagator, meter provider and (unless opted out) `tracing`
-    /// subscriber. Fails, installing none of them, when a variable is bad or a configuration
-    /// was installed already.
+    /// subscriber. Fails, installing none of them, when a configuration was installed already,
+    /// a setting cannot be put in place (a Prometheus port in use) or, in
+    /// [strict](Self::strict) mode, a variable is bad.
+    ///
+    /// Each bad value ignored gets one warning, logged through the `tracing` subscriber if
+    /// there is one by then (this one, or the application's), else printed on stderr.
     pub fn install(self) -> Result<TelemetryGuard, ConfigError> {
         self.install_with(|name| std::env::var(name).ok())
     }
@@ -114,21 +136,34 @@ impl Init {
         self,
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<TelemetryGuard, ConfigError> {
-        let config = config::from_env(&lookup)?;
+        let mut config = config::from_env(&lookup, self.strictness)?;
+        let mut warnings = std::mem::take(&mut config.warnings);
+        let installed = self.install_config(&config, &lookup, &mut warnings);
+        report(&warnings);
+        installed
+    }
+
+    /// Builds and installs what `config` describes, adding a warning for a bad `RUST_LOG`.
+    fn install_config(
+        self,
+        config: &TelemetryConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<TelemetryGuard, ConfigError> {
         let log_filter = self
             .install_subscriber
-            .then(|| subscriber::filter(lookup("RUST_LOG")))
+            .then(|| subscriber::filter(lookup("RUST_LOG"), config.strictness, warnings))
             .transpose()?;
         let service_name = self.service_name.as_deref();
         let propagator = pipeline::propagator(&config.propagators)?;
-        let traces = pipeline::build(&config, service_name)?;
+        let traces = pipeline::build(config, service_name)?;
         let metrics = if config.sdk_disabled {
             None
         } else {
-            let resource = pipeline::resource(&config, service_name);
+            let resource = pipeline::resource(config, service_name);
             metrics_pipeline::build(&config.metrics, resource)?
         };
-        core_config(&config, traces.as_ref(), metrics.as_ref())
+        core_config(config, traces.as_ref(), metrics.as_ref())
             .install()
             .map_err(|error| ConfigError::new(error.to_string()))?;
         if let Some(traces) = &traces {
@@ -143,6 +178,19 @@ impl Init {
             subscriber::install(&guard, filter);
         }
         Ok(guard)
+    }
+}
+
+/// Logs each warning about a bad value ignored: through `tracing` when a subscriber is installed
+/// (`init`'s or the application's), else on stderr, where it cannot go unseen.
+fn report(warnings: &[String]) {
+    let subscriber = tracing::dispatcher::has_been_set();
+    for warning in warnings {
+        if subscriber {
+            tracing::warn!("{warning}");
+        } else {
+            eprintln!("tonic-traced: {warning}");
+        }
     }
 }
 

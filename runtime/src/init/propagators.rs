@@ -135,7 +135,7 @@ impl TextMapPropagator for Jaeger {
             let [trace, span, _parent, flags] = parts.as_slice() else {
                 return None;
             };
-            let flags = u8::from_str_radix(flags, 16).ok()?;
+            let flags = jaeger_flags(flags)?;
             Some(remote(
                 padded_trace_id(trace)?,
                 padded_span_id(span)?,
@@ -164,7 +164,7 @@ fn remote(trace_id: TraceId, span_id: SpanId, sampled: bool) -> SpanContext {
 
 /// A B3 trace id: 16 or 32 lowercase hex digits, not all zero.
 fn trace_id(hex: &str) -> Option<TraceId> {
-    matches!(hex.len(), 16 | 32)
+    (matches!(hex.len(), 16 | 32) && is_lower_hex(hex))
         .then(|| padded_trace_id(hex))
         .flatten()
 }
@@ -174,8 +174,22 @@ fn span_id(hex: &str) -> Option<SpanId> {
     span_id_hex(hex).filter(|id| *id != SpanId::INVALID)
 }
 
+/// 16 lowercase hex digits, B3's span id syntax (the parent id may be all zero).
 fn span_id_hex(hex: &str) -> Option<SpanId> {
-    (hex.len() == 16).then(|| padded_span_id(hex)).flatten()
+    (hex.len() == 16 && is_lower_hex(hex))
+        .then(|| padded_span_id(hex))
+        .flatten()
+}
+
+/// Only the digits and letters B3 writes ids with: `0-9` and `a-f`.
+fn is_lower_hex(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Jaeger's flags: one byte as one or two hex digits, without a sign.
+fn jaeger_flags(hex: &str) -> Option<u8> {
+    let digits = (1..=2).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit());
+    digits.then(|| u8::from_str_radix(hex, 16).ok()).flatten()
 }
 
 /// Up to 32 hex digits, as Jaeger allows leading zeros to be dropped; not all zero.
@@ -256,6 +270,83 @@ mod tests {
             &format!("{TRACE}-{SPAN}-1-{SPAN}-extra"),
         ] {
             assert!(!extract(&B3::single(), &[("b3", bad)]).is_valid(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn b3_ids_in_upper_case_are_no_parent() {
+        let upper_trace = TRACE.to_uppercase();
+        let upper_span = SPAN.to_uppercase();
+        let single = [
+            format!("{upper_trace}-{SPAN}-1"),
+            format!("{TRACE}-{upper_span}-1"),
+            format!("{TRACE}-{SPAN}-1-{upper_span}"),
+            // One upper-case digit is enough.
+            format!("{}F-{SPAN}-1", &TRACE[..31]),
+        ];
+        for header in &single {
+            for propagator in [B3::single(), B3::multi()] {
+                assert!(
+                    !extract(&propagator, &[("b3", header)]).is_valid(),
+                    "{header}"
+                );
+            }
+        }
+        for (trace, span) in [(upper_trace.as_str(), SPAN), (TRACE, upper_span.as_str())] {
+            let headers = [
+                ("x-b3-traceid", trace),
+                ("x-b3-spanid", span),
+                ("x-b3-sampled", "1"),
+            ];
+            for propagator in [B3::single(), B3::multi()] {
+                assert!(!extract(&propagator, &headers).is_valid(), "{trace} {span}");
+            }
+        }
+        // The same ids in lower case are a parent, from either form.
+        let lower = extract(
+            &B3::single(),
+            &[("b3", &format!("{TRACE}-{SPAN}-1-{SPAN}"))],
+        );
+        assert_eq!(lower.trace_id(), TraceId::from_hex(TRACE).unwrap());
+        assert_eq!(lower.span_id(), SpanId::from_hex(SPAN).unwrap());
+        let short_trace = &TRACE[16..];
+        let lower = extract(
+            &B3::multi(),
+            &[("x-b3-traceid", short_trace), ("x-b3-spanid", SPAN)],
+        );
+        assert_eq!(
+            lower.trace_id(),
+            TraceId::from_hex(&format!("{:0>32}", short_trace)).unwrap()
+        );
+    }
+
+    #[test]
+    fn jaeger_flags_are_one_or_two_hex_digits_without_a_sign() {
+        let flags = |flags: &str| {
+            extract(
+                &Jaeger::new(),
+                &[("uber-trace-id", &format!("{TRACE}:{SPAN}:0:{flags}"))],
+            )
+        };
+        for (value, sampled) in [
+            ("1", true),
+            ("01", true),
+            ("0", false),
+            ("00", false),
+            // Bit 2 is debug, bit 1 sampled.
+            ("2", false),
+            ("3", true),
+            ("ff", true),
+            ("FE", false),
+        ] {
+            let context = flags(value);
+            assert!(context.is_valid(), "{value}");
+            assert_eq!(context.is_sampled(), sampled, "{value}");
+        }
+        for bad in [
+            "+1", "-1", "+01", "-0", "", "001", "100", " 1", "1 ", "0x1", "g",
+        ] {
+            assert!(!flags(bad).is_valid(), "{bad:?}");
         }
     }
 

@@ -13,7 +13,7 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
-use super::config::ConfigError;
+use super::config::{ignored_for_default, ConfigError, Strictness};
 use super::terminal::colour_wanted;
 use super::TelemetryGuard;
 
@@ -23,20 +23,33 @@ use super::TelemetryGuard;
 const DEFAULT_FILTER: &str = "info,h2=warn,hyper=warn,hyper_util=warn,tower=warn,\
                               opentelemetry=warn,opentelemetry_sdk=warn,opentelemetry_otlp=warn";
 
-/// The filter `RUST_LOG` gives (`value`), or the default when it is unset or empty; a value
-/// that does not parse is an error naming it.
-pub(super) fn filter(value: Option<String>) -> Result<EnvFilter, ConfigError> {
+/// The filter `RUST_LOG` gives (`value`), or the default when it is unset or empty. A value
+/// that does not parse is an error naming it when `strictness` is strict; otherwise the
+/// default is used and the error, with that default, added to `warnings`.
+pub(super) fn filter(
+    value: Option<String>,
+    strictness: Strictness,
+    warnings: &mut Vec<String>,
+) -> Result<EnvFilter, ConfigError> {
     let value = value.unwrap_or_default();
     let value = value.trim();
     if value.is_empty() {
         return Ok(EnvFilter::new(DEFAULT_FILTER));
     }
-    EnvFilter::builder().parse(value).map_err(|error| {
-        ConfigError::new(format!(
+    let error = match EnvFilter::builder().parse(value) {
+        Ok(filter) => return Ok(filter),
+        Err(error) => ConfigError::new(format!(
             "RUST_LOG={value:?} is not a log filter ({error}); use comma-separated directives \
              such as info,my_crate=debug,h2=warn"
-        ))
-    })
+        )),
+    };
+    match strictness {
+        Strictness::Strict => Err(error),
+        Strictness::Lenient => {
+            warnings.push(ignored_for_default(&error, DEFAULT_FILTER));
+            Ok(EnvFilter::new(DEFAULT_FILTER))
+        }
+    }
 }
 
 /// Installs the global subscriber logging what `filter` lets through, unless the application
@@ -85,24 +98,68 @@ where
 mod tests {
     use super::*;
 
+    fn same(a: EnvFilter, b: &str) {
+        assert_eq!(a.to_string(), EnvFilter::new(b).to_string());
+    }
+
     #[test]
     fn rust_log() {
-        let filter = |value: Option<&str>| filter(value.map(str::to_owned));
-        let same = |a: EnvFilter, b: &str| assert_eq!(a.to_string(), EnvFilter::new(b).to_string());
-        for value in [None, Some(""), Some("  ")] {
-            same(filter(value).unwrap(), DEFAULT_FILTER);
+        for strictness in [Strictness::Strict, Strictness::Lenient] {
+            let mut warnings = Vec::new();
+            let mut filter = |value: Option<&str>| {
+                filter(value.map(str::to_owned), strictness, &mut warnings).unwrap()
+            };
+            for value in [None, Some(""), Some("  ")] {
+                same(filter(value), DEFAULT_FILTER);
+            }
+            same(
+                filter(Some(" error,my_crate=debug ")),
+                "error,my_crate=debug",
+            );
+            assert_eq!(warnings, Vec::<String>::new());
         }
-        same(
-            filter(Some(" error,my_crate=debug ")).unwrap(),
-            "error,my_crate=debug",
-        );
-        let error = filter(Some("info,h2=loud")).unwrap_err().to_string();
+    }
+
+    #[test]
+    fn bad_rust_log_is_an_error_when_strict() {
+        let mut warnings = Vec::new();
+        let error = filter(
+            Some("info,h2=loud".to_owned()),
+            Strictness::Strict,
+            &mut warnings,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             error.starts_with(r#"RUST_LOG="info,h2=loud" is not a log filter ("#)
                 && error.ends_with(
                     "); use comma-separated directives such as info,my_crate=debug,h2=warn"
                 ),
             "{error}"
+        );
+        assert_eq!(warnings, Vec::<String>::new());
+    }
+
+    #[test]
+    fn bad_rust_log_is_a_warning_and_the_default_when_lenient() {
+        let mut warnings = Vec::new();
+        let filter = filter(
+            Some("info,h2=loud".to_owned()),
+            Strictness::Lenient,
+            &mut warnings,
+        )
+        .unwrap();
+        same(filter, DEFAULT_FILTER);
+        let [warning] = warnings.as_slice() else {
+            panic!("one warning: {warnings:?}");
+        };
+        assert!(
+            warning.starts_with(r#"RUST_LOG="info,h2=loud" is not a log filter ("#)
+                && warning.ends_with(&format!(
+                    "); use comma-separated directives such as info,my_crate=debug,h2=warn; \
+                     ignored, using the default: {DEFAULT_FILTER}"
+                )),
+            "{warning}"
         );
     }
 }
