@@ -8,8 +8,10 @@
 //! - `deploy/Dockerfile` with BuildKit's parser (the `dockerfile` Python package);
 //! - what no schema sees: Services select Deployments and target their ports, probes and mounts
 //!   and RBAC refer to things that exist, `$(VAR)` references are defined, the services' OTEL_*
-//!   variables are what `tonic_traced::init()` accepts and point at the collector, the
-//!   collector's pipelines use defined components, Prometheus scrapes existing hosts and ports.
+//!   and TONIC_TRACED_* variables are what `tonic_traced::init()` accepts and point at the
+//!   collector's first tier and the hash key Secret, the first tier routes traces to exactly the
+//!   tail-sampling collectors that exist, the tail policies are the documented ones, the
+//!   collectors' pipelines use defined components, Prometheus scrapes existing hosts and ports.
 //!
 //! Needs `python3` with `tests/python/deploy-requirements.txt` installed (`scripts/test.sh` does
 //! it). Under `CI=true` a missing tool fails the test; otherwise the test is skipped.
@@ -25,6 +27,20 @@ const KUBERNETES_VERSION: &str = "1.34.0";
 const NAMESPACE: &str = "tonic-traced";
 /// The services of the examples deployed on their own, with the tracing setup under test.
 const APP_DEPLOYMENTS: [&str; 2] = ["payment-service", "order-service"];
+/// The service untrusted callers reach, and the proto service it marks a public endpoint.
+const EDGE: (&str, &str) = ("payment-service", "payment.PaymentService");
+/// The Secret holding the key of `redact: HASH`, and its key (the file name once mounted).
+const HASH_KEY_SECRET: (&str, &str) = ("tonic-traced-hash-key", "hash-key");
+/// The Compose secret of the same key.
+const HASH_KEY_COMPOSE_SECRET: &str = "tonic-traced-hash-key";
+/// What the committed key starts with: a placeholder, never a real key.
+const HASH_KEY_PLACEHOLDER: &str = "REPLACE-ME";
+/// The collector configurations of deploy/otel-collector: the first tier, which the services
+/// send every span to, and the second, which tail-samples.
+const FIRST_TIER: &str = "./otel-collector/config.yaml";
+const SECOND_TIER: &str = "./otel-collector/sampler.yaml";
+/// The services' head sampler: every span goes to the collector, whose tail tier decides.
+const HEAD_SAMPLER: &str = "parentbased_always_on";
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -212,8 +228,114 @@ fn compose_exposes(compose: &Json, host: &str, port: u16) -> bool {
     })
 }
 
-fn collector_config() -> Json {
-    yaml_file(&deploy("otel-collector/config.yaml")).remove(0)
+/// A collector configuration of deploy/otel-collector (`FIRST_TIER`, `SECOND_TIER`).
+fn collector_config(file: &str) -> Json {
+    yaml_file(&deploy(file)).remove(0)
+}
+
+/// The configuration the collector Deployment `name` runs: the ConfigMap key its `--config`
+/// file is mounted from.
+fn deployment_config(resources: &[Json], name: &str) -> Json {
+    let deployment = named(resources, "Deployment", name);
+    let container = &containers(deployment)[0];
+    let file = array(&container["args"])
+        .iter()
+        .chain(array(&container["command"]))
+        .filter_map(Json::as_str)
+        .find_map(|argument| argument.strip_prefix("--config="))
+        .unwrap_or_else(|| panic!("{name}: no --config="));
+    let (directory, key) = file.rsplit_once('/').unwrap();
+    let mount = array(&container["volumeMounts"])
+        .iter()
+        .find(|m| m["mountPath"] == directory)
+        .unwrap_or_else(|| panic!("{name}: nothing mounted at {directory}"));
+    let volume = array(&deployment["spec"]["template"]["spec"]["volumes"])
+        .iter()
+        .find(|v| v["name"] == mount["name"])
+        .unwrap();
+    let config_map = named(resources, "ConfigMap", str_of(&volume["configMap"]["name"]));
+    yaml_text(str_of(&config_map["data"][key]))
+}
+
+/// The Compose services that run the collector configuration `file` (mounted at their
+/// `--config`).
+fn compose_services_running(compose: &Json, file: &str) -> BTreeSet<String> {
+    let mut running = BTreeSet::new();
+    for (name, service) in compose["services"].as_object().unwrap() {
+        let Some(config) = array(&service["command"])
+            .iter()
+            .filter_map(Json::as_str)
+            .find_map(|argument| argument.strip_prefix("--config="))
+        else {
+            continue;
+        };
+        let mounted = array(&service["volumes"]).iter().any(|volume| {
+            let mut parts = str_of(volume).split(':');
+            parts.next() == Some(file) && parts.next() == Some(config)
+        });
+        if mounted {
+            running.insert(name.clone());
+        }
+    }
+    running
+}
+
+/// The one Deployment whose pods the Service `name` selects.
+fn selected_deployment<'a>(resources: &'a [Json], name: &str) -> &'a Json {
+    let service = named(resources, "Service", name);
+    let selector = service["spec"]["selector"].as_object().unwrap();
+    let selected: Vec<&Json> = of_kind(resources, "Deployment")
+        .into_iter()
+        .filter(|d| {
+            let labels = &d["spec"]["template"]["metadata"]["labels"];
+            selector.iter().all(|(key, value)| labels[key] == *value)
+        })
+        .collect();
+    assert_eq!(selected.len(), 1, "Service {name} selects {selected:?}");
+    selected[0]
+}
+
+/// The exporters of a configuration's traces pipeline that are not connectors: where spans leave.
+fn trace_exporters(config: &Json) -> BTreeSet<String> {
+    let connectors = config["connectors"].as_object();
+    array(&config["service"]["pipelines"]["traces"]["exporters"])
+        .iter()
+        .map(|exporter| str_of(exporter).to_owned())
+        .filter(|exporter| !connectors.is_some_and(|c| c.contains_key(exporter)))
+        .collect()
+}
+
+/// The host and port of everything a collector configuration listens on.
+fn listening(config: &Json) -> Vec<(String, u16)> {
+    let mut endpoints: Vec<(String, u16)> = config["receivers"]["otlp"]["protocols"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|protocol| host_port(str_of(&protocol["endpoint"])))
+        .collect();
+    endpoints.push(host_port(str_of(
+        &config["extensions"]["health_check"]["endpoint"],
+    )));
+    if let Some(prometheus) = config["exporters"].get("prometheus") {
+        endpoints.push(host_port(str_of(&prometheus["endpoint"])));
+    }
+    let telemetry =
+        &config["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"];
+    endpoints.push((
+        str_of(&telemetry["host"]).to_owned(),
+        telemetry["port"].as_u64().unwrap() as u16,
+    ));
+    endpoints
+}
+
+/// A copy of a first-tier configuration without its loadbalancing resolver.
+fn without_resolver(config: &Json) -> Json {
+    let mut config = config.clone();
+    config["exporters"]["loadbalancing"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resolver");
+    config
 }
 
 /// Binaries a container may run: the examples' `[[bin]]`s.
@@ -273,6 +395,17 @@ fn kubernetes_references_resolve() {
         for volume in array(&pod["volumes"]) {
             if let Some(config_map) = volume["configMap"]["name"].as_str() {
                 named(&resources, "ConfigMap", config_map);
+            }
+            if let Some(secret) = volume["secret"]["secretName"].as_str() {
+                let secret = named(&resources, "Secret", secret);
+                for item in array(&volume["secret"]["items"]) {
+                    let key = str_of(&item["key"]);
+                    assert!(
+                        !secret["data"][key].is_null() || !secret["stringData"][key].is_null(),
+                        "{name}: no {key} in Secret {}",
+                        secret["metadata"]["name"]
+                    );
+                }
             }
         }
         for container in containers(deployment) {
@@ -396,12 +529,13 @@ fn services_are_configured_for_tracing() {
         named(&resources, "Service", name);
         let container = &containers(deployment)[0];
         assert_eq!(env_literal(container, "OTEL_SERVICE_NAME"), name);
-        assert_eq!(
-            env_literal(container, "OTEL_TRACES_SAMPLER"),
-            "parentbased_traceidratio"
+        // Every span goes to the collector: the tail tier keeps a tenth of the ordinary traces
+        // (the Go tutorial's ratio) and every failed and slow one, which a head ratio would not.
+        assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER"), HEAD_SAMPLER);
+        assert!(
+            env_value(container, "OTEL_TRACES_SAMPLER_ARG").is_none(),
+            "{name}: no head ratio"
         );
-        // The Go tutorial's ratio: one trace in ten.
-        assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER_ARG"), "0.1");
         assert_eq!(
             env_literal(container, "OTEL_PROPAGATORS"),
             "tracecontext,baggage"
@@ -418,6 +552,13 @@ fn services_are_configured_for_tracing() {
             "{name}: {endpoint}"
         );
         assert_eq!(port, 4317, "{name}: the gRPC OTLP port");
+        // The first tier: the collector whose traces leave through the loadbalancing exporter.
+        let collector = str_of(&selected_deployment(&resources, &host)["metadata"]["name"]);
+        assert_eq!(
+            trace_exporters(&deployment_config(&resources, collector)),
+            BTreeSet::from(["loadbalancing".to_owned()]),
+            "{name}: {endpoint} is not the first tier"
+        );
 
         // k8s.namespace.name and k8s.pod.name come from the downward API.
         let attributes: BTreeMap<&str, &str> = env_literal(container, "OTEL_RESOURCE_ATTRIBUTES")
@@ -463,23 +604,9 @@ fn services_are_configured_for_tracing() {
     }
 }
 
-#[test]
-fn collector_pipelines_use_defined_components() {
-    if !tools_ready() {
-        return;
-    }
-    let config = collector_config();
-    let resources = resources();
-    let compose = compose();
-
-    // The Kubernetes ConfigMap embeds the same configuration as the Compose stack's file.
-    let config_map = named(&resources, "ConfigMap", "otel-collector-config");
-    assert_eq!(
-        yaml_text(str_of(&config_map["data"]["config.yaml"])),
-        config,
-        "deploy/kubernetes/otel-collector.yaml and deploy/otel-collector/config.yaml differ"
-    );
-
+/// Checks that one collector configuration's pipelines use defined components, and every defined
+/// one is used.
+fn check_pipelines(config: &Json, what: &str) {
     let defined = |section: &str| -> BTreeSet<String> {
         config[section]
             .as_object()
@@ -489,13 +616,16 @@ fn collector_pipelines_use_defined_components() {
     let connectors = defined("connectors");
     let mut used: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let pipelines = config["service"]["pipelines"].as_object().unwrap();
-    assert!(pipelines.contains_key("traces"), "no traces pipeline");
+    assert!(
+        pipelines.contains_key("traces"),
+        "{what}: no traces pipeline"
+    );
     for (pipeline, spec) in pipelines {
         for section in ["receivers", "processors", "exporters"] {
             let names = array(&spec[section]);
             assert!(
                 section == "processors" || !names.is_empty(),
-                "{pipeline}: no {section}"
+                "{what}: {pipeline}: no {section}"
             );
             for component in names {
                 let component = str_of(component).to_owned();
@@ -503,7 +633,7 @@ fn collector_pipelines_use_defined_components() {
                     || (section != "processors" && connectors.contains(&component));
                 assert!(
                     known,
-                    "pipeline {pipeline}: {section} {component} is not defined"
+                    "{what}: pipeline {pipeline}: {section} {component} is not defined"
                 );
                 used.entry(section).or_default().insert(component);
             }
@@ -513,71 +643,242 @@ fn collector_pipelines_use_defined_components() {
         for component in defined(section) {
             assert!(
                 used[section].contains(&component),
-                "{section} {component} unused"
+                "{what}: {section} {component} unused"
             );
         }
     }
     for connector in &connectors {
         assert!(
             used["exporters"].contains(connector) && used["receivers"].contains(connector),
-            "connector {connector} must be an exporter of one pipeline and a receiver of another"
+            "{what}: connector {connector} must be an exporter of one pipeline and a receiver of another"
         );
     }
     let extensions = defined("extensions");
     for extension in array(&config["service"]["extensions"]) {
         assert!(
             extensions.contains(str_of(extension)),
-            "extension {extension}"
+            "{what}: extension {extension}"
         );
     }
+}
 
-    // The ports the collector listens on: bound on all interfaces (it runs in a container),
-    // published by the Kubernetes Deployment and by the Compose service.
-    let mut listening = vec![];
-    for protocol in ["grpc", "http"] {
-        listening.push(str_of(
-            &config["receivers"]["otlp"]["protocols"][protocol]["endpoint"],
-        ));
+#[test]
+fn collector_pipelines_use_defined_components() {
+    if !tools_ready() {
+        return;
     }
-    listening.push(str_of(&config["extensions"]["health_check"]["endpoint"]));
-    listening.push(str_of(&config["exporters"]["prometheus"]["endpoint"]));
-    let deployment = named(&resources, "Deployment", "otel-collector");
-    for endpoint in listening {
-        let (host, port) = host_port(endpoint);
-        assert_eq!(
-            host, "0.0.0.0",
-            "{endpoint} is not reachable from other containers"
-        );
-        assert!(
-            has_container_port(deployment, &port.into()),
-            "k8s: {endpoint}"
-        );
-        assert!(
-            compose_exposes(&compose, "otel-collector", port),
-            "compose: {endpoint}"
-        );
-    }
-    let telemetry =
-        &config["service"]["telemetry"]["metrics"]["readers"][0]["pull"]["exporter"]["prometheus"];
-    assert_eq!(telemetry["host"], "0.0.0.0");
-    let port = telemetry["port"].as_u64().unwrap() as u16;
-    assert!(has_container_port(deployment, &port.into()));
-    assert!(compose_exposes(&compose, "otel-collector", port));
+    let resources = resources();
+    let compose = compose();
+    let first = collector_config(FIRST_TIER);
+    let second = collector_config(SECOND_TIER);
 
-    // Exporters reach backends that both deployments define.
-    for (name, exporter) in config["exporters"].as_object().unwrap() {
-        if name == "otlp" || name.starts_with("otlp/") {
-            let (host, port) = host_port(str_of(&exporter["endpoint"]));
-            assert!(
-                service_exposes(&resources, &host, port),
-                "k8s: exporter {name}"
+    // The Kubernetes ConfigMaps embed the Compose stack's files: the second tier's verbatim, the
+    // first tier's but for the loadbalancing resolver (Compose names the containers, Kubernetes
+    // resolves a headless Service; checked by tier_one_routes_traces_to_the_tail_samplers).
+    assert_eq!(
+        deployment_config(&resources, "otel-collector-sampler"),
+        second,
+        "deploy/kubernetes/otel-collector-sampler.yaml and deploy/otel-collector/sampler.yaml differ"
+    );
+    assert_eq!(
+        without_resolver(&deployment_config(&resources, "otel-collector")),
+        without_resolver(&first),
+        "deploy/kubernetes/otel-collector.yaml and deploy/otel-collector/config.yaml differ beyond \
+         the loadbalancing resolver"
+    );
+    check_pipelines(&first, FIRST_TIER);
+    check_pipelines(&second, SECOND_TIER);
+
+    // The ports each tier listens on: bound on all interfaces (it runs in a container),
+    // published by its Kubernetes Deployment and by each Compose service that runs it.
+    let samplers = compose_services_running(&compose, SECOND_TIER);
+    assert!(!samplers.is_empty(), "compose: nothing runs {SECOND_TIER}");
+    let tiers = [
+        (
+            &first,
+            "otel-collector",
+            compose_services_running(&compose, FIRST_TIER),
+        ),
+        (&second, "otel-collector-sampler", samplers),
+    ];
+    for (config, deployment, services) in &tiers {
+        assert!(
+            !services.is_empty(),
+            "compose: nothing runs {deployment}'s configuration"
+        );
+        let deployment = named(&resources, "Deployment", deployment);
+        for (host, port) in listening(config) {
+            assert_eq!(
+                host, "0.0.0.0",
+                "{host}:{port} is not reachable from other containers"
             );
             assert!(
-                compose_exposes(&compose, &host, port),
-                "compose: exporter {name}"
+                has_container_port(deployment, &port.into()),
+                "k8s: {}: {port}",
+                deployment["metadata"]["name"]
             );
+            for service in services {
+                assert!(
+                    compose_exposes(&compose, service, port),
+                    "compose: {service}: {port}"
+                );
+            }
         }
     }
+    assert_eq!(
+        tiers[0].2,
+        BTreeSet::from(["otel-collector".to_owned()]),
+        "compose: the first tier"
+    );
+
+    // Exporters reach backends that both deployments define.
+    for config in [&first, &second] {
+        for (name, exporter) in config["exporters"].as_object().unwrap() {
+            if name == "otlp" || name.starts_with("otlp/") {
+                let (host, port) = host_port(str_of(&exporter["endpoint"]));
+                assert!(
+                    service_exposes(&resources, &host, port),
+                    "k8s: exporter {name}"
+                );
+                assert!(
+                    compose_exposes(&compose, &host, port),
+                    "compose: exporter {name}"
+                );
+            }
+        }
+    }
+}
+
+/// The first tier sends every span of a trace to the same second-tier collector: the
+/// loadbalancing exporter, routing by trace id, over exactly the tail-sampling collectors that
+/// each deployment runs.
+#[test]
+fn tier_one_routes_traces_to_the_tail_samplers() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    let compose = compose();
+    let second = collector_config(SECOND_TIER);
+    let in_kubernetes = deployment_config(&resources, "otel-collector");
+    let in_compose = collector_config(FIRST_TIER);
+    for (what, config) in [("k8s", &in_kubernetes), ("compose", &in_compose)] {
+        // No span leaves the first tier but through the load balancer (the spanmetrics
+        // connector counts them all on the way).
+        assert_eq!(
+            trace_exporters(config),
+            BTreeSet::from(["loadbalancing".to_owned()]),
+            "{what}"
+        );
+        let balancer = &config["exporters"]["loadbalancing"];
+        assert_eq!(balancer["routing_key"], "traceID", "{what}");
+        let otlp = &balancer["protocol"]["otlp"];
+        assert!(
+            otlp["endpoint"].is_null(),
+            "{what}: the resolver gives the endpoints"
+        );
+        // The second tier's receiver has no TLS.
+        assert_eq!(otlp["tls"]["insecure"], true, "{what}");
+    }
+    assert!(second["receivers"]["otlp"]["protocols"]["grpc"]["tls"].is_null());
+    // The second tier receives OTLP gRPC on this port.
+    let grpc = host_port(str_of(
+        &second["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"],
+    ))
+    .1;
+
+    // Kubernetes: the DNS resolver, on a headless Service in front of the tail samplers.
+    let resolver = in_kubernetes["exporters"]["loadbalancing"]["resolver"]
+        .as_object()
+        .unwrap();
+    assert_eq!(resolver.keys().collect::<Vec<_>>(), ["dns"]);
+    let dns = &resolver["dns"];
+    let hostname = str_of(&dns["hostname"]);
+    let mut labels = hostname.split('.');
+    let service = labels.next().unwrap();
+    if let Some(namespace) = labels.next() {
+        assert_eq!(namespace, NAMESPACE, "{hostname}");
+    }
+    let port = match &dns["port"] {
+        Json::Null => 4317, // the resolver's default
+        port => port
+            .as_u64()
+            .or_else(|| port.as_str().and_then(|p| p.parse().ok()))
+            .unwrap() as u16,
+    };
+    assert_eq!(port, grpc, "k8s: the resolver's port");
+    assert_eq!(
+        named(&resources, "Service", service)["spec"]["clusterIP"],
+        "None",
+        "{service} must be headless: the DNS resolver needs every pod's address, not one virtual IP"
+    );
+    assert!(
+        service_exposes(&resources, service, port),
+        "{service}:{port}"
+    );
+    let samplers = selected_deployment(&resources, service);
+    assert_eq!(
+        deployment_config(&resources, str_of(&samplers["metadata"]["name"])),
+        second,
+        "{service} selects pods that do not run {SECOND_TIER}"
+    );
+
+    // Compose: the static resolver, naming every tail-sampling container and only those.
+    let resolver = in_compose["exporters"]["loadbalancing"]["resolver"]
+        .as_object()
+        .unwrap();
+    assert_eq!(resolver.keys().collect::<Vec<_>>(), ["static"]);
+    let mut hosts = BTreeSet::new();
+    for hostname in array(&resolver["static"]["hostnames"]) {
+        let (host, port) = host_port(str_of(hostname));
+        assert_eq!(port, grpc, "compose: {hostname}");
+        assert!(
+            compose_exposes(&compose, &host, port),
+            "compose: {hostname}"
+        );
+        assert!(hosts.insert(host), "compose: {hostname} twice");
+    }
+    assert_eq!(hosts, compose_services_running(&compose, SECOND_TIER));
+}
+
+/// The second tier keeps every trace with an error, every trace of 1 s or more and a tenth of
+/// the rest, and sends what it keeps to Jaeger.
+#[test]
+fn tail_sampling_keeps_errors_slow_calls_and_a_tenth() {
+    if !tools_ready() {
+        return;
+    }
+    let config = collector_config(SECOND_TIER);
+    let traces = &config["service"]["pipelines"]["traces"];
+    assert_eq!(
+        traces["processors"],
+        serde_json::json!(["memory_limiter", "tail_sampling", "batch"])
+    );
+    let tail = &config["processors"]["tail_sampling"];
+    assert_eq!(
+        tail["policies"],
+        serde_json::json!([
+            {"name": "errors", "type": "status_code", "status_code": {"status_codes": ["ERROR"]}},
+            {"name": "slow", "type": "latency", "latency": {"threshold_ms": 1000}},
+            {
+                "name": "ten-percent",
+                "type": "probabilistic",
+                "probabilistic": {"sampling_percentage": 10}
+            },
+        ])
+    );
+    // Longer than the examples' longest call (payment-client's 5 s deadline): a trace is complete
+    // when it is decided.
+    assert_eq!(tail["decision_wait"], "10s");
+    assert_eq!(tail["num_traces"], 20000);
+    assert_eq!(
+        trace_exporters(&config),
+        BTreeSet::from(["otlp/jaeger".to_owned(), "debug".to_owned()])
+    );
+    assert_eq!(
+        host_port(str_of(&config["exporters"]["otlp/jaeger"]["endpoint"])),
+        ("jaeger".to_owned(), 4317)
+    );
 }
 
 /// Checks a Prometheus configuration's jobs; `reachable` says whether host:port exists.
@@ -636,7 +937,12 @@ fn prometheus_scrapes_what_is_deployed() {
     check_prometheus(&config, "compose", |host, port| {
         compose_exposes(&compose, host, port)
     });
-    for service in APP_DEPLOYMENTS {
+    let samplers = compose_services_running(&compose, SECOND_TIER);
+    for service in APP_DEPLOYMENTS
+        .iter()
+        .copied()
+        .chain(samplers.iter().map(String::as_str))
+    {
         let scraped = array(&config["scrape_configs"]).iter().any(|job| {
             array(&job["static_configs"]).iter().any(|group| {
                 array(&group["targets"])
@@ -646,6 +952,14 @@ fn prometheus_scrapes_what_is_deployed() {
         });
         assert!(scraped, "compose: {service} is not scraped");
     }
+
+    // Kubernetes: the tail samplers' own metrics, through the pod job's annotations.
+    let deployment = named(&resources, "Deployment", "otel-collector-sampler");
+    let annotations = &deployment["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    let port: u16 = str_of(&annotations["prometheus.io/port"]).parse().unwrap();
+    assert!(listening(&collector_config(SECOND_TIER)).contains(&("0.0.0.0".to_owned(), port)));
+    assert!(has_container_port(deployment, &port.into()));
 }
 
 #[test]
@@ -677,7 +991,11 @@ fn payment_client_job_calls_the_payment_service() {
         env_literal(container, "OTEL_SERVICE_NAME"),
         "payment-client"
     );
-    assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER_ARG"), "0.1");
+    // The client is the root of its trace: it sends every span, the tail tier decides, and the
+    // payment is a cross-border one (over 1 s), which the tail sampler's `slow` policy keeps.
+    assert_eq!(env_literal(container, "OTEL_TRACES_SAMPLER"), HEAD_SAMPLER);
+    assert!(env_value(container, "OTEL_TRACES_SAMPLER_ARG").is_none());
+    assert_eq!(command[2..], ["250", "EUR"]);
 }
 
 #[test]
@@ -729,14 +1047,28 @@ fn compose_file_matches_the_compose_specification() {
         if image.starts_with("tonic-traced-examples") {
             let binary = str_of(&service["command"][0]);
             assert!(binaries.contains(binary), "{name}: {binary}");
-            let endpoint = str_of(&service["environment"]["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+            let environment = &service["environment"];
+            let endpoint = str_of(&environment["OTEL_EXPORTER_OTLP_ENDPOINT"]);
             let (host, port) = host_port(endpoint);
             assert!(compose_exposes(&compose, &host, port), "{name}: {endpoint}");
             assert!(
-                service["environment"]["OTEL_SERVICE_NAME"].is_string(),
-                "{name}"
+                compose_services_running(&compose, FIRST_TIER).contains(&host),
+                "{name}: {endpoint} is not the first tier"
+            );
+            assert!(environment["OTEL_SERVICE_NAME"].is_string(), "{name}");
+            assert_eq!(environment["OTEL_TRACES_SAMPLER"], HEAD_SAMPLER, "{name}");
+            assert!(
+                environment["OTEL_TRACES_SAMPLER_ARG"].is_null(),
+                "{name}: no head ratio"
             );
         }
+    }
+    for (name, secret) in compose["secrets"].as_object().into_iter().flatten() {
+        let file = str_of(&secret["file"]);
+        assert!(
+            deploy(file).is_file(),
+            "secret {name}: {file} does not exist"
+        );
     }
     // The client calls a service of the stack on a port it exposes.
     let client = &services["payment-client"];
@@ -745,10 +1077,148 @@ fn compose_file_matches_the_compose_specification() {
         compose_exposes(&compose, &host, port),
         "payment-client: {client}"
     );
-    // The image the application services run is the one built here.
+    // The image the application services run is the one built here, in Kubernetes too (which
+    // cannot build it: deploy/README.md says how to load or push it).
+    let image = &services["payment-service"]["image"];
     assert!(services
         .values()
-        .any(|s| s.get("build").is_some() && s["image"] == services["payment-service"]["image"]));
+        .any(|s| s.get("build").is_some() && s["image"] == *image));
+    let resources = resources();
+    let workloads = of_kind(&resources, "Deployment")
+        .into_iter()
+        .chain(of_kind(&resources, "Job"));
+    let mut runs_it = 0;
+    for workload in workloads {
+        for container in array(&workload["spec"]["template"]["spec"]["containers"]) {
+            if str_of(&container["image"]).contains("tonic-traced-examples") {
+                assert_eq!(
+                    container["image"], *image,
+                    "{}",
+                    workload["metadata"]["name"]
+                );
+                runs_it += 1;
+            }
+        }
+    }
+    assert_eq!(
+        runs_it,
+        APP_DEPLOYMENTS.len() + 1,
+        "the services and the payment-client Job"
+    );
+}
+
+/// The key of `redact: HASH` is one Secret, mounted as a file into every service (and the
+/// client, whose CLIENT span hashes the same field) with TONIC_TRACED_HASH_KEY_FILE naming it;
+/// what is committed is a placeholder.
+#[test]
+fn hash_key_is_a_secret_file_in_every_service() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    let (secret_name, key) = HASH_KEY_SECRET;
+    let secret = named(&resources, "Secret", secret_name);
+    let placeholder = str_of(&secret["stringData"][key]);
+    assert!(
+        placeholder.starts_with(HASH_KEY_PLACEHOLDER),
+        "{secret_name}: commit a placeholder, never the real key"
+    );
+    let job = named(&resources, "Job", "payment-client");
+    let workloads = APP_DEPLOYMENTS
+        .iter()
+        .map(|name| named(&resources, "Deployment", name))
+        .chain([job]);
+    for workload in workloads {
+        let name = str_of(&workload["metadata"]["name"]);
+        let pod = &workload["spec"]["template"]["spec"];
+        let container = &array(&pod["containers"])[0];
+        assert!(
+            env_value(container, "TONIC_TRACED_HASH_KEY").is_none(),
+            "{name}: the key is a file, not a variable"
+        );
+        let file = env_literal(container, "TONIC_TRACED_HASH_KEY_FILE");
+        let (directory, file_name) = file.rsplit_once('/').unwrap();
+        let mount = array(&container["volumeMounts"])
+            .iter()
+            .find(|m| m["mountPath"] == directory)
+            .unwrap_or_else(|| panic!("{name}: nothing mounted at {directory}"));
+        assert_eq!(mount["readOnly"], true, "{name}");
+        let volume = array(&pod["volumes"])
+            .iter()
+            .find(|v| v["name"] == mount["name"])
+            .unwrap_or_else(|| panic!("{name}: no volume {}", mount["name"]));
+        assert_eq!(volume["secret"]["secretName"], secret_name, "{name}");
+        // Without items, every key of the Secret is a file named after it.
+        assert!(volume["secret"]["items"].is_null(), "{name}");
+        assert_eq!(file_name, key, "{name}");
+        // Readable by the service's user: by its group, which owns the file (fsGroup).
+        let mode = volume["secret"]["defaultMode"].as_u64().unwrap_or(0o644);
+        let security = &pod["securityContext"];
+        assert!(
+            mode & 0o004 != 0
+                || (mode & 0o040 != 0 && security["fsGroup"] == security["runAsGroup"]),
+            "{name}: the key file (mode {mode:o}) is not readable by the service"
+        );
+    }
+
+    // Compose: a secret file, mounted at /run/secrets/<name>.
+    let compose = compose();
+    let file = str_of(&compose["secrets"][HASH_KEY_COMPOSE_SECRET]["file"]);
+    let committed = std::fs::read_to_string(deploy(file)).unwrap();
+    assert_eq!(
+        committed.trim_end(),
+        placeholder,
+        "{file}: the same placeholder"
+    );
+    for service in APP_DEPLOYMENTS.into_iter().chain(["payment-client"]) {
+        let spec = &compose["services"][service];
+        assert_eq!(
+            spec["secrets"],
+            serde_json::json!([HASH_KEY_COMPOSE_SECRET]),
+            "compose: {service}"
+        );
+        assert_eq!(
+            spec["environment"]["TONIC_TRACED_HASH_KEY_FILE"],
+            format!("/run/secrets/{HASH_KEY_COMPOSE_SECRET}"),
+            "compose: {service}"
+        );
+        assert!(spec["environment"]["TONIC_TRACED_HASH_KEY"].is_null());
+    }
+}
+
+/// The edge service (the one untrusted callers reach) does not let its callers choose sampling;
+/// inner services follow their callers.
+#[test]
+fn only_the_edge_is_a_public_endpoint() {
+    if !tools_ready() {
+        return;
+    }
+    let (edge, proto_service) = EDGE;
+    let (package, service) = proto_service.rsplit_once('.').unwrap();
+    let proto = std::fs::read_to_string(repo().join("examples/proto/payment.proto")).unwrap();
+    assert!(
+        proto.contains(&format!("package {package};"))
+            && proto.contains(&format!("service {service} {{")),
+        "{proto_service} is not a service of examples/proto/payment.proto"
+    );
+    let resources = resources();
+    let compose = compose();
+    for name in APP_DEPLOYMENTS {
+        let container = &containers(named(&resources, "Deployment", name))[0];
+        let in_kubernetes = env_value(container, "TONIC_TRACED_PUBLIC_ENDPOINTS");
+        let in_compose = &compose["services"][name]["environment"]["TONIC_TRACED_PUBLIC_ENDPOINTS"];
+        if name == edge {
+            assert_eq!(
+                in_kubernetes.unwrap()["value"],
+                proto_service,
+                "k8s: {name}"
+            );
+            assert_eq!(*in_compose, proto_service, "compose: {name}");
+        } else {
+            assert!(in_kubernetes.is_none(), "k8s: {name} is an inner service");
+            assert!(in_compose.is_null(), "compose: {name} is an inner service");
+        }
+    }
 }
 
 #[test]
