@@ -10,8 +10,8 @@
 //!    ├─ validate_payment                             +3.0ms   4.1ms      ▇▇▇▇▇                       OK
 //!    ├─ message RECEIVED                             +8.0ms  0.20ms            ▇
 //!    ├─ message SENT                                 +9.0ms  0.20ms             ▇
-//!    ├─ message RECEIVED                            +10.0ms  0.20ms              ▇
-//!    └─ … 9 more message spans                      +11.0ms   8.2ms               ▇▇▇▇▇▇▇▇▇▇
+//!    ├─ …
+//!    └─ … 6 more message spans                      +14.0ms   5.2ms                   ▇▇▇▇▇▇
 //! ```
 
 mod waterfall;
@@ -341,7 +341,7 @@ mod tests {
         let expected = [
             "trace 4bf92f3577b34da6a3ce929d0e0e4736 · 15 spans · 25.0ms",
             "payment.PaymentService/ProcessPayment     CLIENT     +0ms  25.0ms  ▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇  OK",
-            "│  rpc.grpc.status_code=0",
+            "│  rpc.grpc.status_code=0 server.address=127.0.0.1",
             "└─ payment.PaymentService/ProcessPayment  SERVER   +1.2ms  22.5ms   ▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇▇    OK",
             "   │  rpc.grpc.status_code=0 payment.amount=99.99 payment.currency=USD customer.note=\"first order\"",
             "   ├─ validate_payment                             +3.0ms   4.1ms      ▇▇▇▇▇                       OK",
@@ -349,7 +349,10 @@ mod tests {
             "   ├─ message RECEIVED                             +8.0ms  0.20ms            ▇",
             "   ├─ message SENT                                 +9.0ms  0.20ms             ▇",
             "   ├─ message RECEIVED                            +10.0ms  0.20ms              ▇",
-            "   └─ … 9 more message spans                      +11.0ms   8.2ms               ▇▇▇▇▇▇▇▇▇▇",
+            "   ├─ message SENT                                +11.0ms  0.20ms               ▇",
+            "   ├─ message RECEIVED                            +12.0ms  0.20ms                ▇",
+            "   ├─ message SENT                                +13.0ms  0.20ms                  ▇",
+            "   └─ … 6 more message spans                      +14.0ms   5.2ms                   ▇▇▇▇▇▇",
             "",
         ];
         assert_eq!(text.lines().collect::<Vec<_>>(), expected);
@@ -390,7 +393,7 @@ mod tests {
         );
         assert_contains(
             &text,
-            "\npayment.PaymentService/ProcessPayment  SERVER    +0ms  22.5ms",
+            "\npayment.PaymentService/ProcessPayment  SERVER     +0ms  22.5ms",
         );
     }
 
@@ -410,7 +413,7 @@ mod tests {
         );
         // Their parent has not ended: every span is a root.
         assert_contains(&text, "\nvalidate_payment ");
-        assert_contains(&text, "\n… 9 more message spans ");
+        assert_contains(&text, "\n… 6 more message spans ");
         exporter.shutdown().unwrap();
         assert_eq!(buffer.text(), text);
     }

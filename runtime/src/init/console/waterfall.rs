@@ -13,7 +13,7 @@ use crate::status::code_name;
 
 /// Columns of the timeline bar.
 const BAR_WIDTH: usize = 30;
-/// Message spans shown under one parent; the rest are summarised in one line.
+/// Message spans shown under one parent, each direction; the rest are summarised in one line.
 const MESSAGE_SPANS_SHOWN: usize = 3;
 /// Events shown under one span; the rest are summarised in one line.
 const EVENTS_SHOWN: usize = 5;
@@ -204,26 +204,28 @@ fn tree_lines(spans: &[SpanData], timeline: &Timeline) -> Vec<Line> {
 fn fold_messages<'a>(children: &[usize], spans: &'a [SpanData]) -> Vec<Node<'a>> {
     let mut nodes = Vec::new();
     let mut folded = Vec::new();
-    let mut messages = 0;
+    // Each direction's first messages are shown: a bidi stream shows some of both.
+    let (mut sent, mut received) = (0, 0);
     for &i in children {
-        if is_message(&spans[i]) {
-            messages += 1;
-            if messages > MESSAGE_SPANS_SHOWN {
-                folded.push(&spans[i]);
+        let shown = match spans[i].name.as_ref() {
+            "message SENT" => &mut sent,
+            "message RECEIVED" => &mut received,
+            _ => {
+                nodes.push(Node::Span(i));
                 continue;
             }
+        };
+        *shown += 1;
+        if *shown > MESSAGE_SPANS_SHOWN {
+            folded.push(&spans[i]);
+        } else {
+            nodes.push(Node::Span(i));
         }
-        nodes.push(Node::Span(i));
     }
     if !folded.is_empty() {
         nodes.push(Node::Folded(folded));
     }
     nodes
-}
-
-/// Whether the span is one of the per-message spans of a stream.
-fn is_message(span: &SpanData) -> bool {
-    span.name == "message SENT" || span.name == "message RECEIVED"
 }
 
 /// The detail lines of a span: its key attributes, then its events.
@@ -268,7 +270,7 @@ fn is_key_attribute(attribute: &KeyValue) -> bool {
         || SHOWN_RPC_PREFIXES
             .iter()
             .any(|prefix| key.starts_with(prefix))
-        || !["rpc.", "network.", "server."]
+        || !["rpc.", "network."]
             .iter()
             .any(|prefix| key.starts_with(prefix))
 }
