@@ -2,55 +2,89 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
-use syn::{parse_quote, FnArg, Ident, ImplItem, ImplItemFn, Pat, ReturnType, Type};
+use syn::{parse_quote, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type};
 
-use crate::ast::{hidden_span, parse_handlers, parse_service, Handler, Shape, UnwrapStreamTypes};
-use crate::attr::{service_options, Messages, ServiceOptions};
+use crate::ast::{self_associated, Method, Service, Shape};
+use crate::attr::{is_traced, Messages, ServiceOptions};
 
-pub(crate) fn traced_service(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let options = service_options(args)?;
-    let runtime = runtime_path(&options);
-    let mut service = parse_service(item)?;
-    let handlers = parse_handlers(&mut service)?;
-
-    let wrapped: HashMap<Ident, Type> = handlers
+/// The traced impl of a service that `valid.rs` accepted.
+pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> TokenStream {
+    let runtime = runtime_path(options);
+    let Service { mut item, methods } = service;
+    let stream_types: HashMap<Ident, Type> = item
+        .items
         .iter()
-        .filter(|handler| !handler.options.skip)
-        .filter_map(|handler| handler.stream.clone())
+        .filter_map(|item| match item {
+            ImplItem::Type(ty) => Some((ty.ident.clone(), ty.ty.clone())),
+            _ => None,
+        })
+        .collect();
+    let wrapped: HashMap<Ident, Type> = methods
+        .iter()
+        .filter(|method| !method.options.skip)
+        .filter_map(|method| method.stream.clone())
         .map(|name| {
-            let original = service.stream_types[&name].clone();
+            let original = stream_types[&name].clone();
             (name, original)
         })
         .collect();
-    for handler in handlers.iter().filter(|handler| !handler.options.skip) {
-        let ImplItem::Fn(method) = &mut service.item.items[handler.index] else {
-            unreachable!("handlers are methods");
+    let trait_path = &item
+        .trait_
+        .as_ref()
+        .expect("valid.rs accepts trait impls only")
+        .1;
+    let trait_path = trait_path.clone();
+    for method in &methods {
+        let ImplItem::Fn(method_fn) = &mut item.items[method.index] else {
+            unreachable!("methods are read from fn items");
         };
-        instrument(method, handler, &service.trait_path, &options, &wrapped)?;
+        method_fn.attrs.retain(|attr| !is_traced(attr));
+        if !method.options.skip {
+            instrument(method_fn, method, &trait_path, options, &wrapped);
+        }
     }
-    for item in &mut service.item.items {
+    for item in &mut item.items {
         if let ImplItem::Type(ty) = item {
             if let Some(original) = wrapped.get(&ty.ident) {
                 ty.ty = parse_quote!(#runtime::TracedStream<#original>);
             }
         }
     }
-    let item = &service.item;
-    Ok(quote!(#item))
+    quote!(#item)
+}
+
+/// The item as written, less the `#[traced]` attributes of its methods: what is left in
+/// place of a service that could not be traced, so its uses still resolve and the errors
+/// are the only ones reported.
+pub(crate) fn untraced(item: TokenStream) -> TokenStream {
+    let Ok(mut item) = syn::parse2::<ItemImpl>(item.clone()) else {
+        return item;
+    };
+    for item in &mut item.items {
+        let attrs = match item {
+            ImplItem::Fn(method) => &mut method.attrs,
+            ImplItem::Type(ty) => &mut ty.attrs,
+            ImplItem::Const(constant) => &mut constant.attrs,
+            ImplItem::Macro(mac) => &mut mac.attrs,
+            _ => continue,
+        };
+        attrs.retain(|attr| !is_traced(attr));
+    }
+    quote!(#item)
 }
 
 /// Rewrites one handler so its body runs inside the RPC span.
 fn instrument(
     method: &mut ImplItemFn,
-    handler: &Handler,
+    handler: &Method,
     trait_path: &syn::Path,
     options: &ServiceOptions,
     wrapped: &HashMap<Ident, Type>,
-) -> syn::Result<()> {
-    let span = hidden_span();
+) {
+    let span = Span::mixed_site();
     let call = Ident::new("__tonic_traced_call", span);
     let identity_fn = format_ident!(
         "__tonic_traced_method_{}",
@@ -65,7 +99,7 @@ fn instrument(
     };
     let mut unwrap = UnwrapStreamTypes { originals: wrapped };
     unwrap.visit_block_mut(&mut method.block);
-    let request = request_ident(method, matches!(handler.shape, Shape::AsyncFn))?;
+    let request = request_ident(method);
     let start = quote_spanned! {span=>
         static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
         let #call = #runtime::__private::ServerCall::start(
@@ -118,36 +152,29 @@ fn instrument(
             parse_quote_spanned! {span=> { #start #driven } }
         }
     };
-    Ok(())
 }
 
 /// The request parameter's name. An `async fn` whose parameter is a pattern (`_`, `mut x`
-/// with a sub-pattern) gets a hidden name and binds the pattern at the start of the body.
-fn request_ident(method: &mut ImplItemFn, can_rebind: bool) -> syn::Result<Ident> {
+/// with a sub-pattern) gets a hidden name and binds the pattern at the start of the body
+/// (`valid.rs` rejects patterns in methods that return a future).
+fn request_ident(method: &mut ImplItemFn) -> Ident {
     let Some(FnArg::Typed(arg)) = method.sig.inputs.iter_mut().nth(1) else {
-        unreachable!("handlers were checked to take a request");
+        unreachable!("valid.rs checks that handlers take a request");
     };
     if let Pat::Ident(ident) = &*arg.pat {
         if ident.by_ref.is_none() && ident.subpat.is_none() {
-            return Ok(ident.ident.clone());
+            return ident.ident.clone();
         }
     }
-    if !can_rebind {
-        return Err(syn::Error::new_spanned(
-            &arg.pat,
-            "name the request parameter, e.g. `request: Request<…>`, or write the method as \
-             `async fn`: #[traced_service] reads the request before the returned future runs",
-        ));
-    }
-    let hidden = Ident::new("__tonic_traced_request", hidden_span());
+    let hidden = Ident::new("__tonic_traced_request", Span::mixed_site());
     let pattern = std::mem::replace(&mut *arg.pat, parse_quote!(#hidden));
     let body = &method.block;
     method.block = parse_quote!({ let #pattern = #hidden; #body });
-    Ok(hidden)
+    hidden
 }
 
 /// `MethodTracing::new(…)` with the service options and the method's own.
-fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
+fn method_tracing(options: &ServiceOptions, handler: &Method) -> TokenStream {
     let runtime = runtime_path(options);
     let messages = match handler.options.messages.or(options.messages) {
         None => quote!(::core::option::Option::None),
@@ -170,7 +197,7 @@ fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
         // at the path rather than inside the runtime.
         Some(path) => {
             let span = syn::spanned::Spanned::span(path);
-            let checked = Ident::new("__tonic_traced_is_error", hidden_span());
+            let checked = Ident::new("__tonic_traced_is_error", Span::mixed_site());
             quote_spanned! {span=>
                 {
                     let #checked: fn(#runtime::__private::Code) -> bool = #path;
@@ -191,6 +218,25 @@ fn runtime_path(options: &ServiceOptions) -> syn::Path {
         .runtime
         .clone()
         .unwrap_or_else(|| parse_quote!(::tonic_traced))
+}
+
+/// Replaces `Self::Name` with the type the user wrote for `Name`, inside a method whose
+/// stream type is about to be wrapped, so the body keeps the meaning it was written with.
+struct UnwrapStreamTypes<'a> {
+    originals: &'a HashMap<Ident, Type>,
+}
+
+impl VisitMut for UnwrapStreamTypes<'_> {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::Path(path) = ty {
+            if let Some(original) = self_associated(path).and_then(|name| self.originals.get(name))
+            {
+                *ty = original.clone();
+                return;
+            }
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
 }
 
 /// `parse_quote!` with every generated token at `span`.
