@@ -4,7 +4,10 @@
 
 use proc_macro2::TokenStream;
 use syn::visit::Visit;
-use syn::{Ident, ImplItem, ImplItemFn, Item, ItemImpl, Meta, ReturnType, Type};
+use syn::{
+    GenericArgument, Ident, ImplItem, ImplItemFn, Item, ItemImpl, Meta, PathArguments, ReturnType,
+    Signature, Type,
+};
 
 use crate::attr::{is_traced, read_options, MethodOptions, TracedAttr};
 
@@ -46,8 +49,27 @@ pub(crate) struct Method {
     pub(crate) traced: Vec<TracedAttr>,
     pub(crate) options: MethodOptions,
     pub(crate) shape: Shape,
-    /// The associated stream type the method returns, for server-streaming and bidi RPCs.
-    pub(crate) stream: Option<Ident>,
+    /// The response stream, for server-streaming and bidi RPCs.
+    pub(crate) stream: Option<Stream>,
+}
+
+/// The response stream of a server-streaming or bidi handler.
+pub(crate) struct Stream {
+    /// The associated type that holds it: tonic names it after the method, `<Method>Stream`.
+    pub(crate) name: Ident,
+    /// How the return type names it.
+    pub(crate) written: Written,
+}
+
+/// How a streaming handler's return type names its stream.
+pub(crate) enum Written {
+    /// `Self::Name` (or `<Self as Trait>::Name`).
+    Associated,
+    /// `T` in `Response<T>`: the type the associated type declares, an alias of it, or a
+    /// mistake.
+    Spelled(Box<Type>),
+    /// Nowhere in sight, e.g. behind an alias of the whole return type.
+    Hidden,
 }
 
 impl Input {
@@ -115,13 +137,79 @@ impl Method {
             options: MethodOptions::read(&traced),
             traced,
             shape,
-            stream: stream_of(&method.sig.output, stream_types),
+            stream: stream_of(&method.sig, stream_types),
         }
     }
 }
 
-/// The associated stream type named as `Self::Name` in a return type, if any.
-fn stream_of(output: &ReturnType, stream_types: &[&Ident]) -> Option<Ident> {
+/// The method's response stream: the associated type named after the method, or else one the
+/// return type names as `Self::Name`.
+fn stream_of(sig: &Signature, stream_types: &[&Ident]) -> Option<Stream> {
+    let named = self_type_in(&sig.output, stream_types);
+    let by_method = stream_types
+        .iter()
+        .find(|ty| holds_stream_of(ty, &sig.ident))
+        .map(|ty| (*ty).clone());
+    let name = by_method.or_else(|| named.clone())?;
+    let written = if named.as_ref() == Some(&name) {
+        Written::Associated
+    } else if let Some(ty) = response_type(&sig.output) {
+        Written::Spelled(Box::new(ty.clone()))
+    } else {
+        Written::Hidden
+    };
+    Some(Stream { name, written })
+}
+
+/// Whether `ty` is the name tonic gives the stream type of `method`: the method's proto name
+/// and `Stream` (`watch_http_things` → `WatchHTTPThingsStream`). The proto name's casing is
+/// not known here, so case and underscores are ignored.
+fn holds_stream_of(ty: &Ident, method: &Ident) -> bool {
+    fn squash(name: &str) -> String {
+        name.chars()
+            .filter(|c| *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+    let method = method.to_string();
+    squash(&ty.to_string()) == squash(&format!("{}Stream", method.trim_start_matches("r#")))
+}
+
+/// `T` in the first `Response<T>` of a return type.
+fn response_type(output: &ReturnType) -> Option<&Type> {
+    struct FindResponse<'ast> {
+        found: Option<&'ast Type>,
+    }
+    impl<'ast> Visit<'ast> for FindResponse<'ast> {
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            if self.found.is_none() {
+                self.found = response_argument(segment);
+            }
+            syn::visit::visit_path_segment(self, segment);
+        }
+    }
+    let mut finder = FindResponse { found: None };
+    finder.visit_return_type(output);
+    finder.found
+}
+
+/// `T` of a path segment `Response<T>`.
+pub(crate) fn response_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    match arguments.args.first() {
+        Some(GenericArgument::Type(ty))
+            if segment.ident == "Response" && arguments.args.len() == 1 =>
+        {
+            Some(ty)
+        }
+        _ => None,
+    }
+}
+
+/// The first associated stream type named as `Self::Name` in a return type, if any.
+fn self_type_in(output: &ReturnType, stream_types: &[&Ident]) -> Option<Ident> {
     struct FindSelfType<'a> {
         stream_types: &'a [&'a Ident],
         found: Option<Ident>,
@@ -129,7 +217,7 @@ fn stream_of(output: &ReturnType, stream_types: &[&Ident]) -> Option<Ident> {
     impl<'ast> Visit<'ast> for FindSelfType<'_> {
         fn visit_type_path(&mut self, ty: &'ast syn::TypePath) {
             if let Some(name) = self_associated(ty) {
-                if self.stream_types.contains(&name) {
+                if self.found.is_none() && self.stream_types.contains(&name) {
                     self.found = Some(name.clone());
                 }
             }

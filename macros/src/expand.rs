@@ -7,8 +7,9 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
 use syn::{parse_quote, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type};
 
-use crate::ast::{self_associated, Method, Service, Shape};
+use crate::ast::{Method, Service, Shape, Stream, Written};
 use crate::attr::{is_traced, Messages, ServiceOptions};
+use crate::streams::{check_spelled, ReplaceResponse, UnwrapStreamTypes};
 
 /// The traced impl of a service that `valid.rs` accepted.
 pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> TokenStream {
@@ -25,11 +26,8 @@ pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> Toke
     let wrapped: HashMap<Ident, Type> = methods
         .iter()
         .filter(|method| !method.options.skip)
-        .filter_map(|method| method.stream.clone())
-        .map(|name| {
-            let original = stream_types[&name].clone();
-            (name, original)
-        })
+        .filter_map(|method| method.stream.as_ref())
+        .map(|stream| (stream.name.clone(), stream_types[&stream.name].clone()))
         .collect();
     let trait_path = &item
         .trait_
@@ -43,7 +41,14 @@ pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> Toke
         };
         method_fn.attrs.retain(|attr| !is_traced(attr));
         if !method.options.skip {
-            instrument(method_fn, method, &trait_path, options, &wrapped);
+            instrument(
+                method_fn,
+                method,
+                &trait_path,
+                options,
+                &stream_types,
+                &wrapped,
+            );
         }
     }
     for item in &mut item.items {
@@ -82,6 +87,7 @@ fn instrument(
     handler: &Method,
     trait_path: &syn::Path,
     options: &ServiceOptions,
+    stream_types: &HashMap<Ident, Type>,
     wrapped: &HashMap<Ident, Type>,
 ) {
     let span = Span::mixed_site();
@@ -97,10 +103,36 @@ fn instrument(
     } else {
         quote!(unary)
     };
-    let mut unwrap = UnwrapStreamTypes { originals: wrapped };
+    let mut unwrap = UnwrapStreamTypes { declared: wrapped };
+    // What the body returns: the stream as declared, where the signature says the traced one.
+    let mut output = match &method.sig.output {
+        ReturnType::Type(_, ty) => (**ty).clone(),
+        ReturnType::Default => parse_quote!(()),
+    };
+    let mut check = TokenStream::new();
+    if let Some(Stream {
+        name,
+        written: Written::Spelled(spelled),
+    }) = &handler.stream
+    {
+        let declared = &stream_types[name];
+        let mut checked = spelled.clone();
+        UnwrapStreamTypes {
+            declared: stream_types,
+        }
+        .visit_type_mut(&mut checked);
+        check = check_spelled(&method.sig.ident, name, &checked, declared);
+        let mut to_declared = ReplaceResponse::new(spelled, declared.clone());
+        to_declared.visit_type_mut(&mut output);
+        to_declared.visit_block_mut(&mut method.block);
+        ReplaceResponse::new(spelled, parse_quote!(Self::#name))
+            .visit_return_type_mut(&mut method.sig.output);
+    }
+    unwrap.visit_type_mut(&mut output);
     unwrap.visit_block_mut(&mut method.block);
     let request = request_ident(method);
     let start = quote_spanned! {span=>
+        #check
         static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
         let #call = #runtime::__private::ServerCall::start(
             &__TONIC_TRACED_METHOD,
@@ -114,11 +146,6 @@ fn instrument(
     let stmts = &body.stmts;
     method.block = match handler.shape {
         Shape::AsyncFn => {
-            let mut output = match &method.sig.output {
-                ReturnType::Type(_, ty) => (**ty).clone(),
-                ReturnType::Default => parse_quote!(()),
-            };
-            unwrap.visit_type_mut(&mut output);
             let fake_return = Ident::new("__tonic_traced_fake_return", span);
             parse_quote_spanned! {span=>
                 {
@@ -218,25 +245,6 @@ fn runtime_path(options: &ServiceOptions) -> syn::Path {
         .runtime
         .clone()
         .unwrap_or_else(|| parse_quote!(::tonic_traced))
-}
-
-/// Replaces `Self::Name` with the type the user wrote for `Name`, inside a method whose
-/// stream type is about to be wrapped, so the body keeps the meaning it was written with.
-struct UnwrapStreamTypes<'a> {
-    originals: &'a HashMap<Ident, Type>,
-}
-
-impl VisitMut for UnwrapStreamTypes<'_> {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::Path(path) = ty {
-            if let Some(original) = self_associated(path).and_then(|name| self.originals.get(name))
-            {
-                *ty = original.clone();
-                return;
-            }
-        }
-        syn::visit_mut::visit_type_mut(self, ty);
-    }
 }
 
 /// `parse_quote!` with every generated token at `span`.

@@ -11,6 +11,7 @@ mod ast;
 mod attr;
 mod ctxt;
 mod expand;
+mod streams;
 mod valid;
 
 use proc_macro::TokenStream;

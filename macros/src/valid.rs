@@ -2,9 +2,10 @@
 //! saying what to write instead. Every error is recorded, so all are reported at once.
 
 use proc_macro2::TokenStream;
+use syn::visit::Visit;
 use syn::{FnArg, Ident, ImplItem, Item, ItemImpl, Meta, Pat, ReturnType, Type};
 
-use crate::ast::{Input, Method, Service, Shape, Target};
+use crate::ast::{Input, Method, Service, Shape, Stream, Target, Written};
 use crate::attr::{crate_path, path, string, value, Messages, TracedAttr};
 use crate::ctxt::Ctxt;
 
@@ -146,33 +147,53 @@ fn check_service(service: &Service, cx: &Ctxt) {
             cx.error_spanned_by(attr, "#[traced] belongs on a method of this impl, not here");
         }
     }
-    let mut streams_used = Vec::new();
     for method in &service.methods {
         check_traced_attrs(&method.traced, cx);
-        if let Some(stream) = &method.stream {
-            streams_used.push(stream);
-        }
         if !method.options.skip {
             check_handler(service, method, cx);
+            check_stream(service, method, cx);
         }
     }
-    // In the order written, so several errors always come out in the same order.
-    let declared = service.item.items.iter().filter_map(|item| match item {
-        ImplItem::Type(ty) => Some(&ty.ident),
-        _ => None,
-    });
-    for name in declared {
-        if !streams_used.contains(&name) {
-            cx.error_at(
-                name.span(),
-                format!(
-                    "no method returns `Self::{name}`; write the streaming method's return \
-                     type as `Result<Response<Self::{name}>, Status>` so #[traced_service] \
-                     can trace the stream"
-                ),
-            );
+}
+
+/// Rejects a streaming handler whose return type hides where the stream is. A stream type
+/// spelled out (`Response<UpdateStream>`) is checked by the compiler, in the expansion.
+fn check_stream(service: &Service, method: &Method, cx: &Ctxt) {
+    let Some(Stream {
+        name,
+        written: Written::Hidden,
+    }) = &method.stream
+    else {
+        return;
+    };
+    let output = &service.method_fn(method).sig.output;
+    let ReturnType::Type(_, ty) = output else {
+        return;
+    };
+    cx.error_spanned_by(
+        future_output(ty).unwrap_or(ty),
+        format!(
+            "cannot find the response stream in this return type: spell out `Response<…>`, \
+             or name the stream `Self::{name}`, e.g. `Result<Response<Self::{name}>, Status>`"
+        ),
+    );
+}
+
+/// `T` in `Future<Output = T>`, where a method returning a future declares its output.
+fn future_output(ty: &Type) -> Option<&Type> {
+    struct FindOutput<'ast> {
+        found: Option<&'ast Type>,
+    }
+    impl<'ast> Visit<'ast> for FindOutput<'ast> {
+        fn visit_assoc_type(&mut self, binding: &'ast syn::AssocType) {
+            if binding.ident == "Output" {
+                self.found = Some(&binding.ty);
+            }
         }
     }
+    let mut finder = FindOutput { found: None };
+    finder.visit_type(ty);
+    finder.found
 }
 
 /// Whether the impl is of a trait; rejects inherent and negative impls.
