@@ -9,7 +9,7 @@ use syn::{
     Signature, Type,
 };
 
-use crate::attr::{is_traced, read_options, MethodOptions, TracedAttr};
+use crate::attr::{is_instrument, is_traced, read_options, MethodOptions, TracedAttr};
 
 /// The attribute's options and the item it is on.
 pub(crate) struct Input {
@@ -48,6 +48,8 @@ pub(crate) struct Method {
     /// Its `#[traced]` attributes, as written.
     pub(crate) traced: Vec<TracedAttr>,
     pub(crate) options: MethodOptions,
+    /// Whether it is marked `#[tracing::instrument]`.
+    pub(crate) instrumented: bool,
     pub(crate) shape: Shape,
     /// The response stream, for server-streaming and bidi RPCs.
     pub(crate) stream: Option<Stream>,
@@ -136,6 +138,7 @@ impl Method {
             index,
             options: MethodOptions::read(&traced),
             traced,
+            instrumented: method.attrs.iter().any(is_instrument),
             shape,
             stream: stream_of(&method.sig, stream_types),
         }

@@ -63,6 +63,14 @@ pub(crate) fn is_traced(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "traced")
 }
 
+/// Whether an attribute is `#[instrument]` of `tracing`, under any path ending in `instrument`.
+pub(crate) fn is_instrument(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "instrument")
+}
+
 /// The value of `name = value`.
 pub(crate) fn value(option: &Meta) -> Option<&Expr> {
     match option {

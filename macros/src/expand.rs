@@ -5,15 +5,18 @@ use std::collections::HashMap;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
-use syn::{parse_quote, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type};
+use syn::{
+    parse_quote, FnArg, Generics, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type,
+};
 
 use crate::ast::{Method, Service, Shape, Stream, Written};
 use crate::attr::{is_traced, Messages, ServiceOptions};
+use crate::instrumented::{helpers_impl, split_off};
 use crate::streams::{check_spelled, ReplaceResponse, UnwrapStreamTypes};
 
-/// The traced impl of a service that `valid.rs` accepted.
+/// The traced impl of a service that `valid.rs` accepted, and the inherent impl of the
+/// helpers its `#[instrument]`ed handlers call, if any.
 pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> TokenStream {
-    let runtime = runtime_path(options);
     let Service { mut item, methods } = service;
     let stream_types: HashMap<Ident, Type> = item
         .items
@@ -29,28 +32,30 @@ pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> Toke
         .filter_map(|method| method.stream.as_ref())
         .map(|stream| (stream.name.clone(), stream_types[&stream.name].clone()))
         .collect();
-    let trait_path = &item
-        .trait_
-        .as_ref()
-        .expect("valid.rs accepts trait impls only")
-        .1;
-    let trait_path = trait_path.clone();
+    let expansion = Expansion {
+        options,
+        runtime: runtime_path(options),
+        trait_path: item
+            .trait_
+            .as_ref()
+            .expect("valid.rs accepts trait impls only")
+            .1
+            .clone(),
+        generics: item.generics.clone(),
+        stream_types: &stream_types,
+        wrapped: &wrapped,
+    };
+    let mut helpers = Vec::new();
     for method in &methods {
         let ImplItem::Fn(method_fn) = &mut item.items[method.index] else {
             unreachable!("methods are read from fn items");
         };
         method_fn.attrs.retain(|attr| !is_traced(attr));
         if !method.options.skip {
-            instrument(
-                method_fn,
-                method,
-                &trait_path,
-                options,
-                &stream_types,
-                &wrapped,
-            );
+            helpers.extend(expansion.handler(method_fn, method));
         }
     }
+    let runtime = &expansion.runtime;
     for item in &mut item.items {
         if let ImplItem::Type(ty) = item {
             if let Some(original) = wrapped.get(&ty.ident) {
@@ -58,7 +63,8 @@ pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> Toke
             }
         }
     }
-    quote!(#item)
+    let helpers = helpers_impl(&item, &helpers);
+    quote!(#item #helpers)
 }
 
 /// The item as written, less the `#[traced]` attributes of its methods: what is left in
@@ -81,76 +87,75 @@ pub(crate) fn untraced(item: TokenStream) -> TokenStream {
     quote!(#item)
 }
 
-/// Rewrites one handler so its body runs inside the RPC span.
-fn instrument(
-    method: &mut ImplItemFn,
-    handler: &Method,
-    trait_path: &syn::Path,
-    options: &ServiceOptions,
-    stream_types: &HashMap<Ident, Type>,
-    wrapped: &HashMap<Ident, Type>,
-) {
-    let span = Span::mixed_site();
-    let call = Ident::new("__tonic_traced_call", span);
-    let identity_fn = format_ident!(
-        "__tonic_traced_method_{}",
-        method.sig.ident.to_string().trim_start_matches("r#")
-    );
-    let runtime = runtime_path(options);
-    let method_tracing = method_tracing(options, handler);
-    let drive = if handler.stream.is_some() {
-        quote!(streaming)
-    } else {
-        quote!(unary)
-    };
-    let mut unwrap = UnwrapStreamTypes { declared: wrapped };
-    // What the body returns: the stream as declared, where the signature says the traced one.
-    let mut output = match &method.sig.output {
-        ReturnType::Type(_, ty) => (**ty).clone(),
-        ReturnType::Default => parse_quote!(()),
-    };
-    let mut check = TokenStream::new();
-    if let Some(Stream {
-        name,
-        written: Written::Spelled(spelled),
-    }) = &handler.stream
-    {
-        let declared = &stream_types[name];
-        let mut checked = spelled.clone();
-        UnwrapStreamTypes {
-            declared: stream_types,
-        }
-        .visit_type_mut(&mut checked);
-        check = check_spelled(&method.sig.ident, name, &checked, declared);
-        let mut to_declared = ReplaceResponse::new(spelled, declared.clone());
-        to_declared.visit_type_mut(&mut output);
-        to_declared.visit_block_mut(&mut method.block);
-        ReplaceResponse::new(spelled, parse_quote!(Self::#name))
-            .visit_return_type_mut(&mut method.sig.output);
-    }
-    unwrap.visit_type_mut(&mut output);
-    unwrap.visit_block_mut(&mut method.block);
-    let request = request_ident(method);
-    let start = quote_spanned! {span=>
-        #check
-        static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
-        let #call = #runtime::__private::ServerCall::start(
-            &__TONIC_TRACED_METHOD,
-            <Self as #trait_path>::#identity_fn(),
-            &#request,
+/// What every handler of one impl is traced with.
+struct Expansion<'a> {
+    options: &'a ServiceOptions,
+    runtime: syn::Path,
+    trait_path: syn::Path,
+    /// The impl's generics, which the helpers share.
+    generics: Generics,
+    /// Every associated type, as declared.
+    stream_types: &'a HashMap<Ident, Type>,
+    /// The associated types about to become `TracedStream<…>`, as declared.
+    wrapped: &'a HashMap<Ident, Type>,
+}
+
+impl Expansion<'_> {
+    /// Rewrites one handler so its body runs inside the RPC span; returns the helper that
+    /// holds the body of an `#[instrument]`ed handler from now on.
+    fn handler(&self, method: &mut ImplItemFn, handler: &Method) -> Option<ImplItemFn> {
+        let span = Span::mixed_site();
+        let call = Ident::new("__tonic_traced_call", span);
+        let identity_fn = format_ident!(
+            "__tonic_traced_method_{}",
+            method.sig.ident.to_string().trim_start_matches("r#")
         );
-    };
-    let body = &method.block;
-    // The body's statements, not its block: a block holding one expression would draw an
-    // `unused_braces` warning pointing at the user's code.
-    let stmts = &body.stmts;
-    method.block = match handler.shape {
-        Shape::AsyncFn => {
-            let fake_return = Ident::new("__tonic_traced_fake_return", span);
-            parse_quote_spanned! {span=>
-                {
-                    #start
-                    #call.#drive(async move {
+        let runtime = &self.runtime;
+        let trait_path = &self.trait_path;
+        let method_tracing = method_tracing(self.options, handler);
+        let drive = if handler.stream.is_some() {
+            quote!(streaming)
+        } else {
+            quote!(unary)
+        };
+        let output = self.body_output(method, handler);
+        let check = self.spelled_stream(method, handler);
+        UnwrapStreamTypes {
+            declared: self.wrapped,
+        }
+        .visit_block_mut(&mut method.block);
+        let helper = handler.instrumented.then(|| {
+            let mut helper = split_off(method, output.clone(), &self.generics);
+            // An inherent impl does not see the trait's associated types.
+            UnwrapStreamTypes {
+                declared: self.stream_types,
+            }
+            .visit_impl_item_fn_mut(&mut helper);
+            helper
+        });
+        let request = request_ident(method);
+        let start = quote_spanned! {span=>
+            #check
+            static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
+            let #call = #runtime::__private::ServerCall::start(
+                &__TONIC_TRACED_METHOD,
+                <Self as #trait_path>::#identity_fn(),
+                &#request,
+            );
+        };
+        let body = &method.block;
+        // The body's statements, not its block: a block holding one expression would draw an
+        // `unused_braces` warning pointing at the user's code.
+        let stmts = &body.stmts;
+        let future = match (&helper, &handler.shape) {
+            (Some(helper), _) => {
+                let helper = &helper.sig.ident;
+                quote!(Self::#helper(self, #request))
+            }
+            (None, Shape::AsyncFn) => {
+                let fake_return = Ident::new("__tonic_traced_fake_return", span);
+                quote_spanned! {span=>
+                    async move {
                         #[allow(
                             unknown_lints,
                             unreachable_code,
@@ -165,20 +170,68 @@ fn instrument(
                             return #fake_return;
                         }
                         #(#stmts)*
-                    }).await
+                    }
                 }
             }
+            (None, Shape::ReturnsFuture { .. }) => quote!(#body),
+        };
+        method.block = match handler.shape {
+            Shape::AsyncFn => parse_quote_spanned! {span=>
+                { #start #call.#drive(#future).await }
+            },
+            Shape::ReturnsFuture { boxed: true } => parse_quote_spanned! {span=>
+                { #start ::std::boxed::Box::pin(#call.#drive(#future)) }
+            },
+            Shape::ReturnsFuture { boxed: false } => parse_quote_spanned! {span=>
+                { #start #call.#drive(#future) }
+            },
+        };
+        helper
+    }
+
+    /// What the body returns, read from the signature as written: the stream as declared,
+    /// where the signature is about to name the traced one.
+    fn body_output(&self, method: &ImplItemFn, handler: &Method) -> Type {
+        let mut output = match &method.sig.output {
+            ReturnType::Type(_, ty) => (**ty).clone(),
+            ReturnType::Default => parse_quote!(()),
+        };
+        if let Some(Stream {
+            name,
+            written: Written::Spelled(spelled),
+        }) = &handler.stream
+        {
+            ReplaceResponse::new(spelled, self.stream_types[name].clone())
+                .visit_type_mut(&mut output);
         }
-        Shape::ReturnsFuture { boxed } => {
-            let driven = quote_spanned!(span=> #call.#drive(#body));
-            let driven = if boxed {
-                quote_spanned!(span=> ::std::boxed::Box::pin(#driven))
-            } else {
-                driven
-            };
-            parse_quote_spanned! {span=> { #start #driven } }
+        UnwrapStreamTypes {
+            declared: self.wrapped,
         }
-    };
+        .visit_type_mut(&mut output);
+        output
+    }
+
+    /// For a stream type spelled out in the return type: the signature made to name
+    /// `Self::Name`, the body the declared type, and the check that they are the same.
+    fn spelled_stream(&self, method: &mut ImplItemFn, handler: &Method) -> TokenStream {
+        let Some(Stream {
+            name,
+            written: Written::Spelled(spelled),
+        }) = &handler.stream
+        else {
+            return TokenStream::new();
+        };
+        let declared = &self.stream_types[name];
+        ReplaceResponse::new(spelled, declared.clone()).visit_block_mut(&mut method.block);
+        ReplaceResponse::new(spelled, parse_quote!(Self::#name))
+            .visit_return_type_mut(&mut method.sig.output);
+        let mut checked = (**spelled).clone();
+        UnwrapStreamTypes {
+            declared: self.stream_types,
+        }
+        .visit_type_mut(&mut checked);
+        check_spelled(&method.sig.ident, name, &checked, declared)
+    }
 }
 
 /// The request parameter's name. An `async fn` whose parameter is a pattern (`_`, `mut x`
