@@ -125,7 +125,7 @@ impl Expansion<'_> {
         }
         .visit_block_mut(&mut method.block);
         let helper = handler.instrumented.then(|| {
-            let mut helper = split_off(method, output.clone(), &self.generics);
+            let mut helper = split_off(method, output.clone(), &self.trait_path, &self.generics);
             // An inherent impl does not see the trait's associated types.
             UnwrapStreamTypes {
                 declared: self.stream_types,

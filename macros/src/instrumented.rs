@@ -8,19 +8,30 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote};
 use syn::{
     parse_quote, Attribute, FnArg, GenericParam, Generics, ImplItemFn, ItemImpl, Lifetime, Meta,
-    ReturnType, Type, Visibility,
+    Path, ReturnType, Type, Visibility,
 };
 
 use crate::attr::is_instrument;
 
 /// Moves `method`'s attributes and body into a helper returning `output`, which the traced
-/// `method` calls with its request: `Self::__tonic_traced_<method>(self, request)`.
-pub(crate) fn split_off(method: &mut ImplItemFn, output: Type, service: &Generics) -> ImplItemFn {
+/// `method` calls with its request: `Self::__tonic_traced_<trait>_<method>(self, request)`,
+/// named after the trait too, as one type may serve two traits with a method of one name.
+pub(crate) fn split_off(
+    method: &mut ImplItemFn,
+    output: Type,
+    trait_path: &Path,
+    service: &Generics,
+) -> ImplItemFn {
     let name = method.sig.ident.to_string();
     let name = name.trim_start_matches("r#");
+    let trait_name = trait_path
+        .segments
+        .last()
+        .map(|segment| segment.ident.to_string().to_lowercase())
+        .unwrap_or_default();
     let mut helper = method.clone();
     helper.vis = Visibility::Inherited;
-    helper.sig.ident = format_ident!("__tonic_traced_{}", name);
+    helper.sig.ident = format_ident!("__tonic_traced_{}_{}", trait_name, name);
     helper.sig.output = ReturnType::Type(Default::default(), Box::new(output));
     for attr in helper.attrs.iter_mut().filter(|attr| is_instrument(attr)) {
         name_span(attr, name);

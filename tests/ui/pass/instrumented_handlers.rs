@@ -155,6 +155,35 @@ impl Greeter for ReturnsFuture<'static> {
     }
 }
 
+/// A second service with a method of the same name, served by the same type.
+trait Welcomer: Send + Sync + 'static {
+    fn greet(
+        &self,
+        request: Request<Ping>,
+    ) -> impl Future<Output = Result<Response<Ping>, Status>> + Send;
+
+    #[doc(hidden)]
+    fn __tonic_traced_method_greet() -> &'static tonic_traced::RpcMethod
+    where
+        Self: Sized,
+    {
+        &tonic_traced::RpcMethod {
+            service: "x.Welcomer",
+            method: "Greet",
+            full_name: "x.Welcomer/Greet",
+            kind: tonic_traced::RpcKind::Unary,
+        }
+    }
+}
+
+#[tonic_traced::traced_service]
+impl Welcomer for ReturnsFuture<'static> {
+    #[instrument]
+    async fn greet(&self, request: Request<Ping>) -> Result<Response<Ping>, Status> {
+        Ok(Response::new(request.into_inner()))
+    }
+}
+
 #[derive(Debug)]
 struct Generic<T>(T);
 
