@@ -1,20 +1,36 @@
-//! Reads a service impl: its trait, its stream types and the shape of each handler.
+//! Reads the item under `#[traced_service]` as written: the impl, its stream types, and each
+//! method's options, shape and stream. Reading judges nothing: `valid.rs` rejects what is
+//! wrong, and `expand.rs` writes the traced impl.
 
-use std::collections::HashMap;
-
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use syn::visit::Visit;
-use syn::visit_mut::VisitMut;
-use syn::{FnArg, Ident, ImplItem, ImplItemFn, Item, ItemImpl, Pat, Path, ReturnType, Type};
+use syn::{
+    GenericArgument, Ident, ImplItem, ImplItemFn, Item, ItemImpl, Meta, PathArguments, ReturnType,
+    Signature, Type,
+};
 
-use crate::attr::{combine, is_traced, take_method_options, MethodOptions};
+use crate::attr::{is_instrument, is_traced, read_options, MethodOptions, TracedAttr};
 
-/// A tonic service impl to trace.
+/// The attribute's options and the item it is on.
+pub(crate) struct Input {
+    /// The options of `#[traced_service(...)]`, or why they do not parse.
+    pub(crate) options: syn::Result<Vec<Meta>>,
+    pub(crate) target: Target,
+}
+
+/// What the attribute is on.
+pub(crate) enum Target {
+    /// An impl, the only item it can trace.
+    Impl(Service),
+    /// Anything else.
+    Other(Item),
+}
+
+/// A service impl to trace.
 pub(crate) struct Service {
     pub(crate) item: ItemImpl,
-    pub(crate) trait_path: Path,
-    /// The impl's associated types (the response streams), by name.
-    pub(crate) stream_types: HashMap<Ident, Type>,
+    /// The impl's methods, handlers or not.
+    pub(crate) methods: Vec<Method>,
 }
 
 /// How a handler is written.
@@ -25,288 +41,186 @@ pub(crate) enum Shape {
     ReturnsFuture { boxed: bool },
 }
 
-/// One handler method to instrument.
-pub(crate) struct Handler {
+/// One method of the impl.
+pub(crate) struct Method {
     /// Index of the method in the impl's items.
     pub(crate) index: usize,
+    /// Its `#[traced]` attributes, as written.
+    pub(crate) traced: Vec<TracedAttr>,
     pub(crate) options: MethodOptions,
+    /// Whether it is marked `#[tracing::instrument]`.
+    pub(crate) instrumented: bool,
     pub(crate) shape: Shape,
-    /// The associated stream type the method returns, for server-streaming and bidi RPCs.
-    pub(crate) stream: Option<Ident>,
+    /// The response stream, for server-streaming and bidi RPCs.
+    pub(crate) stream: Option<Stream>,
 }
 
-pub(crate) fn parse_service(item: TokenStream) -> syn::Result<Service> {
-    let item: Item = syn::parse2(item)?;
-    let Item::Impl(item) = item else {
-        return Err(not_an_impl(&item));
-    };
-    let trait_path =
-        match &item.trait_ {
-            Some((None, path, _)) => path.clone(),
-            Some((Some(bang), _, _)) => return Err(syn::Error::new_spanned(
-                bang,
-                "#[traced_service] cannot trace a negative impl; put it on `impl Service for Type`",
-            )),
-            None => {
-                let name = match &*item.self_ty {
-                    Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
-                    _ => None,
-                };
-                return Err(syn::Error::new_spanned(
-                    &item.self_ty,
-                    format!(
-                        "#[traced_service] needs the tonic service trait: write \
-                         `impl SomeService for {}`; an inherent impl has no RPC methods",
-                        name.as_deref().unwrap_or("YourType")
-                    ),
-                ));
-            }
+/// The response stream of a server-streaming or bidi handler.
+pub(crate) struct Stream {
+    /// The associated type that holds it: tonic names it after the method, `<Method>Stream`.
+    pub(crate) name: Ident,
+    /// How the return type names it.
+    pub(crate) written: Written,
+}
+
+/// How a streaming handler's return type names its stream.
+pub(crate) enum Written {
+    /// `Self::Name` (or `<Self as Trait>::Name`).
+    Associated,
+    /// `T` in `Response<T>`: the type the associated type declares, an alias of it, or a
+    /// mistake.
+    Spelled(Box<Type>),
+    /// Nowhere in sight, e.g. behind an alias of the whole return type.
+    Hidden,
+}
+
+impl Input {
+    /// Reads the attribute's options and its item; fails only when the item does not parse.
+    pub(crate) fn read(options: TokenStream, item: TokenStream) -> syn::Result<Self> {
+        let target = match syn::parse2(item)? {
+            Item::Impl(item) => Target::Impl(Service::read(item)),
+            other => Target::Other(other),
         };
-    let stream_types = item
-        .items
-        .iter()
-        .filter_map(|item| match item {
-            ImplItem::Type(ty) => Some((ty.ident.clone(), ty.ty.clone())),
-            _ => None,
+        Ok(Input {
+            options: read_options(options),
+            target,
         })
-        .collect();
-    Ok(Service {
-        item,
-        trait_path,
-        stream_types,
-    })
-}
-
-/// The error for an item that is not an impl, at its keyword and name.
-fn not_an_impl(item: &Item) -> syn::Error {
-    fn head(keyword: &dyn quote::ToTokens, name: &Ident) -> TokenStream {
-        quote::quote!(#keyword #name)
-    }
-    let (head, what) = match item {
-        Item::Fn(f) => (head(&f.sig.fn_token, &f.sig.ident), "a function"),
-        Item::Struct(s) => (head(&s.struct_token, &s.ident), "a struct"),
-        Item::Enum(e) => (head(&e.enum_token, &e.ident), "an enum"),
-        Item::Trait(t) => (head(&t.trait_token, &t.ident), "the trait itself"),
-        Item::Mod(m) => (head(&m.mod_token, &m.ident), "a module"),
-        other => (quote::quote!(#other), "this item"),
-    };
-    syn::Error::new_spanned(
-        head,
-        format!(
-            "#[traced_service] goes on the impl of a tonic service trait, \
-             e.g. `impl PaymentService for Payments {{ … }}`, not on {what}"
-        ),
-    )
-}
-
-/// The item as written, less the `#[traced]` attributes of its methods: what is left in
-/// place of a service that could not be traced.
-pub(crate) fn untraced(item: TokenStream) -> TokenStream {
-    let Ok(mut item) = syn::parse2::<ItemImpl>(item.clone()) else {
-        return item;
-    };
-    for item in &mut item.items {
-        let attrs = match item {
-            ImplItem::Fn(method) => &mut method.attrs,
-            ImplItem::Type(ty) => &mut ty.attrs,
-            ImplItem::Const(constant) => &mut constant.attrs,
-            ImplItem::Macro(mac) => &mut mac.attrs,
-            _ => continue,
-        };
-        attrs.retain(|attr| !is_traced(attr));
-    }
-    quote::quote!(#item)
-}
-
-/// Reads every method of the impl, removing the `#[traced]` attributes, and checks that each
-/// attribute and stream type is where it belongs. All errors are reported together.
-pub(crate) fn parse_handlers(service: &mut Service) -> syn::Result<Vec<Handler>> {
-    let mut result = Ok(());
-    let mut handlers = Vec::new();
-    let mut streams_used = Vec::new();
-    for (index, item) in service.item.items.iter_mut().enumerate() {
-        match item {
-            ImplItem::Fn(method) => {
-                let stream = stream_of(&method.sig.output, &service.stream_types);
-                if let Some(stream) = &stream {
-                    streams_used.push(stream.clone());
-                }
-                match parse_handler(method, stream, index) {
-                    Ok(handler) => handlers.push(handler),
-                    Err(error) => combine(&mut result, error),
-                }
-            }
-            ImplItem::Type(ty) => reject_traced(&ty.attrs, &mut result),
-            ImplItem::Const(constant) => reject_traced(&constant.attrs, &mut result),
-            ImplItem::Macro(mac) => reject_traced(&mac.attrs, &mut result),
-            _ => {}
-        }
-    }
-    // In the order written, so several errors always come out in the same order.
-    let declared = service.item.items.iter().filter_map(|item| match item {
-        ImplItem::Type(ty) => Some(&ty.ident),
-        _ => None,
-    });
-    for name in declared {
-        if !streams_used.contains(name) {
-            combine(
-                &mut result,
-                syn::Error::new(
-                    name.span(),
-                    format!(
-                        "no method returns `Self::{name}`; write the streaming method's return \
-                         type as `Result<Response<Self::{name}>, Status>` so #[traced_service] \
-                         can trace the stream"
-                    ),
-                ),
-            );
-        }
-    }
-    result?;
-    Ok(handlers)
-}
-
-fn reject_traced(attrs: &[syn::Attribute], result: &mut syn::Result<()>) {
-    for attr in attrs.iter().filter(|attr| is_traced(attr)) {
-        combine(
-            result,
-            syn::Error::new_spanned(attr, "#[traced] belongs on a method of this impl, not here"),
-        );
     }
 }
 
-fn parse_handler(
-    method: &mut ImplItemFn,
-    stream: Option<Ident>,
-    index: usize,
-) -> syn::Result<Handler> {
-    let options = take_method_options(&mut method.attrs)?;
-    let shape = if method.sig.asyncness.is_some() {
-        Shape::AsyncFn
-    } else {
-        Shape::ReturnsFuture {
-            boxed: returns_pin(&method.sig.output),
-        }
-    };
-    if !options.skip {
-        check_signature(method)?;
-    }
-    Ok(Handler {
-        index,
-        options,
-        shape,
-        stream,
-    })
-}
-
-/// Rejects, at the offending token, a method that cannot be a tonic handler. Only shapes that
-/// are certainly wrong are rejected: a type alias may stand for `Request<…>` or a future.
-fn check_signature(method: &ImplItemFn) -> syn::Result<()> {
-    let sig = &method.sig;
-    let message = |what: &str| {
-        format!(
-            "{what}: a traced method is a tonic handler, `async fn {}(&self, request: \
-             Request<…>) -> Result<Response<…>, Status>`; mark other methods #[traced(skip)]",
-            sig.ident
-        )
-    };
-    let parens = sig.paren_token.span.join();
-    let inputs = &sig.inputs;
-    let takes_self = match inputs.first() {
-        Some(FnArg::Receiver(_)) => true,
-        Some(FnArg::Typed(arg)) => matches!(&*arg.pat, Pat::Ident(ident) if ident.ident == "self"),
-        None => false,
-    };
-    if !takes_self {
-        return Err(match inputs.first() {
-            Some(first) => syn::Error::new_spanned(first, message("expected `&self` here")),
-            None => syn::Error::new(parens, message("expected `&self`")),
-        });
-    }
-    match inputs.iter().nth(1) {
-        None => {
-            return Err(syn::Error::new(
-                parens,
-                message("expected a request parameter"),
-            ))
-        }
-        Some(FnArg::Typed(arg)) if certainly_not(&arg.ty, NOT_REQUEST) => {
-            return Err(syn::Error::new_spanned(
-                &arg.ty,
-                message("expected `Request<…>` here"),
-            ));
-        }
-        Some(_) => {}
-    }
-    if inputs.len() > 2 {
-        let extra = inputs.iter().skip(2);
-        return Err(syn::Error::new_spanned(
-            quote::quote!(#(#extra),*),
-            message("a handler takes only `&self` and the request"),
-        ));
-    }
-    if sig.asyncness.is_none() {
-        match &sig.output {
-            ReturnType::Default => {
-                return Err(syn::Error::new(
-                    parens,
-                    message("expected a method that returns a future"),
-                ))
-            }
-            ReturnType::Type(_, ty) if certainly_not(ty, NOT_FUTURE) => {
-                return Err(syn::Error::new_spanned(
-                    ty,
-                    message("expected `async fn`, or a future here"),
-                ));
-            }
-            ReturnType::Type(..) => {}
-        }
-    }
-    Ok(())
-}
-
-const PRIMITIVES: &[&str] = &[
-    "bool", "char", "str", "String", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16",
-    "i32", "i64", "i128", "isize", "f32", "f64",
-];
-/// Type names that a request parameter cannot have, besides the primitives.
-const NOT_REQUEST: &[&str] = &["Option", "Vec", "Response", "Status", "Streaming"];
-/// Type names that a future cannot have, besides the primitives.
-const NOT_FUTURE: &[&str] = &["Result", "Option", "Vec", "Response", "Status"];
-
-/// Whether `ty` is certainly not a `Request<…>` (or a future): a reference, tuple, array and
-/// the like, or a path ending in one of `names` or a primitive.
-fn certainly_not(ty: &Type, names: &[&str]) -> bool {
-    match ty {
-        Type::Path(path) if path.qself.is_none() => {
-            path.path.segments.last().is_some_and(|segment| {
-                let name = segment.ident.to_string();
-                PRIMITIVES.contains(&name.as_str()) || names.contains(&name.as_str())
+impl Service {
+    fn read(item: ItemImpl) -> Self {
+        let stream_types: Vec<&Ident> = item
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                ImplItem::Type(ty) => Some(&ty.ident),
+                _ => None,
             })
+            .collect();
+        let methods = item
+            .items
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| match item {
+                ImplItem::Fn(method) => Some(Method::read(index, method, &stream_types)),
+                _ => None,
+            })
+            .collect();
+        Service { item, methods }
+    }
+
+    /// The `fn` item of one of the impl's methods.
+    pub(crate) fn method_fn(&self, method: &Method) -> &ImplItemFn {
+        match &self.item.items[method.index] {
+            ImplItem::Fn(method) => method,
+            _ => unreachable!("methods are read from fn items"),
         }
-        Type::Paren(inner) => certainly_not(&inner.elem, names),
-        Type::Group(inner) => certainly_not(&inner.elem, names),
-        Type::Reference(_)
-        | Type::Tuple(_)
-        | Type::Array(_)
-        | Type::Slice(_)
-        | Type::Ptr(_)
-        | Type::BareFn(_)
-        | Type::Never(_) => true,
-        _ => false,
     }
 }
 
-/// The associated stream type named as `Self::Name` in a return type, if any.
-fn stream_of(output: &ReturnType, stream_types: &HashMap<Ident, Type>) -> Option<Ident> {
+impl Method {
+    fn read(index: usize, method: &ImplItemFn, stream_types: &[&Ident]) -> Self {
+        let traced: Vec<TracedAttr> = method
+            .attrs
+            .iter()
+            .filter(|attr| is_traced(attr))
+            .map(TracedAttr::read)
+            .collect();
+        let shape = if method.sig.asyncness.is_some() {
+            Shape::AsyncFn
+        } else {
+            Shape::ReturnsFuture {
+                boxed: returns_pin(&method.sig.output),
+            }
+        };
+        Method {
+            index,
+            options: MethodOptions::read(&traced),
+            traced,
+            instrumented: method.attrs.iter().any(is_instrument),
+            shape,
+            stream: stream_of(&method.sig, stream_types),
+        }
+    }
+}
+
+/// The method's response stream: the associated type named after the method, or else one the
+/// return type names as `Self::Name`.
+fn stream_of(sig: &Signature, stream_types: &[&Ident]) -> Option<Stream> {
+    let named = self_type_in(&sig.output, stream_types);
+    let by_method = stream_types
+        .iter()
+        .find(|ty| holds_stream_of(ty, &sig.ident))
+        .map(|ty| (*ty).clone());
+    let name = by_method.or_else(|| named.clone())?;
+    let written = if named.as_ref() == Some(&name) {
+        Written::Associated
+    } else if let Some(ty) = response_type(&sig.output) {
+        Written::Spelled(Box::new(ty.clone()))
+    } else {
+        Written::Hidden
+    };
+    Some(Stream { name, written })
+}
+
+/// Whether `ty` is the name tonic gives the stream type of `method`: the method's proto name
+/// and `Stream` (`watch_http_things` → `WatchHTTPThingsStream`). The proto name's casing is
+/// not known here, so case and underscores are ignored.
+fn holds_stream_of(ty: &Ident, method: &Ident) -> bool {
+    fn squash(name: &str) -> String {
+        name.chars()
+            .filter(|c| *c != '_')
+            .flat_map(char::to_lowercase)
+            .collect()
+    }
+    let method = method.to_string();
+    squash(&ty.to_string()) == squash(&format!("{}Stream", method.trim_start_matches("r#")))
+}
+
+/// `T` in the first `Response<T>` of a return type.
+fn response_type(output: &ReturnType) -> Option<&Type> {
+    struct FindResponse<'ast> {
+        found: Option<&'ast Type>,
+    }
+    impl<'ast> Visit<'ast> for FindResponse<'ast> {
+        fn visit_path_segment(&mut self, segment: &'ast syn::PathSegment) {
+            if self.found.is_none() {
+                self.found = response_argument(segment);
+            }
+            syn::visit::visit_path_segment(self, segment);
+        }
+    }
+    let mut finder = FindResponse { found: None };
+    finder.visit_return_type(output);
+    finder.found
+}
+
+/// `T` of a path segment `Response<T>`.
+pub(crate) fn response_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    match arguments.args.first() {
+        Some(GenericArgument::Type(ty))
+            if segment.ident == "Response" && arguments.args.len() == 1 =>
+        {
+            Some(ty)
+        }
+        _ => None,
+    }
+}
+
+/// The first associated stream type named as `Self::Name` in a return type, if any.
+fn self_type_in(output: &ReturnType, stream_types: &[&Ident]) -> Option<Ident> {
     struct FindSelfType<'a> {
-        stream_types: &'a HashMap<Ident, Type>,
+        stream_types: &'a [&'a Ident],
         found: Option<Ident>,
     }
     impl<'ast> Visit<'ast> for FindSelfType<'_> {
         fn visit_type_path(&mut self, ty: &'ast syn::TypePath) {
             if let Some(name) = self_associated(ty) {
-                if self.stream_types.contains_key(name) {
+                if self.found.is_none() && self.stream_types.contains(&name) {
                     self.found = Some(name.clone());
                 }
             }
@@ -322,7 +236,7 @@ fn stream_of(output: &ReturnType, stream_types: &HashMap<Ident, Type>) -> Option
 }
 
 /// `Name` in `Self::Name` or `<Self as Trait>::Name`.
-fn self_associated(ty: &syn::TypePath) -> Option<&Ident> {
+pub(crate) fn self_associated(ty: &syn::TypePath) -> Option<&Ident> {
     let segments = &ty.path.segments;
     match &ty.qself {
         None if segments.len() == 2 && segments[0].ident == "Self" => Some(&segments[1].ident),
@@ -341,28 +255,4 @@ fn returns_pin(output: &ReturnType) -> bool {
         },
         ReturnType::Default => false,
     }
-}
-
-/// Replaces `Self::Name` with the type the user wrote for `Name`, inside a method whose
-/// stream type is about to be wrapped, so the body keeps the meaning it was written with.
-pub(crate) struct UnwrapStreamTypes<'a> {
-    pub(crate) originals: &'a HashMap<Ident, Type>,
-}
-
-impl VisitMut for UnwrapStreamTypes<'_> {
-    fn visit_type_mut(&mut self, ty: &mut Type) {
-        if let Type::Path(path) = ty {
-            if let Some(original) = self_associated(path).and_then(|name| self.originals.get(name))
-            {
-                *ty = original.clone();
-                return;
-            }
-        }
-        syn::visit_mut::visit_type_mut(self, ty);
-    }
-}
-
-/// A span for generated identifiers that cannot clash with the user's.
-pub(crate) fn hidden_span() -> Span {
-    Span::mixed_site()
 }

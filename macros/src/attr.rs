@@ -1,8 +1,10 @@
-//! Reads the options of `#[traced_service(...)]` and `#[traced(...)]`.
+//! Reads the options of `#[traced_service(...)]` and `#[traced(...)]` as written, and what a
+//! valid option means. Reading judges nothing: `valid.rs` rejects what is wrong.
 
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
-use syn::{Attribute, Ident, LitStr, Path};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, Lit, LitStr, Meta, Path, Token};
 
 /// `messages = spans | events | off`.
 #[derive(Clone, Copy)]
@@ -12,88 +14,45 @@ pub(crate) enum Messages {
     Off,
 }
 
-/// Options of the whole impl.
-#[derive(Default)]
-pub(crate) struct ServiceOptions {
-    pub(crate) messages: Option<Messages>,
-    pub(crate) public_endpoint: bool,
-    pub(crate) service_name: Option<LitStr>,
-    pub(crate) is_error: Option<Path>,
-    /// Where the runtime crate is, when it is not `::tonic_traced` (renamed or re-exported).
-    pub(crate) runtime: Option<Path>,
+impl Messages {
+    /// The mode a `messages = …` value names, if it names one.
+    pub(crate) fn from_value(value: &Expr) -> Option<Self> {
+        let Expr::Path(path) = value else {
+            return None;
+        };
+        match path.path.get_ident()?.to_string().as_str() {
+            "spans" => Some(Messages::Spans),
+            "events" => Some(Messages::Events),
+            "off" => Some(Messages::Off),
+            _ => None,
+        }
+    }
 }
 
-/// Options of one method.
-#[derive(Default)]
-pub(crate) struct MethodOptions {
-    pub(crate) skip: bool,
-    pub(crate) messages: Option<Messages>,
+/// Reads `option, option = value, …`, the list of `#[traced_service(...)]` or `#[traced(...)]`.
+pub(crate) fn read_options(tokens: TokenStream) -> syn::Result<Vec<Meta>> {
+    let options = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens)?;
+    Ok(options.into_iter().collect())
 }
 
-const SERVICE_OPTIONS: &str = "messages = spans | events | off, public_endpoint, \
-     service_name = \"…\", is_error = path::to::fn, crate = \"path::to::tonic_traced\"";
-const METHOD_OPTIONS: &str = "skip, messages = spans | events | off";
-
-pub(crate) fn service_options(args: TokenStream) -> syn::Result<ServiceOptions> {
-    let mut options = ServiceOptions::default();
-    let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("messages") {
-            set_once(&meta, &mut options.messages, parse_messages(&meta)?)
-        } else if meta.path.is_ident("public_endpoint") {
-            no_value(&meta)?;
-            if options.public_endpoint {
-                return Err(twice(&meta));
-            }
-            options.public_endpoint = true;
-            Ok(())
-        } else if meta.path.is_ident("service_name") {
-            let name: LitStr = meta.value()?.parse()?;
-            if name.value().is_empty() {
-                return Err(syn::Error::new(
-                    name.span(),
-                    "service_name must not be empty; write the name spans should carry, \
-                     e.g. service_name = \"payment.Payments\", or remove the option",
-                ));
-            }
-            set_once(&meta, &mut options.service_name, name)
-        } else if meta.path.is_ident("is_error") {
-            let path: Path = meta.value()?.parse()?;
-            set_once(&meta, &mut options.is_error, path)
-        } else if meta.path.is_ident("crate") {
-            let path: LitStr = meta.value()?.parse()?;
-            let path = path.parse::<Path>().map_err(|_| {
-                syn::Error::new(
-                    path.span(),
-                    "crate must name the tonic-traced crate as a path, e.g. \
-                     crate = \"::tonic_traced\" or crate = \"my_reexports::tonic_traced\"",
-                )
-            })?;
-            set_once(&meta, &mut options.runtime, path)
-        } else {
-            Err(meta.error(format!(
-                "unknown #[traced_service] option; expected one of: {SERVICE_OPTIONS}"
-            )))
-        }
-    });
-    parser.parse2(args)?;
-    Ok(options)
+/// A `#[traced]` attribute of a method, with the options it lists.
+pub(crate) struct TracedAttr {
+    pub(crate) attr: Attribute,
+    /// The options in `#[traced(...)]`; none for a bare `#[traced]`.
+    pub(crate) options: syn::Result<Vec<Meta>>,
 }
 
-/// Reads and removes the `#[traced(...)]` attributes of a method.
-pub(crate) fn take_method_options(attrs: &mut Vec<Attribute>) -> syn::Result<MethodOptions> {
-    let mut options = MethodOptions::default();
-    let mut result = Ok(());
-    attrs.retain(|attr| {
-        if !is_traced(attr) {
-            return true;
+impl TracedAttr {
+    pub(crate) fn read(attr: &Attribute) -> Self {
+        let options = match &attr.meta {
+            Meta::List(list) => read_options(list.tokens.clone()),
+            Meta::Path(_) | Meta::NameValue(_) => Ok(Vec::new()),
+        };
+        TracedAttr {
+            attr: attr.clone(),
+            options,
         }
-        if let Err(error) = parse_method_attr(attr, &mut options) {
-            combine(&mut result, error);
-        }
-        false
-    });
-    result?;
-    Ok(options)
+    }
 }
 
 /// Whether an attribute is `#[traced]` or `#[traced(...)]`, under any path ending in `traced`.
@@ -104,97 +63,105 @@ pub(crate) fn is_traced(attr: &Attribute) -> bool {
         .is_some_and(|s| s.ident == "traced")
 }
 
-fn parse_method_attr(attr: &Attribute, options: &mut MethodOptions) -> syn::Result<()> {
-    if matches!(attr.meta, syn::Meta::Path(_)) {
-        return Err(syn::Error::new_spanned(
-            attr,
-            format!("#[traced] needs an option: #[traced({METHOD_OPTIONS})]"),
-        ));
+/// Whether an attribute is `#[instrument]` of `tracing`, under any path ending in `instrument`.
+pub(crate) fn is_instrument(attr: &Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "instrument")
+}
+
+/// The value of `name = value`.
+pub(crate) fn value(option: &Meta) -> Option<&Expr> {
+    match option {
+        Meta::NameValue(option) => Some(&option.value),
+        Meta::Path(_) | Meta::List(_) => None,
     }
-    attr.parse_nested_meta(|meta| {
-        if meta.path.is_ident("skip") {
-            no_value(&meta)?;
-            if options.skip {
-                return Err(twice(&meta));
+}
+
+/// A string literal value.
+pub(crate) fn string(value: &Expr) -> Option<&LitStr> {
+    match value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(string),
+            ..
+        }) => Some(string),
+        _ => None,
+    }
+}
+
+/// A path value, such as `is_error = path::to::fn`.
+pub(crate) fn path(value: &Expr) -> Option<&Path> {
+    match value {
+        Expr::Path(path) if path.qself.is_none() => Some(&path.path),
+        _ => None,
+    }
+}
+
+/// The runtime crate named by `crate = "…"`.
+pub(crate) fn crate_path(value: &Expr) -> Option<Path> {
+    string(value)?.parse().ok()
+}
+
+/// Options of the whole impl, as far as they are valid.
+#[derive(Default)]
+pub(crate) struct ServiceOptions {
+    pub(crate) messages: Option<Messages>,
+    pub(crate) public_endpoint: bool,
+    pub(crate) service_name: Option<LitStr>,
+    pub(crate) is_error: Option<Path>,
+    /// Where the runtime crate is, when it is not `::tonic_traced` (renamed or re-exported).
+    pub(crate) runtime: Option<Path>,
+}
+
+impl ServiceOptions {
+    /// What `options` ask for; of an option given twice, the first counts.
+    pub(crate) fn read(options: &[Meta]) -> Self {
+        let mut read = ServiceOptions::default();
+        for option in options {
+            let name = option.path();
+            let value = value(option);
+            if name.is_ident("messages") {
+                read.messages = read.messages.or(value.and_then(Messages::from_value));
+            } else if name.is_ident("public_endpoint") {
+                read.public_endpoint = true;
+            } else if name.is_ident("service_name") {
+                read.service_name = read.service_name.or(value.and_then(string).cloned());
+            } else if name.is_ident("is_error") {
+                read.is_error = read.is_error.or(value.and_then(path).cloned());
+            } else if name.is_ident("crate") {
+                read.runtime = read.runtime.or(value.and_then(crate_path));
             }
-            options.skip = true;
-        } else if meta.path.is_ident("messages") {
-            let messages = parse_messages(&meta)?;
-            set_once(&meta, &mut options.messages, messages)?;
-        } else {
-            return Err(meta.error(format!(
-                "unknown #[traced] option; expected one of: {METHOD_OPTIONS}"
-            )));
         }
-        if options.skip && options.messages.is_some() {
-            return Err(meta.error(
-                "skip conflicts with messages: a skipped method has no span; keep one of the two",
-            ));
+        read
+    }
+}
+
+/// Options of one method, as far as they are valid.
+#[derive(Default)]
+pub(crate) struct MethodOptions {
+    pub(crate) skip: bool,
+    pub(crate) messages: Option<Messages>,
+}
+
+impl MethodOptions {
+    /// What the method's `#[traced(...)]` attributes ask for, all together.
+    pub(crate) fn read(attrs: &[TracedAttr]) -> Self {
+        let mut read = MethodOptions::default();
+        let options = attrs
+            .iter()
+            .filter_map(|attr| attr.options.as_ref().ok())
+            .flatten();
+        for option in options {
+            let name = option.path();
+            if name.is_ident("skip") {
+                read.skip = true;
+            } else if name.is_ident("messages") {
+                read.messages = read
+                    .messages
+                    .or(value(option).and_then(Messages::from_value));
+            }
         }
-        Ok(())
-    })
-}
-
-fn parse_messages(meta: &syn::meta::ParseNestedMeta) -> syn::Result<Messages> {
-    const EXPECTED: &str =
-        "unknown message mode; write messages = spans, messages = events or messages = off";
-    let value = meta.value()?;
-    if !value.peek(Ident) {
-        // A string or any other token: point at it rather than at syn's "expected identifier".
-        let token: proc_macro2::TokenTree = value.parse()?;
-        return Err(syn::Error::new(token.span(), EXPECTED));
-    }
-    let mode: Ident = value.parse()?;
-    match mode.to_string().as_str() {
-        "spans" => Ok(Messages::Spans),
-        "events" => Ok(Messages::Events),
-        "off" => Ok(Messages::Off),
-        _ => Err(syn::Error::new(mode.span(), EXPECTED)),
-    }
-}
-
-/// Rejects `flag = …` for an option that is a bare word.
-fn no_value(meta: &syn::meta::ParseNestedMeta) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
-        let name = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        return Err(syn::Error::new_spanned(
-            &meta.path,
-            format!("{name} takes no value; write just `{name}`"),
-        ));
-    }
-    Ok(())
-}
-
-/// The error for an option given a second time, at its second occurrence.
-fn twice(meta: &syn::meta::ParseNestedMeta) -> syn::Error {
-    let name = meta
-        .path
-        .get_ident()
-        .map(ToString::to_string)
-        .unwrap_or_default();
-    syn::Error::new_spanned(&meta.path, format!("`{name}` is given twice; keep one"))
-}
-
-fn set_once<T>(
-    meta: &syn::meta::ParseNestedMeta,
-    slot: &mut Option<T>,
-    value: T,
-) -> syn::Result<()> {
-    if slot.is_some() {
-        return Err(twice(meta));
-    }
-    *slot = Some(value);
-    Ok(())
-}
-
-/// Collects several errors into one result, so all are reported at once.
-pub(crate) fn combine(result: &mut syn::Result<()>, error: syn::Error) {
-    match result {
-        Ok(()) => *result = Err(error),
-        Err(existing) => existing.combine(error),
+        read
     }
 }

@@ -2,94 +2,160 @@
 
 use std::collections::HashMap;
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::visit_mut::VisitMut;
-use syn::{parse_quote, FnArg, Ident, ImplItem, ImplItemFn, Pat, ReturnType, Type};
+use syn::{
+    parse_quote, FnArg, Generics, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, ReturnType, Type,
+};
 
-use crate::ast::{hidden_span, parse_handlers, parse_service, Handler, Shape, UnwrapStreamTypes};
-use crate::attr::{service_options, Messages, ServiceOptions};
+use crate::ast::{Method, Service, Shape, Stream, Written};
+use crate::attr::{is_traced, Messages, ServiceOptions};
+use crate::instrumented::{helpers_impl, split_off};
+use crate::streams::{check_spelled, ReplaceResponse, UnwrapStreamTypes};
 
-pub(crate) fn traced_service(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let options = service_options(args)?;
-    let runtime = runtime_path(&options);
-    let mut service = parse_service(item)?;
-    let handlers = parse_handlers(&mut service)?;
-
-    let wrapped: HashMap<Ident, Type> = handlers
+/// The traced impl of a service that `valid.rs` accepted, and the inherent impl of the
+/// helpers its `#[instrument]`ed handlers call, if any.
+pub(crate) fn traced_service(options: &ServiceOptions, service: Service) -> TokenStream {
+    let Service { mut item, methods } = service;
+    let stream_types: HashMap<Ident, Type> = item
+        .items
         .iter()
-        .filter(|handler| !handler.options.skip)
-        .filter_map(|handler| handler.stream.clone())
-        .map(|name| {
-            let original = service.stream_types[&name].clone();
-            (name, original)
+        .filter_map(|item| match item {
+            ImplItem::Type(ty) => Some((ty.ident.clone(), ty.ty.clone())),
+            _ => None,
         })
         .collect();
-    for handler in handlers.iter().filter(|handler| !handler.options.skip) {
-        let ImplItem::Fn(method) = &mut service.item.items[handler.index] else {
-            unreachable!("handlers are methods");
+    let wrapped: HashMap<Ident, Type> = methods
+        .iter()
+        .filter(|method| !method.options.skip)
+        .filter_map(|method| method.stream.as_ref())
+        .map(|stream| (stream.name.clone(), stream_types[&stream.name].clone()))
+        .collect();
+    let expansion = Expansion {
+        options,
+        runtime: runtime_path(options),
+        trait_path: item
+            .trait_
+            .as_ref()
+            .expect("valid.rs accepts trait impls only")
+            .1
+            .clone(),
+        generics: item.generics.clone(),
+        stream_types: &stream_types,
+        wrapped: &wrapped,
+    };
+    let mut helpers = Vec::new();
+    for method in &methods {
+        let ImplItem::Fn(method_fn) = &mut item.items[method.index] else {
+            unreachable!("methods are read from fn items");
         };
-        instrument(method, handler, &service.trait_path, &options, &wrapped)?;
+        method_fn.attrs.retain(|attr| !is_traced(attr));
+        if !method.options.skip {
+            helpers.extend(expansion.handler(method_fn, method));
+        }
     }
-    for item in &mut service.item.items {
+    let runtime = &expansion.runtime;
+    for item in &mut item.items {
         if let ImplItem::Type(ty) = item {
             if let Some(original) = wrapped.get(&ty.ident) {
                 ty.ty = parse_quote!(#runtime::TracedStream<#original>);
             }
         }
     }
-    let item = &service.item;
-    Ok(quote!(#item))
+    let helpers = helpers_impl(&item, &helpers);
+    quote!(#item #helpers)
 }
 
-/// Rewrites one handler so its body runs inside the RPC span.
-fn instrument(
-    method: &mut ImplItemFn,
-    handler: &Handler,
-    trait_path: &syn::Path,
-    options: &ServiceOptions,
-    wrapped: &HashMap<Ident, Type>,
-) -> syn::Result<()> {
-    let span = hidden_span();
-    let call = Ident::new("__tonic_traced_call", span);
-    let identity_fn = format_ident!(
-        "__tonic_traced_method_{}",
-        method.sig.ident.to_string().trim_start_matches("r#")
-    );
-    let runtime = runtime_path(options);
-    let method_tracing = method_tracing(options, handler);
-    let drive = if handler.stream.is_some() {
-        quote!(streaming)
-    } else {
-        quote!(unary)
+/// The item as written, less the `#[traced]` attributes of its methods: what is left in
+/// place of a service that could not be traced, so its uses still resolve and the errors
+/// are the only ones reported.
+pub(crate) fn untraced(item: TokenStream) -> TokenStream {
+    let Ok(mut item) = syn::parse2::<ItemImpl>(item.clone()) else {
+        return item;
     };
-    let mut unwrap = UnwrapStreamTypes { originals: wrapped };
-    unwrap.visit_block_mut(&mut method.block);
-    let request = request_ident(method, matches!(handler.shape, Shape::AsyncFn))?;
-    let start = quote_spanned! {span=>
-        static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
-        let #call = #runtime::__private::ServerCall::start(
-            &__TONIC_TRACED_METHOD,
-            <Self as #trait_path>::#identity_fn(),
-            &#request,
+    for item in &mut item.items {
+        let attrs = match item {
+            ImplItem::Fn(method) => &mut method.attrs,
+            ImplItem::Type(ty) => &mut ty.attrs,
+            ImplItem::Const(constant) => &mut constant.attrs,
+            ImplItem::Macro(mac) => &mut mac.attrs,
+            _ => continue,
+        };
+        attrs.retain(|attr| !is_traced(attr));
+    }
+    quote!(#item)
+}
+
+/// What every handler of one impl is traced with.
+struct Expansion<'a> {
+    options: &'a ServiceOptions,
+    runtime: syn::Path,
+    trait_path: syn::Path,
+    /// The impl's generics, which the helpers share.
+    generics: Generics,
+    /// Every associated type, as declared.
+    stream_types: &'a HashMap<Ident, Type>,
+    /// The associated types about to become `TracedStream<…>`, as declared.
+    wrapped: &'a HashMap<Ident, Type>,
+}
+
+impl Expansion<'_> {
+    /// Rewrites one handler so its body runs inside the RPC span; returns the helper that
+    /// holds the body of an `#[instrument]`ed handler from now on.
+    fn handler(&self, method: &mut ImplItemFn, handler: &Method) -> Option<ImplItemFn> {
+        let span = Span::mixed_site();
+        let call = Ident::new("__tonic_traced_call", span);
+        let identity_fn = format_ident!(
+            "__tonic_traced_method_{}",
+            method.sig.ident.to_string().trim_start_matches("r#")
         );
-    };
-    let body = &method.block;
-    // The body's statements, not its block: a block holding one expression would draw an
-    // `unused_braces` warning pointing at the user's code.
-    let stmts = &body.stmts;
-    method.block = match handler.shape {
-        Shape::AsyncFn => {
-            let mut output = match &method.sig.output {
-                ReturnType::Type(_, ty) => (**ty).clone(),
-                ReturnType::Default => parse_quote!(()),
-            };
-            unwrap.visit_type_mut(&mut output);
-            let fake_return = Ident::new("__tonic_traced_fake_return", span);
-            parse_quote_spanned! {span=>
-                {
-                    #start
-                    #call.#drive(async move {
+        let runtime = &self.runtime;
+        let trait_path = &self.trait_path;
+        let method_tracing = method_tracing(self.options, handler);
+        let drive = if handler.stream.is_some() {
+            quote!(streaming)
+        } else {
+            quote!(unary)
+        };
+        let output = self.body_output(method, handler);
+        let check = self.spelled_stream(method, handler);
+        UnwrapStreamTypes {
+            declared: self.wrapped,
+        }
+        .visit_block_mut(&mut method.block);
+        let helper = handler.instrumented.then(|| {
+            let mut helper = split_off(method, output.clone(), &self.trait_path, &self.generics);
+            // An inherent impl does not see the trait's associated types.
+            UnwrapStreamTypes {
+                declared: self.stream_types,
+            }
+            .visit_impl_item_fn_mut(&mut helper);
+            helper
+        });
+        let request = request_ident(method);
+        let start = quote_spanned! {span=>
+            #check
+            static __TONIC_TRACED_METHOD: #runtime::__private::MethodTracing = #method_tracing;
+            let #call = #runtime::__private::ServerCall::start(
+                &__TONIC_TRACED_METHOD,
+                <Self as #trait_path>::#identity_fn(),
+                &#request,
+            );
+        };
+        let body = &method.block;
+        // The body's statements, not its block: a block holding one expression would draw an
+        // `unused_braces` warning pointing at the user's code.
+        let stmts = &body.stmts;
+        let future = match (&helper, &handler.shape) {
+            (Some(helper), _) => {
+                let helper = &helper.sig.ident;
+                quote!(Self::#helper(self, #request))
+            }
+            (None, Shape::AsyncFn) => {
+                let fake_return = Ident::new("__tonic_traced_fake_return", span);
+                quote_spanned! {span=>
+                    async move {
                         #[allow(
                             unknown_lints,
                             unreachable_code,
@@ -104,50 +170,91 @@ fn instrument(
                             return #fake_return;
                         }
                         #(#stmts)*
-                    }).await
+                    }
                 }
             }
+            (None, Shape::ReturnsFuture { .. }) => quote!(#body),
+        };
+        method.block = match handler.shape {
+            Shape::AsyncFn => parse_quote_spanned! {span=>
+                { #start #call.#drive(#future).await }
+            },
+            Shape::ReturnsFuture { boxed: true } => parse_quote_spanned! {span=>
+                { #start ::std::boxed::Box::pin(#call.#drive(#future)) }
+            },
+            Shape::ReturnsFuture { boxed: false } => parse_quote_spanned! {span=>
+                { #start #call.#drive(#future) }
+            },
+        };
+        helper
+    }
+
+    /// What the body returns, read from the signature as written: the stream as declared,
+    /// where the signature is about to name the traced one.
+    fn body_output(&self, method: &ImplItemFn, handler: &Method) -> Type {
+        let mut output = match &method.sig.output {
+            ReturnType::Type(_, ty) => (**ty).clone(),
+            ReturnType::Default => parse_quote!(()),
+        };
+        if let Some(Stream {
+            name,
+            written: Written::Spelled(spelled),
+        }) = &handler.stream
+        {
+            ReplaceResponse::new(spelled, self.stream_types[name].clone())
+                .visit_type_mut(&mut output);
         }
-        Shape::ReturnsFuture { boxed } => {
-            let driven = quote_spanned!(span=> #call.#drive(#body));
-            let driven = if boxed {
-                quote_spanned!(span=> ::std::boxed::Box::pin(#driven))
-            } else {
-                driven
-            };
-            parse_quote_spanned! {span=> { #start #driven } }
+        UnwrapStreamTypes {
+            declared: self.wrapped,
         }
-    };
-    Ok(())
+        .visit_type_mut(&mut output);
+        output
+    }
+
+    /// For a stream type spelled out in the return type: the signature made to name
+    /// `Self::Name`, the body the declared type, and the check that they are the same.
+    fn spelled_stream(&self, method: &mut ImplItemFn, handler: &Method) -> TokenStream {
+        let Some(Stream {
+            name,
+            written: Written::Spelled(spelled),
+        }) = &handler.stream
+        else {
+            return TokenStream::new();
+        };
+        let declared = &self.stream_types[name];
+        ReplaceResponse::new(spelled, declared.clone()).visit_block_mut(&mut method.block);
+        ReplaceResponse::new(spelled, parse_quote!(Self::#name))
+            .visit_return_type_mut(&mut method.sig.output);
+        let mut checked = (**spelled).clone();
+        UnwrapStreamTypes {
+            declared: self.stream_types,
+        }
+        .visit_type_mut(&mut checked);
+        check_spelled(&method.sig.ident, name, &checked, declared)
+    }
 }
 
 /// The request parameter's name. An `async fn` whose parameter is a pattern (`_`, `mut x`
-/// with a sub-pattern) gets a hidden name and binds the pattern at the start of the body.
-fn request_ident(method: &mut ImplItemFn, can_rebind: bool) -> syn::Result<Ident> {
+/// with a sub-pattern) gets a hidden name and binds the pattern at the start of the body
+/// (`valid.rs` rejects patterns in methods that return a future).
+fn request_ident(method: &mut ImplItemFn) -> Ident {
     let Some(FnArg::Typed(arg)) = method.sig.inputs.iter_mut().nth(1) else {
-        unreachable!("handlers were checked to take a request");
+        unreachable!("valid.rs checks that handlers take a request");
     };
     if let Pat::Ident(ident) = &*arg.pat {
         if ident.by_ref.is_none() && ident.subpat.is_none() {
-            return Ok(ident.ident.clone());
+            return ident.ident.clone();
         }
     }
-    if !can_rebind {
-        return Err(syn::Error::new_spanned(
-            &arg.pat,
-            "name the request parameter, e.g. `request: Request<…>`, or write the method as \
-             `async fn`: #[traced_service] reads the request before the returned future runs",
-        ));
-    }
-    let hidden = Ident::new("__tonic_traced_request", hidden_span());
+    let hidden = Ident::new("__tonic_traced_request", Span::mixed_site());
     let pattern = std::mem::replace(&mut *arg.pat, parse_quote!(#hidden));
     let body = &method.block;
     method.block = parse_quote!({ let #pattern = #hidden; #body });
-    Ok(hidden)
+    hidden
 }
 
 /// `MethodTracing::new(…)` with the service options and the method's own.
-fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
+fn method_tracing(options: &ServiceOptions, handler: &Method) -> TokenStream {
     let runtime = runtime_path(options);
     let messages = match handler.options.messages.or(options.messages) {
         None => quote!(::core::option::Option::None),
@@ -170,7 +277,7 @@ fn method_tracing(options: &ServiceOptions, handler: &Handler) -> TokenStream {
         // at the path rather than inside the runtime.
         Some(path) => {
             let span = syn::spanned::Spanned::span(path);
-            let checked = Ident::new("__tonic_traced_is_error", hidden_span());
+            let checked = Ident::new("__tonic_traced_is_error", Span::mixed_site());
             quote_spanned! {span=>
                 {
                     let #checked: fn(#runtime::__private::Code) -> bool = #path;

@@ -43,6 +43,8 @@ pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
 pub use propagation::extract_remote_context;
 pub use semconv::SemconvMode;
+#[cfg(feature = "handler-events")]
+pub use server::HandlerEvents;
 pub use server::TracedStream;
 pub use tonic_traced_macros::{traced, traced_service};
 pub use tracer::SCOPE_NAME;

@@ -80,7 +80,7 @@ pub fn env_lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
 
 /// Installs, once per binary, a parent-based always-on SDK as the global tracer provider, a
 /// meter provider exporting to memory when flushed, the W3C propagators, a `tracing` subscriber
-/// bridging to OpenTelemetry, and the tonic-traced configuration that uses them all (as
+/// bridging to OpenTelemetry (with `HandlerEvents`), and the tonic-traced configuration that uses them all (as
 /// `init()` does, semantic conventions from `OTEL_SEMCONV_STABILITY_OPT_IN`).
 pub fn telemetry() -> &'static Telemetry {
     telemetry_with(|config| config)
@@ -121,10 +121,12 @@ pub fn telemetry_with(
         customize(config)
             .install()
             .expect("the first configuration of this test binary");
-        // Only the tests' own spans: h2 and hyper have `tracing` spans of their own.
+        // Only the tests' own spans and events: h2 and hyper have `tracing` spans of their
+        // own. Events outside any span go to the current OpenTelemetry span.
         let subscriber = tracing_subscriber::registry().with(
             tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("tests"))
+                .and_then(tonic_traced::HandlerEvents)
                 .with_filter(Targets::new().with_target("tonic_traced_tests", Level::TRACE)),
         );
         tracing::subscriber::set_global_default(subscriber).expect("one subscriber per binary");

@@ -22,7 +22,7 @@ use tonic::{Request, Response, Status};
 use tower::ServiceBuilder;
 use tracing::{Instrument as _, Level};
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::layer::{Layer as _, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
 
 use inventory::inventory_client::InventoryClient;
@@ -42,6 +42,7 @@ struct Stock;
 impl Inventory for Stock {
     async fn get_item(&self, request: Request<GetItemRequest>) -> Result<Response<Item>, Status> {
         let sku = request.into_inner().sku;
+        tracing::info!("looking up the item");
         let in_stock = count(&sku).await;
         Ok(Response::new(Item { sku, in_stock }))
     }
@@ -79,7 +80,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::registry()
         .with(filter)
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .with(tracing_opentelemetry::layer().with_tracer(tracer_provider.tracer("inventory")))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer_provider.tracer("inventory"))
+                // A handler's own log events go on its SERVER span.
+                .and_then(tonic_traced::HandlerEvents),
+        )
         .init();
 
     // tonic-traced uses that pipeline: one configuration, installed before the first call.

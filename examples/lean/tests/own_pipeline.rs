@@ -54,6 +54,15 @@ fn one_connected_trace_and_metrics_through_the_applications_pipeline() {
     assert_eq!(server.span.parent_span_id, client.span.span_id);
     assert_eq!(count.span.parent_span_id, server.span.span_id);
     assert_eq!(server.scope, "tonic-traced");
+    assert!(
+        server
+            .span
+            .events
+            .iter()
+            .any(|event| event.name == "looking up the item"),
+        "the handler's log event is an event of the SERVER span: {:?}",
+        server.span.events
+    );
 
     let server_attributes = attributes(&server.span.attributes);
     let text = |value: &str| Some(Value::StringValue(value.to_owned()));

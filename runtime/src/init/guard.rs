@@ -7,11 +7,13 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::SdkTracer;
 use tracing_opentelemetry::OpenTelemetryLayer;
+use tracing_subscriber::layer::{Layer as _, Layered};
 
 use super::export_failures::Ledger;
 use super::metrics_pipeline::MetricsPipeline;
 use super::pipeline::TracesPipeline;
 use crate::tracer::SCOPE_NAME;
+use crate::HandlerEvents;
 
 /// How long the SDK itself may take over the span processors' shutdown, in the background,
 /// after the guard has stopped waiting: longer than any export's own timeout in practice, so
@@ -41,10 +43,13 @@ impl TelemetryGuard {
     }
 
     /// The `tracing` layer that turns `tracing` spans into OpenTelemetry spans of this
-    /// pipeline, for an application that installs its own subscriber; `None` when the SDK is
-    /// disabled. Spans carry their fields, not source locations, thread names or busy/idle
-    /// times, which would crowd every trace.
-    pub fn tracing_layer<S>(&self) -> Option<OpenTelemetryLayer<S, SdkTracer>>
+    /// pipeline, and events outside any `tracing` span into events of the current RPC span
+    /// ([`HandlerEvents`](crate::HandlerEvents)), for an application that installs its own
+    /// subscriber; `None` when the SDK is disabled. Spans carry their fields, not source
+    /// locations, thread names or busy/idle times, which would crowd every trace.
+    pub fn tracing_layer<S>(
+        &self,
+    ) -> Option<Layered<HandlerEvents, OpenTelemetryLayer<S, SdkTracer>, S>>
     where
         S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
     {
@@ -55,7 +60,8 @@ impl TelemetryGuard {
                 .with_location(false)
                 .with_threads(false)
                 .with_tracked_inactivity(false)
-                .with_target(false),
+                .with_target(false)
+                .and_then(HandlerEvents),
         )
     }
 

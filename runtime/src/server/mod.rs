@@ -2,6 +2,8 @@
 
 mod call;
 mod codec;
+#[cfg(feature = "handler-events")]
+mod handler_events;
 mod in_context;
 mod options;
 mod peer;
@@ -9,5 +11,7 @@ mod response_stream;
 
 pub use call::{RequestBody, ServerCall};
 pub use codec::{CallSlot, ServerCodec};
+#[cfg(feature = "handler-events")]
+pub use handler_events::HandlerEvents;
 pub use options::MethodTracing;
 pub use response_stream::TracedStream;
