@@ -5,8 +5,8 @@
 # client — then a table of calls, failures, server memory and spans received. Loopback only;
 # not part of scripts/test.sh.
 #
-# Nine phases of SOAK_SECONDS each (default 45: about seven minutes after the build);
-# SOAK_SECONDS=10 for a quick look. Builds the example servers and the soak (release) first.
+# Nine phases of SOAK_SECONDS each (default 40: about six and a half minutes after the
+# build); SOAK_SECONDS=10 for a quick look. Builds the servers and the soak (release) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

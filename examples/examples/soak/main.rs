@@ -11,7 +11,7 @@
 //! `examples/` folder) on a free port with `OTEL_EXPORTER_OTLP_ENDPOINT` at a refused port, a
 //! silent listener or a real OTLP receiver (or with `OTEL_SDK_DISABLED=true`, the baseline
 //! without tracing), drives it with untraced clients for
-//! `SOAK_SECONDS` (default 45) while sampling its `VmRSS` every second, then kills it. The
+//! `SOAK_SECONDS` (default 40) while sampling its `VmRSS` every second, then kills it. The
 //! servers' logs and process ids go to `WORK_DIR` (default: a folder in the system's
 //! temporary directory). At the end it prints one row per phase: calls made, failed calls,
 //! the example's expected business errors, the server's RSS (first, max, last sample) and,
@@ -35,8 +35,8 @@ use load::Load;
 use phases::{Collector, Phase, Traffic};
 
 /// Seconds each phase drives its server when `SOAK_SECONDS` is unset: nine phases come to
-/// about seven minutes.
-const DEFAULT_SECONDS: u64 = 45;
+/// about six and a half minutes.
+const DEFAULT_SECONDS: u64 = 40;
 /// Size of the oversized fields: as in the report that asked for the attribute value limit.
 const HUGE: usize = 3_500_000;
 /// Connections to the server in every phase.
@@ -80,11 +80,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows = Vec::new();
     for (index, phase) in phases.iter().enumerate() {
         println!(
-            "phase {}: {}, collector {}, limit {:?}",
+            "phase {}: {}, collector {}, limit {}",
             index + 1,
             phase.label,
             phase.collector.label(),
-            phase.limit
+            report::limit_label(phase.limit)
         );
         rows.push(phase.run(index + 1, &binaries, &work, &silent).await?);
     }

@@ -65,6 +65,11 @@ fn print_line(cells: [String; COLUMNS.len()]) {
     println!("{}", line.trim_end());
 }
 
+/// An `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT` as the report shows it.
+pub fn limit_label(limit: Option<u32>) -> String {
+    limit.map_or_else(|| "default".to_owned(), |limit| limit.to_string())
+}
+
 /// KiB as MiB with one decimal.
 fn mib(kib: u64) -> String {
     format!("{:.1}", kib as f64 / 1024.0)
@@ -79,10 +84,6 @@ pub fn print(rows: &[Row]) {
             Some((code, count)) => format!("{count} {}", code_name(code)),
             None => "-".to_owned(),
         };
-        let limit = match row.limit {
-            Some(limit) => limit.to_string(),
-            None => "default".to_owned(),
-        };
         let spans = match row.spans {
             Some((received, cancelled)) => format!("{received} ({cancelled} CANCELLED)"),
             None => "-".to_owned(),
@@ -93,7 +94,7 @@ pub fn print(rows: &[Row]) {
             row.traffic.to_owned(),
             format!("{}×{}", row.load.connections, row.load.in_flight),
             row.collector.to_owned(),
-            limit,
+            limit_label(row.limit),
             row.calls.to_string(),
             row.failed.to_string(),
             expected,
