@@ -45,7 +45,7 @@ where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
     fn on_event(&self, event: &Event<'_>, cx: LayerContext<'_, S>) {
-        if !event.is_contextual() || cx.lookup_current().is_some() {
+        if !event.is_contextual() || cx.lookup_current().is_some() || is_diagnostic(event) {
             return;
         }
         thread_local! {
@@ -122,4 +122,13 @@ impl Visit for EventFields {
     fn record_bool(&mut self, field: &Field, value: bool) {
         self.attributes.push(KeyValue::new(field.name(), value));
     }
+}
+
+/// Whether `event` is a diagnostic of tonic-traced or of the OpenTelemetry SDK (a warning about
+/// unkeyed hashes, a full span queue), which belongs in the log, not on the user's spans.
+fn is_diagnostic(event: &Event<'_>) -> bool {
+    let target = event.metadata().target();
+    ["tonic_traced", "opentelemetry"]
+        .iter()
+        .any(|crate_name| target.starts_with(crate_name))
 }

@@ -231,7 +231,13 @@ fn fold_messages<'a>(children: &[usize], spans: &'a [SpanData]) -> Vec<Node<'a>>
 /// The detail lines of a span: its key attributes, then its events.
 fn details(span: &SpanData, timeline: &Timeline) -> Vec<String> {
     let mut lines = Vec::new();
-    let attributes = format_attributes(span.attributes.iter().filter(|kv| is_key_attribute(kv)));
+    // Where the call went (`server.*`) after what it was about.
+    let (target, about): (Vec<&KeyValue>, Vec<&KeyValue>) = span
+        .attributes
+        .iter()
+        .filter(|kv| is_key_attribute(kv))
+        .partition(|kv| kv.key.as_str().starts_with("server."));
+    let attributes = format_attributes(about.into_iter().chain(target));
     if !attributes.is_empty() {
         lines.push(attributes);
     }
