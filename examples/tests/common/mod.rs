@@ -55,11 +55,15 @@ pub fn run_example_with(command: &mut Command) -> (Output, Vec<String>) {
         !stdout.contains('\x1b'),
         "plain output when not on a terminal"
     );
-    // Each trace starts a line, the first one perhaps the first line.
+    // Each trace starts a line, the first one perhaps the first line; a trace ends at a blank
+    // line (the metrics table may follow the last one).
     let traces = format!("\n{stdout}")
         .split("\ntrace ")
         .skip(1)
-        .map(|trace| format!("trace {trace}"))
+        .map(|trace| {
+            let trace = trace.split_once("\n\n").map_or(trace, |(trace, _)| trace);
+            format!("trace {trace}\n")
+        })
         .collect();
     (output, traces)
 }
