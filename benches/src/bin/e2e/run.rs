@@ -187,8 +187,10 @@ impl Measured {
 
 /// Spans a call should make on the server.
 fn server_spans(mode: ServerMode, workload: Workload, sampled: bool, messages: u32) -> u64 {
+    if !sampled || mode == ServerMode::Plain {
+        return 0;
+    }
     match (mode, workload) {
-        (ServerMode::Plain, _) | (_, _) if !sampled || mode == ServerMode::Plain => 0,
         // One span per RPC, ended with the response's headers; nothing per message.
         (ServerMode::Peer, _) => 1,
         (_, Workload::Unary) => 1,
