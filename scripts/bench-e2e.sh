@@ -9,9 +9,10 @@
 #   scripts/bench-e2e.sh --rounds 5      # more rounds (any `e2e run` option; see
 #                                        #   benches/src/bin/e2e/main.rs)
 #   E2E_SWEEP= scripts/bench-e2e.sh      # without the queue sweep
+#   OTEL_BSP_MAX_QUEUE_SIZE=65536 scripts/bench-e2e.sh   # every batch span processor's queue
 #
 # The report goes to stdout and to $E2E_OUT (default: bench-e2e.md in the target dir);
-# progress, one line per measurement, to stderr.
+# progress, one line per measurement, to stderr and to $E2E_OUT with .log for .md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,11 +28,12 @@ fi
 cargo build --release -p tonic-traced-benches --bin e2e
 target="${CARGO_TARGET_DIR:-target}"
 out="${E2E_OUT:-$target/bench-e2e.md}"
+log="${out%.md}.log"
 sweep="${E2E_SWEEP-500,1000,2000,3000,4000}"
 
 {
     echo "At \`$(git rev-parse --short HEAD)\`$(git diff --quiet HEAD -- . || echo ' (with local changes)'), $(date -u +%Y-%m-%d), \`scripts/bench-e2e.sh $*\`:"
     echo
-    "$target/release/e2e" run ${sweep:+--sweep "$sweep"} "$@"
+    "$target/release/e2e" run ${sweep:+--sweep "$sweep"} "$@" 2> >(tee "$log" >&2)
 } | tee "$out"
-echo "bench-e2e: report written to $out" >&2
+echo "bench-e2e: report written to $out, measurements to $log" >&2

@@ -449,6 +449,20 @@ fn median_and_ratio(
     (value, ratio)
 }
 
+/// The median of the per-round difference of `figure` from `baseline`.
+fn median_added(
+    runs: &[Measured],
+    baseline: &[Measured],
+    figure: impl Fn(&Measured) -> f64,
+) -> f64 {
+    median(
+        runs.iter()
+            .zip(baseline)
+            .map(|(run, base)| figure(run) - figure(base))
+            .collect(),
+    )
+}
+
 /// `exported/expected per call` and the dropped spans, summed over rounds.
 fn spans(runs: &[Measured]) -> (String, String) {
     let exported: u64 = runs.iter().map(|m| m.exported).sum();
@@ -488,20 +502,23 @@ fn server_table(
     );
     let _ = writeln!(
         report,
-        "| calls | server | server CPU | ×plain | calls/s | ×plain | p50 µs | p99 µs | \
+        "| calls | server | server CPU | ×plain | added | calls/s | ×plain | p50 µs | p99 µs | \
          spans/call exported / expected | dropped |"
     );
-    let _ = writeln!(report, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        report,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for &(workload, sampled) in keys {
         let baseline = &results[&Key::Server(workload, sampled, ServerMode::Plain)];
         for mode in ServerMode::ALL {
             let runs = &results[&Key::Server(workload, sampled, mode)];
-            let (cpu, cpu_ratio) = match workload {
-                Workload::Unary => median_and_ratio(runs, baseline, Measured::server_us_per_call),
-                Workload::Stream => {
-                    median_and_ratio(runs, baseline, Measured::server_us_per_message)
-                }
+            let figure = match workload {
+                Workload::Unary => Measured::server_us_per_call,
+                Workload::Stream => Measured::server_us_per_message,
             };
+            let (cpu, cpu_ratio) = median_and_ratio(runs, baseline, figure);
+            let added = median_added(runs, baseline, figure);
             let unit = match workload {
                 Workload::Unary => "µs/call",
                 Workload::Stream => "µs/msg",
@@ -514,8 +531,8 @@ fn server_table(
             let (per_call, dropped) = spans(runs);
             let _ = writeln!(
                 report,
-                "| {workload} {} | {mode} | {cpu:.2} {unit} | ×{cpu_ratio:.2} | {rate:.0} | \
-                 ×{rate_ratio:.2} | {p50:.0} | {p99:.0} | {per_call} | {dropped} |",
+                "| {workload} {} | {mode} | {cpu:.2} {unit} | ×{cpu_ratio:.2} | {added:+.2} | \
+                 {rate:.0} | ×{rate_ratio:.2} | {p50:.0} | {p99:.0} | {per_call} | {dropped} |",
                 caller(sampled)
             );
         }
@@ -531,15 +548,19 @@ fn client_table(report: &mut String, results: &HashMap<Key, Vec<Measured>>) {
     );
     let _ = writeln!(
         report,
-        "| caller | client | client CPU µs/call | ×plain | calls/s | ×plain | p50 µs | p99 µs | \
-         spans/call exported / expected | dropped |"
+        "| caller | client | client CPU µs/call | ×plain | added | calls/s | ×plain | p50 µs | \
+         p99 µs | spans/call exported / expected | dropped |"
     );
-    let _ = writeln!(report, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        report,
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
     for sampled in [true, false] {
         let baseline = &results[&Key::Client(sampled, ClientMode::Plain)];
         for client in ClientMode::ALL {
             let runs = &results[&Key::Client(sampled, client)];
             let (cpu, cpu_ratio) = median_and_ratio(runs, baseline, Measured::client_us_per_call);
+            let added = median_added(runs, baseline, Measured::client_us_per_call);
             let (rate, rate_ratio) = median_and_ratio(runs, baseline, Measured::calls_per_s);
             let (p50, p99) = (
                 median(runs.iter().map(|m| m.p50_us).collect()),
@@ -548,8 +569,8 @@ fn client_table(report: &mut String, results: &HashMap<Key, Vec<Measured>>) {
             let (per_call, dropped) = spans(runs);
             let _ = writeln!(
                 report,
-                "| {} | {client} | {cpu:.2} | ×{cpu_ratio:.2} | {rate:.0} | ×{rate_ratio:.2} | \
-                 {p50:.0} | {p99:.0} | {per_call} | {dropped} |",
+                "| {} | {client} | {cpu:.2} | ×{cpu_ratio:.2} | {added:+.2} | {rate:.0} | \
+                 ×{rate_ratio:.2} | {p50:.0} | {p99:.0} | {per_call} | {dropped} |",
                 caller(sampled)
             );
         }

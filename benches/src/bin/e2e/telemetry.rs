@@ -13,16 +13,11 @@ use opentelemetry_sdk::trace::{
     BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
 };
 
-/// Batches whose spans are all described in [`SpanCounter::shapes`]; later batches are only
-/// counted.
-const DESCRIBED_BATCHES: u64 = 64;
-
-/// An exporter that discards spans and counts them. The spans of its first batches are also
-/// described, one line per span name, so a run can show what each mode records.
+/// An exporter that discards spans and counts them. It also describes the first span of each
+/// name, so a run can show what each mode records.
 #[derive(Clone, Default, Debug)]
 pub struct SpanCounter {
     exported: Arc<AtomicU64>,
-    batches: Arc<AtomicU64>,
     shapes: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
@@ -32,8 +27,7 @@ impl SpanCounter {
         self.exported.load(Ordering::Relaxed)
     }
 
-    /// One line per span name seen in the first batches: kind, whether it has a parent, and
-    /// its attributes.
+    /// One line per span name: kind, whether its parent is remote, status and attributes.
     pub fn shapes(&self) -> Vec<String> {
         self.shapes
             .lock()
@@ -48,11 +42,14 @@ impl SpanExporter for SpanCounter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         self.exported
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        if self.batches.fetch_add(1, Ordering::Relaxed) < DESCRIBED_BATCHES {
-            let mut shapes = self.shapes.lock().expect("no panic while describing");
-            for span in &batch {
-                if !shapes.contains_key(span.name.as_ref()) {
-                    shapes.insert(span.name.to_string(), describe(span));
+        // Looked up only where the name changes within a batch: a few times per batch.
+        let mut shapes = self.shapes.lock().expect("no panic while describing");
+        let mut previous = "";
+        for span in &batch {
+            if span.name != previous {
+                previous = &span.name;
+                if !shapes.contains_key(previous) {
+                    shapes.insert(previous.to_owned(), describe(span));
                 }
             }
         }
