@@ -362,19 +362,6 @@ pub fn run(args: &Args) -> Result<(), Error> {
     }
 
     let mut report = String::new();
-    let _ = writeln!(
-        report,
-        "{} rounds, {} s measured after {} s warm-up per mode and round, {} concurrent calls \
-         on one connection, {} messages per stream; servers on core {SERVER_CORE}, load \
-         generator on core {CLIENT_CORE}{}; {:.0} s in all.\n",
-        options.rounds,
-        options.secs,
-        options.warmup,
-        options.concurrency,
-        options.messages,
-        if options.pin { "" } else { " (NOT pinned)" },
-        started.elapsed().as_secs_f64() + sweep_estimate(&options),
-    );
     server_table(&mut report, &results, &server_keys, &options);
     client_table(&mut report, &results);
 
@@ -392,6 +379,18 @@ pub fn run(args: &Args) -> Result<(), Error> {
             let _ = writeln!(report, "- `{mode}`: `{shape}`");
         }
     }
+    println!(
+        "{} rounds, {} s measured after {} s warm-up per mode and round, {} concurrent calls \
+         on one connection, {} messages per stream; servers on core {SERVER_CORE}, load \
+         generator on core {CLIENT_CORE}{}; {:.0} s in all.\n",
+        options.rounds,
+        options.secs,
+        options.warmup,
+        options.concurrency,
+        options.messages,
+        if options.pin { "" } else { " (NOT pinned)" },
+        started.elapsed().as_secs_f64(),
+    );
     print!("{report}");
 
     let failed: u64 = results.values().flatten().map(|m| m.errors).sum();
@@ -399,10 +398,6 @@ pub fn run(args: &Args) -> Result<(), Error> {
         return Err(format!("{failed} calls failed").into());
     }
     Ok(())
-}
-
-fn sweep_estimate(options: &Options) -> f64 {
-    options.sweep.len() as f64 * (options.secs + options.warmup)
 }
 
 fn progress(round: usize, label: &str, measured: &Measured) {
