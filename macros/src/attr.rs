@@ -4,7 +4,7 @@
 use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, Lit, LitStr, Meta, Path, Token};
+use syn::{Attribute, Expr, ExprLit, Lit, LitInt, LitStr, Meta, Path, Token};
 
 /// `messages = spans | events | off`.
 #[derive(Clone, Copy)]
@@ -98,6 +98,16 @@ pub(crate) fn path(value: &Expr) -> Option<&Path> {
     }
 }
 
+/// A whole number above zero that fits a `u64`, as `max_messages = 100` gives it.
+pub(crate) fn positive_int(value: &Expr) -> Option<&LitInt> {
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(int), ..
+        }) if int.base10_parse::<u64>().is_ok_and(|n| n > 0) => Some(int),
+        _ => None,
+    }
+}
+
 /// The runtime crate named by `crate = "…"`.
 pub(crate) fn crate_path(value: &Expr) -> Option<Path> {
     string(value)?.parse().ok()
@@ -107,6 +117,8 @@ pub(crate) fn crate_path(value: &Expr) -> Option<Path> {
 #[derive(Default)]
 pub(crate) struct ServiceOptions {
     pub(crate) messages: Option<Messages>,
+    /// `max_messages = N`: message spans or events recorded per RPC.
+    pub(crate) max_messages: Option<LitInt>,
     pub(crate) public_endpoint: bool,
     pub(crate) service_name: Option<LitStr>,
     pub(crate) is_error: Option<Path>,
@@ -123,6 +135,8 @@ impl ServiceOptions {
             let value = value(option);
             if name.is_ident("messages") {
                 read.messages = read.messages.or(value.and_then(Messages::from_value));
+            } else if name.is_ident("max_messages") {
+                read.max_messages = read.max_messages.or(value.and_then(positive_int).cloned());
             } else if name.is_ident("public_endpoint") {
                 read.public_endpoint = true;
             } else if name.is_ident("service_name") {
@@ -142,6 +156,7 @@ impl ServiceOptions {
 pub(crate) struct MethodOptions {
     pub(crate) skip: bool,
     pub(crate) messages: Option<Messages>,
+    pub(crate) max_messages: Option<LitInt>,
 }
 
 impl MethodOptions {
@@ -160,6 +175,10 @@ impl MethodOptions {
                 read.messages = read
                     .messages
                     .or(value(option).and_then(Messages::from_value));
+            } else if name.is_ident("max_messages") {
+                read.max_messages = read
+                    .max_messages
+                    .or(value(option).and_then(positive_int).cloned());
             }
         }
         read

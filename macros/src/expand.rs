@@ -267,6 +267,15 @@ fn method_tracing(options: &ServiceOptions, handler: &Method) -> TokenStream {
             quote!(::core::option::Option::Some(#runtime::MessageMode::#mode))
         }
     };
+    let max_messages = match handler
+        .options
+        .max_messages
+        .as_ref()
+        .or(options.max_messages.as_ref())
+    {
+        Some(count) => quote!(::core::option::Option::Some(#count)),
+        None => quote!(::core::option::Option::None),
+    };
     let public_endpoint = options.public_endpoint;
     let service_name = match &options.service_name {
         Some(name) => quote!(::core::option::Option::Some(#name)),
@@ -288,7 +297,13 @@ fn method_tracing(options: &ServiceOptions, handler: &Method) -> TokenStream {
         None => quote!(#runtime::__private::is_server_error),
     };
     quote! {
-        #runtime::__private::MethodTracing::new(#messages, #public_endpoint, #service_name, #is_error)
+        #runtime::__private::MethodTracing::new(
+            #messages,
+            #max_messages,
+            #public_endpoint,
+            #service_name,
+            #is_error,
+        )
     }
 }
 

@@ -6,12 +6,15 @@ use syn::visit::Visit;
 use syn::{FnArg, Ident, ImplItem, Item, ItemImpl, Meta, Pat, ReturnType, Type};
 
 use crate::ast::{Input, Method, Service, Shape, Stream, Target, Written};
-use crate::attr::{crate_path, path, string, value, Messages, TracedAttr};
+use crate::attr::{crate_path, path, positive_int, string, value, Messages, TracedAttr};
 use crate::ctxt::Ctxt;
 
-const SERVICE_OPTIONS: &str = "messages = spans | events | off, public_endpoint, \
-     service_name = \"…\", is_error = path::to::fn, crate = \"path::to::tonic_traced\"";
-const METHOD_OPTIONS: &str = "skip, messages = spans | events | off";
+const SERVICE_OPTIONS: &str = "messages = spans | events | off, max_messages = 128, \
+     public_endpoint, service_name = \"…\", is_error = path::to::fn, \
+     crate = \"path::to::tonic_traced\"";
+const METHOD_OPTIONS: &str = "skip, messages = spans | events | off, max_messages = 128";
+const MAX_MESSAGES: &str = "max_messages takes a whole number above zero, the message spans or \
+     events recorded per call, e.g. max_messages = 1000";
 const MESSAGE_MODES: &str =
     "unknown message mode; write messages = spans, messages = events or messages = off";
 
@@ -33,6 +36,7 @@ fn check_service_options(options: &[Meta], cx: &Ctxt) {
         let name = option.path();
         let known = [
             "messages",
+            "max_messages",
             "public_endpoint",
             "service_name",
             "is_error",
@@ -50,6 +54,7 @@ fn check_service_options(options: &[Meta], cx: &Ctxt) {
         once(&mut seen, known, option, cx);
         match known {
             "messages" => check_messages(option, cx),
+            "max_messages" => check_max_messages(option, cx),
             "public_endpoint" => flag(option, cx),
             "service_name" => match value(option).map(|value| (value, string(value))) {
                 Some((_, Some(name))) if name.value().is_empty() => cx.error_spanned_by(
@@ -107,6 +112,14 @@ fn check_messages(option: &Meta, cx: &Ctxt) {
         Some(value) if Messages::from_value(value).is_some() => {}
         Some(value) => cx.error_spanned_by(value, MESSAGE_MODES),
         None => cx.error_spanned_by(option, MESSAGE_MODES),
+    }
+}
+
+fn check_max_messages(option: &Meta, cx: &Ctxt) {
+    match value(option) {
+        Some(value) if positive_int(value).is_some() => {}
+        Some(value) => cx.error_spanned_by(value, MAX_MESSAGES),
+        None => cx.error_spanned_by(option, MAX_MESSAGES),
     }
 }
 
@@ -251,6 +264,10 @@ fn check_traced_attrs(attrs: &[TracedAttr], cx: &Ctxt) {
                 conflict(&seen, "skip", option, cx);
                 once(&mut seen, "messages", option, cx);
                 check_messages(option, cx);
+            } else if name.is_ident("max_messages") {
+                conflict(&seen, "skip", option, cx);
+                once(&mut seen, "max_messages", option, cx);
+                check_max_messages(option, cx);
             } else {
                 cx.error_spanned_by(
                     name,

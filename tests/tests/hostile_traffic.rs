@@ -4,11 +4,17 @@
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, Value};
-use tonic::codegen::tokio_stream::StreamExt;
+use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::Server;
+use tonic::{Request, Response, Status};
 use tonic_traced::SpanAttributes;
-use tonic_traced_tests::harness::{attribute, header, in_root_span, serve, telemetry_with};
-use tonic_traced_tests::kitchen::sink::v1::Redacted;
+use tonic_traced_tests::harness::{
+    attribute, header, in_root_span, remote_parent, serve, telemetry_with, with_parent,
+};
+use tonic_traced_tests::kitchen::sink::v1::ledger_client::LedgerClient;
+use tonic_traced_tests::kitchen::sink::v1::ledger_server::{Ledger, LedgerServer};
+use tonic_traced_tests::kitchen::sink::v1::{Counted, Entry, Redacted};
+use tonic_traced_tests::ledger::EntryStream;
 use tonic_traced_tests::relay::traced_client;
 use tonic_traced_tests::things;
 
@@ -103,4 +109,77 @@ fn hashed_fields_are_keyed() {
     };
     assert_eq!(value("customer.id"), Some(Value::from("ee80d6624a0ee1ee")));
     assert_eq!(value("card.hash"), Some(Value::from("90b486555c1e44a6")));
+}
+
+/// A ledger whose service caps message spans at 3 per call, and its `Watch` at 2.
+struct CappedBooks;
+
+#[tonic_traced::traced_service(max_messages = 3)]
+#[tonic::async_trait]
+impl Ledger for CappedBooks {
+    type WatchStream = EntryStream;
+
+    #[traced(max_messages = 2)]
+    async fn watch(&self, request: Request<Entry>) -> Result<Response<Self::WatchStream>, Status> {
+        Ok(Response::new(three(request.into_inner())))
+    }
+
+    type SilentStream = EntryStream;
+
+    async fn silent(
+        &self,
+        request: Request<Entry>,
+    ) -> Result<Response<Self::SilentStream>, Status> {
+        Ok(Response::new(three(request.into_inner())))
+    }
+
+    async fn skipped(&self, request: Request<Entry>) -> Result<Response<Entry>, Status> {
+        Ok(Response::new(request.into_inner()))
+    }
+
+    async fn record(&self, _request: Request<Counted>) -> Result<Response<Entry>, Status> {
+        Err(Status::unimplemented("not used"))
+    }
+}
+
+/// The entry, sent three times.
+fn three(entry: Entry) -> EntryStream {
+    Box::pin(tokio_stream::iter(vec![Ok(entry); 3]))
+}
+
+#[tokio::test]
+async fn a_service_and_a_method_cap_their_message_spans() {
+    telemetry();
+    let address = serve(Server::builder().add_service(LedgerServer::new(CappedBooks))).await;
+    let mut client = LedgerClient::connect(format!("http://{address}"))
+        .await
+        .unwrap();
+    for (name, cap) in [("Watch", 2), ("Silent", 3)] {
+        let (trace_id, _, traceparent) = remote_parent(true);
+        let entry = Entry {
+            account: "acct".into(),
+            cents: 1,
+        };
+        let request = with_parent(entry, &traceparent);
+        let mut stream = match name {
+            "Watch" => client.watch(request).await,
+            _ => client.silent(request).await,
+        }
+        .unwrap()
+        .into_inner();
+        while stream.next().await.transpose().unwrap().is_some() {}
+        let rpc = telemetry().span_of_kind(trace_id, SpanKind::Server).await;
+        // One request and three entries: four messages.
+        assert_eq!(
+            attribute(&rpc, "tonic_traced.messages.unrecorded"),
+            Some(Value::I64(4 - cap)),
+            "{name}"
+        );
+        let recorded = telemetry()
+            .trace(trace_id)
+            .into_iter()
+            .filter(|span| span.name.starts_with("message "))
+            .count();
+        assert_eq!(recorded as i64, cap, "{name}");
+    }
 }

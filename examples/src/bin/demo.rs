@@ -17,11 +17,20 @@ use tonic_traced_examples::payment::payment_service_server::PaymentServiceServer
 use tonic_traced_examples::payment::{OrderRequest, PaymentRequest};
 use tonic_traced_examples::payment_service::Payments;
 
+/// The variable that picks the request metadata traced servers record.
+const CAPTURE_SERVER_METADATA: &str = "OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_REQUEST";
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The environment, with one default of the demo's own: the servers record their callers'
+    // `user-agent` metadata (docs/semantic-conventions.md, "gRPC metadata").
     let telemetry = tonic_traced::Init::default()
         .service_name("tonic-traced-demo")
-        .install()?;
+        .install_with(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| (name == CAPTURE_SERVER_METADATA).then(|| "user-agent".to_owned()))
+        })?;
 
     let payments =
         serve(Server::builder().add_service(PaymentServiceServer::new(Payments::default())))

@@ -136,7 +136,8 @@ impl ServerCall {
         };
         let mut cx = config.tracer.start(builder, &parent);
         if messages != MessageMode::Off {
-            cx = MessageBudget::attach(cx, config.messages_per_rpc);
+            let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
+            cx = MessageBudget::attach(cx, limit);
         }
 
         if cx.span().is_recording() {

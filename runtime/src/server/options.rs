@@ -10,6 +10,7 @@ use crate::{MessageMode, RpcMethod};
 #[derive(Debug)]
 pub struct MethodTracing {
     messages: Option<MessageMode>,
+    max_messages: Option<u64>,
     public_endpoint: bool,
     service_name: Option<&'static str>,
     is_error: fn(Code) -> bool,
@@ -18,17 +19,20 @@ pub struct MethodTracing {
 
 impl MethodTracing {
     /// `messages`: `None` for the default (spans on streams, off for unary calls).
+    /// `max_messages`: message spans or events per RPC; `None` for the configuration's.
     /// `public_endpoint`: the remote context becomes a link instead of the parent.
     /// `service_name`: replaces the proto service name in span names and `rpc.service`.
     /// `is_error`: which status codes mark the span as an error.
     pub const fn new(
         messages: Option<MessageMode>,
+        max_messages: Option<u64>,
         public_endpoint: bool,
         service_name: Option<&'static str>,
         is_error: fn(Code) -> bool,
     ) -> Self {
         MethodTracing {
             messages,
+            max_messages,
             public_endpoint,
             service_name,
             is_error,
@@ -42,6 +46,11 @@ impl MethodTracing {
         } else {
             MessageMode::Off
         })
+    }
+
+    /// Message spans or events recorded per RPC, when the method or service says.
+    pub(crate) fn max_messages(&self) -> Option<u64> {
+        self.max_messages
     }
 
     pub(crate) fn public_endpoint(&self) -> bool {
