@@ -22,6 +22,11 @@ fn demo_prints_connected_traces() {
     );
 
     let approved = trace_with(&traces, "payment.amount=99.99");
+    // The response's annotated fields are on the RPC spans too.
+    assert!(
+        approved.contains("payment.transaction_id=txn-123 payment.status=approved"),
+        "{approved}"
+    );
     let lines: Vec<&str> = approved.lines().collect();
     assert!(lines[0].contains("· 4 spans"), "{approved}");
     assert!(
@@ -68,6 +73,23 @@ fn demo_prints_connected_traces() {
     let server = declined.lines().nth(4).unwrap_or_default();
     assert!(
         server.contains("  SERVER  ") && server.ends_with("  FAILED_PRECONDITION"),
+        "{declined}"
+    );
+    // The declined payment's ErrorInfo, on both sides; the caller's user-agent, which the demo
+    // asks the servers to record, on the SERVER span.
+    let client_fields = declined.lines().nth(2).unwrap_or_default();
+    let server_fields = declined.lines().nth(5).unwrap_or_default();
+    for fields in [client_fields, server_fields] {
+        assert!(
+            fields.contains(
+                "rpc.grpc.status_details.types=[\"google.rpc.ErrorInfo\"] \
+                 rpc.grpc.error_info.reason=OVER_LIMIT rpc.grpc.error_info.domain=payment.example"
+            ),
+            "{declined}"
+        );
+    }
+    assert!(
+        server_fields.contains("rpc.grpc.request.metadata.user-agent=[\"tonic/"),
         "{declined}"
     );
 
