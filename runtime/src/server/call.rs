@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::future::Future;
 
 use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::Context;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::codec::{CallSlot, ReceivedMessages};
@@ -21,7 +21,6 @@ use crate::metadata;
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::extract_remote_context;
 use crate::rpc_span::RpcSpan;
-use crate::semconv::SemconvMode;
 use crate::w3c_fast_path::w3c_remote_context;
 use crate::{RpcKind, RpcMethod};
 
@@ -124,7 +123,7 @@ impl ServerCall {
 
         let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
-            .with_attributes(static_attributes(method, semconv));
+            .with_attributes(tracing.static_attributes(method, semconv));
         let parent = if public_endpoint {
             let remote_span = remote.span().span_context().clone();
             if remote_span.is_valid() {
@@ -241,20 +240,4 @@ pub(super) fn record_response_metadata(cx: &Context, metadata: &tonic::metadata:
         metadata.as_ref(),
         config.attribute_value_length,
     );
-}
-
-/// Room for every attribute an RPC span gets (static, peer, request fields, status), so the
-/// span's attribute list is allocated once.
-const RPC_SPAN_ATTRIBUTES: usize = 16;
-
-/// Attributes known before the call starts, all borrowed from the generated identity.
-fn static_attributes(method: &'static RpcMethod, semconv: SemconvMode) -> Vec<KeyValue> {
-    let mut attributes = Vec::with_capacity(RPC_SPAN_ATTRIBUTES);
-    semconv.push_method_attributes(
-        &mut attributes,
-        Cow::Borrowed(method.service),
-        Cow::Borrowed(method.method),
-        Cow::Borrowed(method.full_name),
-    );
-    attributes
 }

@@ -1,10 +1,17 @@
 //! What `#[traced_service(...)]` and `#[traced(...)]` configure for one method.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
+use opentelemetry::KeyValue;
 use tonic::Code;
 
+use crate::semconv::SemconvMode;
 use crate::{MessageMode, RpcMethod};
+
+/// Room for every attribute an RPC span gets (static, peer, request fields, status), so the
+/// span's attribute list is allocated once.
+const RPC_SPAN_ATTRIBUTES: usize = 16;
 
 /// Settings of one traced method, a `static` in the code `#[traced_service]` writes.
 #[derive(Debug)]
@@ -15,6 +22,9 @@ pub struct MethodTracing {
     service_name: Option<&'static str>,
     is_error: fn(Code) -> bool,
     renamed: OnceLock<RpcMethod>,
+    /// The attributes naming the method, made at the first call (the conventions are fixed
+    /// once the configuration is in use).
+    method_attributes: OnceLock<Vec<KeyValue>>,
 }
 
 impl MethodTracing {
@@ -37,6 +47,7 @@ impl MethodTracing {
             service_name,
             is_error,
             renamed: OnceLock::new(),
+            method_attributes: OnceLock::new(),
         }
     }
 
@@ -59,6 +70,28 @@ impl MethodTracing {
 
     pub(crate) fn is_error(&self) -> fn(Code) -> bool {
         self.is_error
+    }
+
+    /// A new SERVER span's attributes: those naming `method` in `semconv`, with room for the
+    /// rest. All borrow the generated identity, so copying them allocates only the list.
+    pub(crate) fn static_attributes(
+        &self,
+        method: &'static RpcMethod,
+        semconv: SemconvMode,
+    ) -> Vec<KeyValue> {
+        let named = self.method_attributes.get_or_init(|| {
+            let mut attributes = Vec::new();
+            semconv.push_method_attributes(
+                &mut attributes,
+                Cow::Borrowed(method.service),
+                Cow::Borrowed(method.method),
+                Cow::Borrowed(method.full_name),
+            );
+            attributes
+        });
+        let mut attributes = Vec::with_capacity(RPC_SPAN_ATTRIBUTES);
+        attributes.extend_from_slice(named);
+        attributes
     }
 
     /// The method as traced: the generated identity, or that identity under the configured
