@@ -128,7 +128,6 @@ impl Visit for EventFields {
 /// unkeyed hashes, a full span queue), which belongs in the log, not on the user's spans.
 fn is_diagnostic(event: &Event<'_>) -> bool {
     let target = event.metadata().target();
-    ["tonic_traced", "opentelemetry"]
-        .iter()
-        .any(|crate_name| target.starts_with(crate_name))
+    let crate_name = target.split("::").next().unwrap_or(target);
+    crate_name == "tonic_traced" || crate_name.starts_with("opentelemetry")
 }
