@@ -7,8 +7,8 @@
 //! nest under it); set `rpc.grpc.status_code` (and an error status), end. A stream also gets a
 //! `message RECEIVED` span for its request and a `message SENT` span per response, with the
 //! `rpc.message.*` attributes and the message's annotated field, and its RPC span ends with the
-//! stream. That is what tonic-traced records, less `network.peer.address`,
-//! `network.peer.port` and `server.port`, and less the RPC metrics.
+//! stream. The SERVER spans also get `network.peer.address`, `network.peer.port` and
+//! `server.port`, as the conventions recommend: what tonic-traced records, less the RPC metrics.
 //!
 //! Client: a CLIENT span, child of the current context, injected with the W3C propagator,
 //! `rpc.*` and `ping.label` when it records, the status code when the call returns.
@@ -44,6 +44,23 @@ const MESSAGE_ID: Key = Key::from_static_str("rpc.message.id");
 const MESSAGE_SIZE: Key = Key::from_static_str("rpc.message.uncompressed_size");
 const PING_LABEL: Key = Key::from_static_str("ping.label");
 const URL_PATH: Key = Key::from_static_str("http.url_path");
+const PEER_ADDRESS: Key = Key::from_static_str("network.peer.address");
+const PEER_PORT: Key = Key::from_static_str("network.peer.port");
+const SERVER_PORT: Key = Key::from_static_str("server.port");
+
+/// The client's address and port and the port called, as tonic's transport knows them.
+fn peer_attributes<T>(request: &Request<T>) -> impl Iterator<Item = KeyValue> {
+    let peer = request.remote_addr().into_iter().flat_map(|peer| {
+        [
+            KeyValue::new(PEER_ADDRESS, peer.ip().to_string()),
+            KeyValue::new(PEER_PORT, i64::from(peer.port())),
+        ]
+    });
+    let local = request
+        .local_addr()
+        .map(|local| KeyValue::new(SERVER_PORT, i64::from(local.port())));
+    peer.chain(local)
+}
 
 struct MetadataExtractor<'a>(&'a MetadataMap);
 
@@ -139,6 +156,7 @@ impl Rootless for HandPing {
                 KeyValue::new(RPC_METHOD, "Ping"),
                 KeyValue::new(PING_LABEL, request.get_ref().label.clone()),
             ]);
+            span.set_attributes(peer_attributes(&request));
         }
         let result = async { echo(request) }.with_context(cx.clone()).await;
         match &result {
@@ -182,6 +200,7 @@ impl HttpThings for HandThings {
                 KeyValue::new(RPC_METHOD, "WatchHTTPThings"),
                 KeyValue::new(URL_PATH, url_path.clone()),
             ]);
+            span.set_attributes(peer_attributes(&request));
             let size = request.get_ref().encoded_len();
             message_span(&self.0, &cx, "RECEIVED", 1, url_path, size);
         }
