@@ -67,17 +67,19 @@ pub(crate) fn parse_traceparent(value: &str) -> Option<Traceparent> {
         return None;
     }
     let version = lower_hex(&bytes[0..2])?;
+    // The trace id as two halves: 64-bit arithmetic, not 128-bit, per digit.
+    let trace_id =
+        u128::from(lower_hex(&bytes[3..19])?) << 64 | u128::from(lower_hex(&bytes[19..35])?);
     let length_ok = match version {
         0 => bytes.len() == 55,
         0xff => false,
         _ => bytes.len() == 55 || bytes[55] == b'-',
     };
-    let trace_id = lower_hex(&bytes[3..35])?;
     let span_id = lower_hex(&bytes[36..52])?;
     let flags = lower_hex(&bytes[53..55])?;
     (length_ok && trace_id != 0 && span_id != 0).then_some(Traceparent {
         trace_id,
-        span_id: span_id as u64,
+        span_id,
         flags: flags as u8,
     })
 }
@@ -127,14 +129,14 @@ const HEX_VALUES: [u8; 256] = {
 };
 const INVALID: u8 = 0xff;
 
-/// The value of up to 32 lowercase hex digits: one table lookup per digit.
-fn lower_hex(digits: &[u8]) -> Option<u128> {
-    let mut value = 0u128;
+/// The value of up to 16 lowercase hex digits: one table lookup per digit.
+fn lower_hex(digits: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
     let mut invalid = 0u8;
     for &digit in digits {
         let nibble = HEX_VALUES[usize::from(digit)];
         invalid |= nibble & 0xf0;
-        value = value << 4 | u128::from(nibble & 0x0f);
+        value = value << 4 | u64::from(nibble & 0x0f);
     }
     (invalid == 0).then_some(value)
 }
