@@ -1,0 +1,177 @@
+//! The README, the guide and deploy/README stay true to the code: every configuration
+//! variable they name is one the runtime reads, every relative link (and its `#anchor`) leads
+//! somewhere, and every `cargo run … --bin` and `scripts/…` command names something that exists.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .into()
+}
+
+/// README.md, docs/*.md and deploy/README.md, with their paths from the repository's root.
+fn documents() -> Vec<(PathBuf, String)> {
+    let root = repo();
+    let mut paths = vec![root.join("README.md"), root.join("deploy/README.md")];
+    let mut guide: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    guide.sort();
+    paths.extend(guide);
+    paths
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).unwrap();
+            (path, text)
+        })
+        .collect()
+}
+
+/// Every Rust source of a folder, concatenated.
+fn sources(folder: &Path) -> String {
+    let mut text = String::new();
+    for entry in std::fs::read_dir(folder).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            text.push_str(&sources(&path));
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+    text
+}
+
+/// The words of `text` that start with `prefix` and go on with capitals, digits and `_`.
+fn variables<'a>(text: &'a str, prefix: &str) -> BTreeSet<&'a str> {
+    let mut found = BTreeSet::new();
+    let mut rest = text;
+    while let Some(start) = rest.find(prefix) {
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+            .unwrap_or(tail.len());
+        let before = rest[..start].chars().last();
+        if !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            found.insert(&tail[..end]);
+        }
+        rest = &tail[end.max(1)..];
+    }
+    found
+}
+
+#[test]
+fn every_variable_the_docs_name_is_read_by_the_runtime() {
+    let runtime = sources(&repo().join("runtime/src"));
+    for (path, text) in documents() {
+        for prefix in ["OTEL_", "TONIC_TRACED_"] {
+            for variable in variables(&text, prefix) {
+                assert!(
+                    runtime.contains(variable),
+                    "{} names {variable}, which runtime/src does not read",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+/// GitHub's anchor for a heading: lower case, spaces as `-`, other punctuation dropped.
+fn anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a Markdown document's headings.
+fn anchors(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|line| line.starts_with('#'))
+        .map(|line| anchor(line.trim_start_matches('#')))
+        .collect()
+}
+
+#[test]
+fn relative_links_and_anchors_lead_somewhere() {
+    for (path, text) in documents() {
+        let folder = path.parent().unwrap();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("](") {
+            let tail = &rest[start + 2..];
+            let end = tail.find(')').unwrap_or(tail.len());
+            let link = &tail[..end];
+            rest = &tail[end..];
+            if link.contains("://") || link.starts_with("mailto:") || link.contains(' ') {
+                continue;
+            }
+            let (file, fragment) = link.split_once('#').unwrap_or((link, ""));
+            let target = if file.is_empty() {
+                path.clone()
+            } else {
+                folder.join(file)
+            };
+            assert!(
+                target.exists(),
+                "{} links to {link}, which does not exist",
+                path.display()
+            );
+            if !fragment.is_empty() && target.extension().is_some_and(|ext| ext == "md") {
+                let target_text = std::fs::read_to_string(&target).unwrap();
+                assert!(
+                    anchors(&target_text).contains(fragment),
+                    "{} links to {link}: no such heading",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn commands_name_binaries_and_scripts_that_exist() {
+    let root = repo();
+    for (path, text) in documents() {
+        for (at, _) in text.match_indices("--bin ") {
+            let name: String = text[at + 6..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect();
+            if name.is_empty() || name.chars().all(|c| c.is_ascii_uppercase()) {
+                continue;
+            }
+            let in_examples = root.join(format!("examples/src/bin/{name}.rs")).exists();
+            let in_benches = root.join(format!("benches/src/bin/{name}")).exists()
+                || root.join(format!("benches/src/bin/{name}.rs")).exists();
+            assert!(
+                in_examples || in_benches,
+                "{} runs --bin {name}, which no package has",
+                path.display()
+            );
+        }
+        for (at, _) in text.match_indices("scripts/") {
+            let name: String = text[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || "-_./".contains(*c))
+                .collect();
+            let name = name.trim_end_matches('.');
+            if name.ends_with(".sh") {
+                assert!(
+                    root.join(name).exists(),
+                    "{} mentions {name}, which does not exist",
+                    path.display()
+                );
+            }
+        }
+    }
+}
