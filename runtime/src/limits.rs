@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, Key, KeyValue};
 
+use crate::MessageMode;
+
 /// Characters kept of a string attribute value when nothing else is configured: enough for any
 /// id, name or error message, while a multi-megabyte field stays out of every span.
 pub const DEFAULT_ATTRIBUTE_VALUE_LENGTH: usize = 1024;
@@ -36,9 +38,10 @@ pub(crate) struct MessageBudget {
 }
 
 impl MessageBudget {
-    /// Adds a budget of `limit` messages to the context of a recording RPC span.
-    pub(crate) fn attach(cx: Context, limit: u64) -> Context {
-        if !cx.span().is_recording() {
+    /// Adds a budget of `limit` messages to the context of a recording RPC span whose
+    /// messages are recorded (`mode` not `Off`).
+    pub(crate) fn attach(cx: Context, mode: MessageMode, limit: u64) -> Context {
+        if mode == MessageMode::Off || !cx.span().is_recording() {
             return cx;
         }
         cx.with_value(MessageBudget {

@@ -7,7 +7,6 @@ use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
-use crate::call_fields::RecordedFields;
 use crate::config;
 use crate::error_details::detail_attributes;
 use crate::keys;
@@ -26,8 +25,6 @@ pub(crate) struct RpcSpan {
     pub(crate) is_error: fn(Code) -> bool,
     pub(crate) semconv: SemconvMode,
     pub(crate) ended: bool,
-    /// The server's record of the fields on its span; a client's is in `cx`.
-    pub(crate) fields: RecordedFields,
 }
 
 impl RpcSpan {

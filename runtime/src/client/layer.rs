@@ -236,14 +236,10 @@ where
                     semconv,
                 ));
             let cx = RecordedFields::attach(config.tracer.start(builder, &parent));
-            match messages {
-                MessageMode::Off => cx,
-                _ => MessageBudget::attach(cx, config.messages_per_rpc),
-            }
+            MessageBudget::attach(cx, messages, config.messages_per_rpc)
         };
         let metadata = self.options.metadata(config);
-        let limit = config.attribute_value_length;
-        metadata.record(&cx, metadata::Direction::Request, request.headers(), limit);
+        metadata.record(&cx, metadata::Direction::Request, request.headers());
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());
         } else {
@@ -276,7 +272,6 @@ where
             is_error: self.options.is_error,
             semconv,
             ended: false,
-            fields: RecordedFields::default(),
         };
         // A generated client's codec notes the request's fields as it encodes it: for a
         // recorded single-request call, encoded now, so a call that never reaches the wire

@@ -14,7 +14,6 @@ use tonic::{Code, Status};
 
 use super::call_error::CallError;
 use super::request_body::frame_size;
-use crate::config;
 use crate::framing::MessageFraming;
 use crate::messages::{record_message, Direction, MessageMode};
 use crate::metadata::{self, MetadataCapture};
@@ -83,7 +82,7 @@ where
             }
             Ok(response) => {
                 if let (Some(span), Some(metadata)) = (&span, &*this.metadata) {
-                    record_response_metadata(span, metadata, response.headers());
+                    metadata.record(&span.cx, metadata::Direction::Response, response.headers());
                 }
                 let open_span =
                     span.and_then(|mut span| (!end_if_final(&mut span, &response)).then_some(span));
@@ -100,12 +99,6 @@ where
             }
         })
     }
-}
-
-/// Records the response metadata (headers or trailers) `metadata` picks on the call's span.
-fn record_response_metadata(span: &RpcSpan, metadata: &MetadataCapture, headers: &HeaderMap) {
-    let limit = config::active().attribute_value_length;
-    metadata.record(&span.cx, metadata::Direction::Response, headers, limit);
 }
 
 /// Ends the span if `response` is final already: a trailers-only response carries its status
@@ -208,7 +201,7 @@ where
                     });
                 } else if let Some(trailers) = frame.trailers_ref() {
                     if let Some(metadata) = &*this.metadata {
-                        record_response_metadata(span, metadata, trailers);
+                        metadata.record(&span.cx, metadata::Direction::Response, trailers);
                     }
                     if !end_with_status_in(span, trailers) {
                         span.end(

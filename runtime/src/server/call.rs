@@ -46,6 +46,8 @@ impl<T> RequestBody for Streaming<T> {
 pub struct ServerCall {
     span: RpcSpan,
     messages: MessageMode,
+    /// The keys of the annotated fields on the span, so the response's do not repeat them.
+    fields: RecordedFields,
 }
 
 impl ServerCall {
@@ -66,12 +68,10 @@ impl ServerCall {
             Cow::Borrowed(method.method),
             Cow::Borrowed(method.full_name),
         );
-        // Sizes are for the metrics and message spans alone: not computed without them.
-        let sizes_wanted = config.instruments.is_some() || messages != MessageMode::Off;
         let request_size = request
             .get_ref()
             .message()
-            .filter(|_| sizes_wanted)
+            .filter(|_| sizes_wanted(messages))
             .map(|message| message.encoded_size());
         if let Some(size) = request_size {
             metrics.tally.received(size);
@@ -84,8 +84,7 @@ impl ServerCall {
                 RpcKind::ClientStreaming | RpcKind::BidiStreaming
             )
         });
-        let fields = RecordedFields::default();
-        let rpc_span = |cx: Context, metrics: CallMetrics, fields: RecordedFields| {
+        let rpc_span = |cx: Context, metrics: CallMetrics| {
             if let Some(slot) = &request_stream {
                 slot.connect(ReceivedMessages::new(
                     cx.clone(),
@@ -100,9 +99,9 @@ impl ServerCall {
                 is_error: tracing.is_error(),
                 semconv,
                 ended: false,
-                fields,
             }
         };
+        let fields = RecordedFields::default();
         let public_endpoint =
             tracing.public_endpoint() || config.is_public_endpoint(method.service);
         let fast_path = config.w3c_parent_based;
@@ -113,8 +112,9 @@ impl ServerCall {
                 if !public_endpoint && !remote.span().span_context().is_sampled() =>
             {
                 return ServerCall {
-                    span: rpc_span(remote, metrics, fields),
+                    span: rpc_span(remote, metrics),
                     messages,
+                    fields,
                 };
             }
             Some(Some(remote)) => remote,
@@ -133,11 +133,8 @@ impl ServerCall {
         } else {
             remote
         };
-        let mut cx = config.tracer.start(builder, &parent);
-        if messages != MessageMode::Off {
-            let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
-            cx = MessageBudget::attach(cx, limit);
-        }
+        let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
+        let cx = MessageBudget::attach(config.tracer.start(builder, &parent), messages, limit);
 
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
@@ -151,7 +148,6 @@ impl ServerCall {
                 &cx,
                 metadata::Direction::Request,
                 request.metadata().as_ref(),
-                config.attribute_value_length,
             );
         }
         if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
@@ -165,8 +161,9 @@ impl ServerCall {
             );
         }
         ServerCall {
-            span: rpc_span(cx, metrics, fields),
+            span: rpc_span(cx, metrics),
             messages,
+            fields,
         }
     }
 
@@ -176,20 +173,22 @@ impl ServerCall {
         R: TracedMessage,
         F: Future<Output = Result<Response<R>, Status>>,
     {
-        let ServerCall { span, messages } = self;
+        let ServerCall {
+            span,
+            messages,
+            fields,
+        } = self;
         let (mut span, result) = InContext::new(span, handler).await;
         match &result {
             Ok(response) => {
                 let message = response.get_ref();
-                let sizes_wanted =
-                    config::active().instruments.is_some() || messages != MessageMode::Off;
-                let size = if sizes_wanted {
+                let size = if sizes_wanted(messages) {
                     message.encoded_size()
                 } else {
                     0
                 };
                 span.metrics.tally.sent(size);
-                record_message_fields(&span.cx, Some(&span.fields), message);
+                record_message_fields(&span.cx, Some(&fields), message);
                 record_response_metadata(&span.cx, response.metadata());
                 record_message(
                     &span.cx,
@@ -215,7 +214,7 @@ impl ServerCall {
     where
         F: Future<Output = Result<Response<S>, Status>>,
     {
-        let ServerCall { span, messages } = self;
+        let ServerCall { span, messages, .. } = self;
         let (mut span, result) = InContext::new(span, handler).await;
         match result {
             Ok(response) => {
@@ -231,13 +230,15 @@ impl ServerCall {
     }
 }
 
+/// Whether messages' encoded sizes are needed: by the RPC metrics or by message spans; they
+/// are not computed otherwise.
+fn sizes_wanted(messages: MessageMode) -> bool {
+    config::active().instruments.is_some() || messages != MessageMode::Off
+}
+
 /// Records the response metadata (headers, or an error's trailers) the configuration picks.
 pub(super) fn record_response_metadata(cx: &Context, metadata: &tonic::metadata::MetadataMap) {
-    let config = config::active();
-    config.server_metadata.record(
-        cx,
-        metadata::Direction::Response,
-        metadata.as_ref(),
-        config.attribute_value_length,
-    );
+    config::active()
+        .server_metadata
+        .record(cx, metadata::Direction::Response, metadata.as_ref());
 }
