@@ -30,7 +30,8 @@ pub struct Books;
 /// A boxed stream of entries.
 pub type EntryStream = Pin<Box<dyn Stream<Item = Result<Entry, Status>> + Send>>;
 
-fn three(entry: Entry) -> EntryStream {
+/// A stream of `entry`, three times.
+pub fn three(entry: Entry) -> EntryStream {
     Box::pin(tokio_stream::iter(vec![Ok(entry); 3]))
 }
 

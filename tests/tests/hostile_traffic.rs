@@ -4,7 +4,7 @@
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, Value};
-use tonic::codegen::tokio_stream::{self, StreamExt};
+use tonic::codegen::tokio_stream::StreamExt;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status};
 use tonic_traced::SpanAttributes;
@@ -14,7 +14,7 @@ use tonic_traced_tests::harness::{
 use tonic_traced_tests::kitchen::sink::v1::ledger_client::LedgerClient;
 use tonic_traced_tests::kitchen::sink::v1::ledger_server::{Ledger, LedgerServer};
 use tonic_traced_tests::kitchen::sink::v1::{Counted, Entry, Redacted};
-use tonic_traced_tests::ledger::EntryStream;
+use tonic_traced_tests::ledger::{three, EntryStream};
 use tonic_traced_tests::relay::traced_client;
 use tonic_traced_tests::things;
 
@@ -140,11 +140,6 @@ impl Ledger for CappedBooks {
     async fn record(&self, _request: Request<Counted>) -> Result<Response<Entry>, Status> {
         Err(Status::unimplemented("not used"))
     }
-}
-
-/// The entry, sent three times.
-fn three(entry: Entry) -> EntryStream {
-    Box::pin(tokio_stream::iter(vec![Ok(entry); 3]))
 }
 
 #[tokio::test]

@@ -2,10 +2,8 @@
 //! its messages to its own call: RECEIVED message spans with their fields, and the request
 //! bytes in the RPC metrics — for client-streaming and bidi calls.
 
-use std::pin::Pin;
-
 use opentelemetry::{KeyValue, Value};
-use tonic::codegen::tokio_stream::{self, Stream, StreamExt};
+use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 use tonic_traced_tests::harness::{
@@ -14,11 +12,10 @@ use tonic_traced_tests::harness::{
 use tonic_traced_tests::kitchen::sink::v1::http_things_client::HttpThingsClient;
 use tonic_traced_tests::kitchen::sink::v1::http_things_server::{HttpThings, HttpThingsServer};
 use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::things::HeaderStream;
 
 /// Reads every request stream in a spawned task.
 struct SpawnedReaders;
-
-type Replies = Pin<Box<dyn Stream<Item = Result<HttpHeader, Status>> + Send>>;
 
 #[tonic_traced::traced_service]
 #[tonic::async_trait]
@@ -30,7 +27,7 @@ impl HttpThings for SpawnedReaders {
         Err(Status::unimplemented("not used"))
     }
 
-    type WatchHTTPThingsStream = Replies;
+    type WatchHTTPThingsStream = HeaderStream;
 
     async fn watch_http_things(
         &self,
@@ -53,7 +50,7 @@ impl HttpThings for SpawnedReaders {
         Ok(Response::new(()))
     }
 
-    type ChatHTTPStream = Replies;
+    type ChatHTTPStream = HeaderStream;
 
     async fn chat_http(
         &self,
@@ -72,7 +69,7 @@ impl HttpThings for SpawnedReaders {
             }
         });
         let replies = tokio_stream::wrappers::ReceiverStream::new(received);
-        Ok(Response::new(Box::pin(replies) as Replies))
+        Ok(Response::new(Box::pin(replies) as HeaderStream))
     }
 }
 

@@ -104,21 +104,22 @@ impl ServerCall {
         let fields = RecordedFields::default();
         let public_endpoint =
             tracing.public_endpoint() || config.is_public_endpoint(method.service);
-        let fast_path = config.w3c_parent_based;
-        let remote = match fast_path.then(|| w3c_remote_context(request.metadata().as_ref())) {
+        let fast_path = config
+            .w3c_parent_based
+            .then(|| w3c_remote_context(request.metadata().as_ref()))
+            .flatten();
+        let remote = match fast_path {
             // The caller did not sample and the sampler follows it: the call runs in the
             // caller's context, which outgoing calls pass on.
-            Some(Some(remote))
-                if !public_endpoint && !remote.span().span_context().is_sampled() =>
-            {
+            Some(remote) if !public_endpoint && !remote.span().span_context().is_sampled() => {
                 return ServerCall {
                     span: rpc_span(remote, metrics),
                     messages,
                     fields,
                 };
             }
-            Some(Some(remote)) => remote,
-            _ => extract_remote_context(request.metadata()),
+            Some(remote) => remote,
+            None => extract_remote_context(request.metadata()),
         };
 
         let mut builder = SpanBuilder::from_name(method.full_name)
