@@ -292,19 +292,12 @@ impl Config {
             Some(provider) => Tracer::Sdk(provider.tracer_with_scope(scope())),
             None => Tracer::Global(global::tracer_provider().tracer_with_scope(scope())),
         };
-        let instruments = match self.metrics {
-            MetricsSource::Global => Some(Instruments::new(
-                &global::meter_with_scope(scope()),
-                self.semconv,
-                self.exemplars,
-            )),
-            MetricsSource::Provider(provider) => Some(Instruments::new(
-                &provider.meter_with_scope(scope()),
-                self.semconv,
-                self.exemplars,
-            )),
+        let meter = match self.metrics {
+            MetricsSource::Global => Some(global::meter_with_scope(scope())),
+            MetricsSource::Provider(provider) => Some(provider.meter_with_scope(scope())),
             MetricsSource::Off => None,
         };
+        let instruments = meter.map(|meter| Instruments::new(&meter, self.semconv, self.exemplars));
         let names = &self.metadata;
         let capture = |request: &[String], response: &[String]| {
             MetadataCapture::new(request, response, self.semconv, names.sensitive)
@@ -314,7 +307,7 @@ impl Config {
         Active {
             server_metadata,
             client_metadata: Arc::new(client_metadata),
-            metadata_names: self.metadata.clone(),
+            metadata_names: self.metadata,
             semconv: self.semconv,
             tracer,
             w3c_parent_based: self.w3c_parent_based,
