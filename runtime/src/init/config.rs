@@ -1932,6 +1932,11 @@ mod tests {
             let error = error(vars);
             assert!(error.starts_with(start), "{error}");
         }
+        // A hash key that cannot be had is an error even when lenient: going on would hash
+        // in the reversible, unkeyed form.
+        let missing = &[("TONIC_TRACED_HASH_KEY_FILE", "/no/such/key")];
+        let error = read(missing, Strictness::Lenient).unwrap_err().to_string();
+        assert!(error.contains("cannot be read"), "{error}");
     }
 
     #[test]
