@@ -1,16 +1,19 @@
 //! README command #1 works with nothing configured: it exits 0 and prints one waterfall per
-//! trace, client and server spans and the handler's children under one trace id, for an
-//! approved, a slow, a declined and a failing payment and an order stream.
+//! trace on stderr, apart from its own lines on stdout, as each call ends: client and server
+//! spans and the handler's children under one trace id, for an approved, a slow, a declined
+//! and a failing payment and an order stream.
 
 mod common;
 
 use std::process::Command;
 
-use common::{run_example, trace_with, without_test_settings};
+use common::{
+    example, run_example, run_example_with, trace_with, traces_in, without_test_settings,
+};
 
 #[test]
 fn demo_prints_connected_traces() {
-    let (stdout, traces) = run_example(env!("CARGO_BIN_EXE_demo"), &[]);
+    let (stdout, stderr, traces) = run_example(env!("CARGO_BIN_EXE_demo"), &[]);
     assert!(
         stdout.contains("\na payment: txn-123 approved\n"),
         "{stdout}"
@@ -127,7 +130,7 @@ fn demo_prints_connected_traces() {
     }
 
     // At exit, the RPC metrics as a table: one line per side, method and status.
-    let metrics = stdout
+    let metrics = stderr
         .split_once("\nmetrics · tonic-traced-demo\n")
         .expect("a metrics table at exit")
         .1;
@@ -155,28 +158,79 @@ fn demo_prints_connected_traces() {
     }
 }
 
-/// The demo on a terminal (a pseudo-terminal made by util-linux's `script`): the waterfall's
-/// errors are red; with `NO_COLOR` set, the same terminal gets plain text.
+/// `TONIC_TRACED_CONSOLE_OUTPUT` names a file: the traces and the metrics table go there, and
+/// nothing of them to stdout or stderr.
+#[test]
+fn demo_prints_to_the_file_the_console_output_names() {
+    let file = std::env::temp_dir().join(format!("demo-console-{}.txt", std::process::id()));
+    let (output, traces) = run_example_with(
+        example(env!("CARGO_BIN_EXE_demo")).env("TONIC_TRACED_CONSOLE_OUTPUT", &file),
+    );
+    let printed = std::fs::read_to_string(&file).expect("the console output file");
+    std::fs::remove_file(&file).expect("the file is removed");
+    assert!(output.status.success(), "{output:?}");
+    assert!(
+        traces.is_empty() && !String::from_utf8_lossy(&output.stderr).contains("metrics ·"),
+        "{output:?}"
+    );
+    assert_eq!(traces_in(&printed).len(), 5, "{printed}");
+    assert!(
+        printed.contains("\nmetrics · tonic-traced-demo\n"),
+        "{printed}"
+    );
+}
+
+/// What the demo shows on a terminal (a pseudo-terminal made by util-linux's `script`, where
+/// its stdout and stderr meet in the order they were written).
+fn demo_on_terminal(no_color: Option<&str>) -> String {
+    let mut script = Command::new("script");
+    without_test_settings(&mut script)
+        .args(["--quiet", "--return", "--command"])
+        .arg(env!("CARGO_BIN_EXE_demo"))
+        .arg("/dev/null")
+        .env_remove("NO_COLOR")
+        .envs(no_color.map(|value| ("NO_COLOR", value)));
+    let output = script.output().expect("util-linux's script runs the demo");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Each trace prints when its call ends, not at the next batch (5 s by default): the approved
+/// payment's trace comes before the answer of the slow payment made after it (1.2 s), and the
+/// metrics table only at exit.
+#[test]
+fn demo_prints_each_trace_when_its_call_ends() {
+    let shown = demo_on_terminal(Some("1"));
+    let position = |needle: &str| {
+        shown
+            .find(needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{shown}"))
+    };
+    let approved_trace = position("payment.amount=99.99");
+    assert!(
+        position("a payment: txn-123 approved") < position("a slow payment (cross-border"),
+        "{shown}"
+    );
+    assert!(
+        approved_trace < position("a slow payment (cross-border"),
+        "the approved payment's trace printed late:\n{shown}"
+    );
+    assert!(
+        position("order updates: 10 received") < position("metrics · tonic-traced-demo"),
+        "{shown}"
+    );
+}
+
+/// On a terminal the waterfall's errors are red; with `NO_COLOR` set, the same terminal gets
+/// plain text.
 #[test]
 fn demo_is_coloured_on_a_terminal_unless_no_color() {
-    let on_terminal = |no_color: Option<&str>| {
-        let mut script = Command::new("script");
-        without_test_settings(&mut script)
-            .args(["--quiet", "--return", "--command"])
-            .arg(env!("CARGO_BIN_EXE_demo"))
-            .arg("/dev/null")
-            .env_remove("NO_COLOR")
-            .envs(no_color.map(|value| ("NO_COLOR", value)));
-        let output = script.output().expect("util-linux's script runs the demo");
-        assert!(output.status.success(), "{output:?}");
-        String::from_utf8_lossy(&output.stdout).into_owned()
-    };
-    let coloured = on_terminal(None);
+    let coloured = demo_on_terminal(None);
     assert!(
         coloured.contains("\x1b[31mERROR: fraud check service unavailable"),
         "{coloured}"
     );
-    let plain = on_terminal(Some("1"));
+    let plain = demo_on_terminal(Some("1"));
     assert!(
         plain.contains("ERROR: fraud check service unavailable"),
         "{plain}"

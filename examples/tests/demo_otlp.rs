@@ -23,15 +23,12 @@ fn demo_exports_to_the_configured_collector() {
         .output()
         .expect("the demo runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("order updates: 10 received"), "{stdout}");
     assert!(
-        !stdout.contains("\ntrace ") && !stdout.contains("metrics ·"),
-        "nothing on the console when a collector is configured:\n{stdout}"
+        !stderr.contains("\ntrace ") && !stderr.contains("metrics ·"),
+        "nothing on the console when a collector is configured:\n{stderr}"
     );
 
     // Four payments, each a CLIENT and a SERVER span, flushed when the demo exits.

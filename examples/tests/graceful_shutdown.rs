@@ -321,11 +321,18 @@ fn capitalize_client_on_ctrl_c_prints_its_traces_and_exits_0() {
         .expect("the client's output");
     let status = client.wait().expect("the client exits");
     assert!(status.success(), "{status}: {rest}");
-    // The waterfall of the call, printed by the flush at exit.
-    let trace = rest
+    // The waterfall of the call, on stderr.
+    let mut stderr = String::new();
+    client
+        .stderr
+        .take()
+        .expect("piped stderr")
+        .read_to_string(&mut stderr)
+        .expect("the client's stderr");
+    let trace = stderr
         .split_once("trace ")
         .map(|(_, trace)| trace)
-        .unwrap_or_else(|| panic!("no trace printed: {rest:?}"));
+        .unwrap_or_else(|| panic!("no trace printed: {stderr:?}"));
     assert!(trace.contains("· 1 span "), "{trace}");
     assert!(
         trace.contains("rpc.Fetch/Capitalize  CLIENT") && trace.contains("  OK"),

@@ -59,8 +59,8 @@ fn info_lines_carry_trace_ids_by_default() {
         id(line, "span_id", 16);
         // The id is the one of the trace the console prints for that call.
         assert!(
-            stdout.contains(&format!("trace {trace_id} ")),
-            "{line}\n{stdout}"
+            stderr.contains(&format!("\ntrace {trace_id} ")),
+            "{line}\n{stderr}"
         );
     }
 }
@@ -74,8 +74,8 @@ fn rust_log_error_leaves_out_info_and_warn_lines() {
         "{stderr}"
     );
     assert!(
-        stdout.contains("payment.PaymentService/ProcessPayment"),
-        "{stdout}"
+        stderr.contains("payment.PaymentService/ProcessPayment"),
+        "the traces print whatever RUST_LOG says:\n{stderr}"
     );
 }
 
@@ -101,7 +101,7 @@ fn a_rust_log_that_does_not_parse_is_a_warning_and_the_default_applies() {
     );
     // The default filter: the demo's INFO lines are written.
     assert!(stderr.contains(" INFO "), "{stderr}");
-    assert!(stdout.contains("trace "), "{stdout}");
+    assert!(stderr.contains("\ntrace "), "{stderr}");
 }
 
 #[test]
@@ -115,5 +115,8 @@ fn a_rust_log_that_does_not_parse_is_an_error_when_strict() {
         stderr.contains(r#"RUST_LOG="info,h2=loud" is not a log filter ("#),
         "{stderr}"
     );
-    assert!(!stdout.contains("trace "), "nothing ran: {stdout}");
+    assert!(
+        stdout.is_empty() && !stderr.contains("\ntrace "),
+        "nothing ran:\n{stdout}\n{stderr}"
+    );
 }

@@ -13,7 +13,7 @@ const CHAT_LINES: usize = 3;
 #[test]
 fn streams_demo_traces_client_streaming_and_bidi_calls() {
     let chunks = CHUNKS.to_string();
-    let (stdout, traces) = run_example(env!("CARGO_BIN_EXE_streams-demo"), &[&chunks]);
+    let (stdout, _stderr, traces) = run_example(env!("CARGO_BIN_EXE_streams-demo"), &[&chunks]);
     assert!(
         stdout.contains(&format!(
             "upload: {CHUNKS} chunks, {} bytes of report.pdf",

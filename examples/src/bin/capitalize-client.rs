@@ -5,12 +5,13 @@
 //!
 //! Each call is a trace of its own, its CLIENT span carrying the payload's `id` and `len`
 //! (from the annotations in `proto/capitalize.proto`); the server's SERVER span joins the
-//! same trace through the `traceparent` metadata. With nothing configured the traces print as
-//! waterfalls when the client exits; with `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there.
+//! same trace through the `traceparent` metadata. With nothing configured each trace prints on
+//! stderr as a waterfall when its call ends, apart from the replies on stdout; with
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there.
 //!
 //! The tutorial's client metrics: with nothing configured a table of the calls (count, latency,
-//! bytes) prints at exit too; with `OTEL_METRICS_EXPORTER=prometheus` they are served while the
-//! client runs on `http://localhost:9464/metrics` (`rpc_client_duration_milliseconds`, …) — set
+//! bytes) prints on stderr at exit; with `OTEL_METRICS_EXPORTER=prometheus` they are served
+//! while the client runs on `http://localhost:9464/metrics` (`rpc_client_duration_milliseconds`, …) — set
 //! `OTEL_EXPORTER_PROMETHEUS_PORT` to another port when the server already serves that one.
 
 use std::io::{BufRead, Write};
@@ -69,7 +70,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    // Flushes the spans: with nothing configured, each trace prints as a waterfall.
+    // Flushes the telemetry: with nothing configured, the metrics table prints.
     telemetry.shutdown()?;
     Ok(())
 }

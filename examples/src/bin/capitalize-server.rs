@@ -1,10 +1,9 @@
 //! The OpenCensus tutorial's server, traced: `capitalize-server [ADDR]` serves `rpc.Fetch` on
 //! `ADDR` (default `127.0.0.1:0`, a free port) and prints `listening on ADDR` first.
 //!
-//! With nothing configured each call's trace prints as a waterfall once the batch it ended in
-//! is exported (every `OTEL_BSP_SCHEDULE_DELAY`, 5 s by default); with
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` set the spans go to that collector instead. It serves until
-//! Ctrl-C or SIGTERM, then finishes the calls in flight, prints (or sends) the spans not
+//! With nothing configured each call's trace prints on stderr as a waterfall as soon as the
+//! call ends; with `OTEL_EXPORTER_OTLP_ENDPOINT` set the spans go to that collector instead.
+//! It serves until Ctrl-C or SIGTERM, then finishes the calls in flight, sends the spans not
 //! exported yet and exits.
 //!
 //! The tutorial's gRPC server metrics: with `OTEL_METRICS_EXPORTER=prometheus` they are served

@@ -1,6 +1,7 @@
 //! README command #1: the payment and order services of the tutorials on loopback, a few
 //! calls through traced clients (approved, slow, declined, failing, a stream), and the traces
-//! they made, printed as waterfalls.
+//! they made, each printed as a waterfall on stderr as soon as its call ends, between the
+//! demo's own lines on stdout.
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector instead.
 
@@ -78,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("order updates: {received} received\n");
 
-    // Flushes the spans: with nothing configured, each trace prints as a waterfall.
+    // Flushes the telemetry: with nothing configured, the metrics table prints.
     telemetry.shutdown()?;
     Ok(())
 }

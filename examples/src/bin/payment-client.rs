@@ -5,8 +5,8 @@
 //! status on stderr and the exit status is 1; bad arguments or an unreachable server, 2.
 //!
 //! Its CLIENT span carries the payment's annotated fields and is the parent of the server's
-//! spans. With nothing configured the trace prints as a waterfall when the client exits; with
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` set it goes to that collector (as in `deploy/`).
+//! spans. With nothing configured the trace prints on stderr as a waterfall when the call ends;
+//! with `OTEL_EXPORTER_OTLP_ENDPOINT` set it goes to that collector (as in `deploy/`).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -75,7 +75,7 @@ async fn pay() -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     };
 
-    // Flushes the span: with nothing configured, the trace prints as a waterfall.
+    // Flushes the telemetry: the span to a collector, if one is configured.
     telemetry.shutdown()?;
     Ok(outcome)
 }

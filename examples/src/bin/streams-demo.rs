@@ -2,7 +2,7 @@
 //! bidirectional chat, both served on loopback and called through traced clients.
 //!
 //! `streams-demo [CHUNKS]` uploads a file in `CHUNKS` chunks (default 5), then chats three
-//! lines. With nothing configured each call's trace prints as a waterfall at exit: the CLIENT
+//! lines. With nothing configured each call's trace prints on stderr as a waterfall: the CLIENT
 //! span, its SERVER span, and one `message SENT`/`message RECEIVED` span per streamed message
 //! on each side. With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector.
 
@@ -76,7 +76,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while answers.message().await?.is_some() {}
     println!();
 
-    // Flushes the spans: with nothing configured, each trace prints as a waterfall.
+    // Flushes the telemetry: with nothing configured, the metrics table prints.
     telemetry.shutdown()?;
     Ok(())
 }

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, ChildStdout, Command, ExitStatus, Output, Stdio};
+use std::process::{Child, ChildStderr, ChildStdout, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A command for `binary` with none of the test's settings (see [`without_test_settings`]).
@@ -33,39 +33,47 @@ pub fn without_test_settings(command: &mut Command) -> &mut Command {
 }
 
 /// Runs `binary` with `args` and nothing configured; asserts it exits 0 and prints no escape
-/// codes. Returns its stdout and the traces in it, each a header line
-/// (`trace <id> · N spans · …`) and its tree.
-pub fn run_example(binary: &str, args: &[&str]) -> (String, Vec<String>) {
+/// codes. Returns its stdout, its stderr, and the traces the console printed on its stderr,
+/// each a header line (`trace <id> · N spans · …`) and its tree.
+pub fn run_example(binary: &str, args: &[&str]) -> (String, String, Vec<String>) {
     let (output, traces) = run_example_with(example(binary).args(args));
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
+    let stderr = String::from_utf8(output.stderr).expect("UTF-8 output");
     assert!(
         output.status.success(),
-        "{binary} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        "{binary} failed:\n{stdout}\n{stderr}"
     );
-    (stdout, traces)
+    (stdout, stderr, traces)
 }
 
-/// Runs `command` to its end, whatever its exit status; asserts it printed no escape codes.
-/// Returns its output and the traces in its stdout, as [`run_example`] does.
+/// Runs `command` to its end, whatever its exit status; asserts it printed no escape codes and
+/// no trace on stdout. Returns its output and the traces on its stderr, as [`run_example`] does.
 pub fn run_example_with(command: &mut Command) -> (Output, Vec<String>) {
     let output = command.output().expect("the example runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        !stdout.contains('\x1b'),
+        !stdout.contains('\x1b') && !stderr.contains('\x1b'),
         "plain output when not on a terminal"
     );
-    // Each trace starts a line, the first one perhaps the first line; a trace ends at a blank
-    // line (the metrics table may follow the last one).
-    let traces = format!("\n{stdout}")
+    assert!(
+        traces_in(&stdout).is_empty(),
+        "traces kept apart from the application's output:\n{stdout}"
+    );
+    let traces = traces_in(&stderr);
+    (output, traces)
+}
+
+/// The traces the console printed in `text`: each starts a line and ends at a blank line.
+pub fn traces_in(text: &str) -> Vec<String> {
+    format!("\n{text}")
         .split("\ntrace ")
         .skip(1)
         .map(|trace| {
             let trace = trace.split_once("\n\n").map_or(trace, |(trace, _)| trace);
             format!("trace {trace}\n")
         })
-        .collect();
-    (output, traces)
+        .collect()
 }
 
 /// The one trace containing `needle`.
@@ -101,6 +109,8 @@ pub struct RunningServer {
     /// Its stdout after the first line, kept open so that later output does not fail on a
     /// closed pipe, until the test takes it.
     stdout: Option<BufReader<ChildStdout>>,
+    /// Its stderr (logs and console traces), until the test takes it.
+    stderr: Option<BufReader<ChildStderr>>,
 }
 
 impl RunningServer {
@@ -114,7 +124,8 @@ impl RunningServer {
     }
 
     /// Waits at most `limit` for the server to exit; its exit status and everything it wrote on
-    /// stderr. Panics, with that stderr, when it is still running then.
+    /// stderr that the test did not take. Panics, with that stderr, when it is still running
+    /// then.
     pub fn wait_for_exit(&mut self, limit: Duration) -> (ExitStatus, String) {
         let deadline = Instant::now() + limit;
         let status = loop {
@@ -129,12 +140,10 @@ impl RunningServer {
             std::thread::sleep(Duration::from_millis(10));
         };
         let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .expect("piped stderr")
-            .read_to_string(&mut stderr)
-            .expect("the server's stderr");
+        if let Some(mut rest) = self.stderr.take() {
+            rest.read_to_string(&mut stderr)
+                .expect("the server's stderr");
+        }
         match status {
             Some(status) => (status, stderr),
             None => panic!("the server still ran {limit:?} later; stderr:\n{stderr}"),
@@ -146,6 +155,13 @@ impl RunningServer {
         self.stdout
             .take()
             .expect("the server's stdout is taken once")
+    }
+
+    /// Its stderr, where its logs and console traces go, for the test to read.
+    pub fn take_stderr(&mut self) -> BufReader<ChildStderr> {
+        self.stderr
+            .take()
+            .expect("the server's stderr is taken once")
     }
 }
 
@@ -179,10 +195,12 @@ pub fn start_server(command: &mut Command) -> RunningServer {
         let _ = child.wait();
         panic!("the server's first line is not `listening on ADDR`: {first:?}\nstderr:\n{stderr}");
     };
+    let stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
     RunningServer {
         address,
         child,
         stdout: Some(stdout),
+        stderr: Some(stderr),
     }
 }
 

@@ -33,6 +33,8 @@ pub struct TelemetryConfig {
     pub limits: LimitsConfig,
     /// Which gRPC metadata keys become attributes.
     pub metadata: MetadataConfig,
+    /// `TONIC_TRACED_CONSOLE_OUTPUT`: where the console exporters print.
+    pub console_output: ConsoleOutput,
     /// [`STRICT_VARIABLE`], else the code's choice: what was done with bad values.
     pub strictness: Strictness,
     /// The bad values ignored ([`Strictness::Lenient`]): one warning per variable, naming it,
@@ -104,6 +106,19 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Where the console exporters print traces and metrics, apart from the application's own
+/// output on stdout.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ConsoleOutput {
+    /// `stderr`, the default: beside the log lines, each trace written in one piece.
+    #[default]
+    Stderr,
+    /// `stdout`.
+    Stdout,
+    /// Any other value: a file, created if missing and appended to.
+    File(std::path::PathBuf),
+}
+
 /// Span export and sampling settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TracesConfig {
@@ -124,7 +139,7 @@ pub struct TracesConfig {
 pub enum TracesExporter {
     /// `otlp`: to a collector, see [`OtlpConfig`].
     Otlp,
-    /// `console`: a readable waterfall on standard output.
+    /// `console`: each trace as a readable waterfall, printed where [`ConsoleOutput`] says.
     Console,
 }
 
@@ -152,7 +167,7 @@ pub enum MetricsExporter {
     Otlp,
     /// `prometheus`: served for scraping, see [`PrometheusConfig`].
     Prometheus,
-    /// `console`: printed on standard output.
+    /// `console`: a table printed where [`ConsoleOutput`] says.
     Console,
 }
 
@@ -328,6 +343,9 @@ pub fn from_env(
             }),
         limits: limits(&env)?,
         metadata: metadata(&env)?,
+        console_output: env
+            .read("TONIC_TRACED_CONSOLE_OUTPUT", console_output)?
+            .or_default(&env, ConsoleOutput::Stderr, |_| "stderr".to_owned()),
         strictness: env.strictness,
         warnings: Vec::new(),
     };
@@ -879,6 +897,29 @@ fn key_file(var: &Var) -> Result<Secret, ConfigError> {
     Ok(Secret(key))
 }
 
+/// `stderr`, `stdout` (in any case), else the path of a file that can be appended to (it is
+/// created if missing).
+fn console_output(var: &Var) -> Result<ConsoleOutput, ConfigError> {
+    Ok(match var.value.to_ascii_lowercase().as_str() {
+        "stderr" => ConsoleOutput::Stderr,
+        "stdout" => ConsoleOutput::Stdout,
+        _ => {
+            let path = std::path::PathBuf::from(&var.value);
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|error| {
+                    var.error(format_args!(
+                        "cannot be appended to ({error}); name a writable file, or `stderr` or \
+                         `stdout`"
+                    ))
+                })?;
+            ConsoleOutput::File(path)
+        }
+    })
+}
+
 /// `true` or `false`, ignoring ASCII case.
 fn boolean(var: &Var) -> Result<bool, ConfigError> {
     choice(var, "a boolean", &[("true", true), ("false", false)])
@@ -1123,6 +1164,7 @@ mod tests {
                 semconv: SemconvMode::OLD,
                 limits: LimitsConfig::default(),
                 metadata: MetadataConfig::default(),
+                console_output: ConsoleOutput::Stderr,
                 strictness: Strictness::Strict,
                 warnings: Vec::new(),
             }
@@ -1863,6 +1905,35 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn console_output() {
+        let output = |value: &str| ok(&[("TONIC_TRACED_CONSOLE_OUTPUT", value)]).console_output;
+        assert_eq!(ok(&[]).console_output, ConsoleOutput::Stderr);
+        assert_eq!(output("STDOUT"), ConsoleOutput::Stdout);
+        assert_eq!(output(" stderr "), ConsoleOutput::Stderr);
+        let file = std::env::temp_dir().join(format!("console-{}.txt", std::process::id()));
+        let named = file.to_str().expect("a UTF-8 temporary directory");
+        assert_eq!(output(named), ConsoleOutput::File(file.clone()));
+        assert!(file.exists(), "created");
+        std::fs::remove_file(&file).unwrap();
+        let unwritable = [("TONIC_TRACED_CONSOLE_OUTPUT", "/nonexistent-dir/traces.txt")];
+        let message = error(&unwritable);
+        assert!(
+            message.starts_with(
+                "TONIC_TRACED_CONSOLE_OUTPUT=\"/nonexistent-dir/traces.txt\" cannot be appended \
+                 to ("
+            ) && message.ends_with("); name a writable file, or `stderr` or `stdout`"),
+            "{message}"
+        );
+        let config = lenient(&unwritable);
+        assert_eq!(config.console_output, ConsoleOutput::Stderr);
+        assert!(
+            config.warnings[0].ends_with("; ignored, using the default: stderr"),
+            "{:?}",
+            config.warnings
+        );
     }
 
     #[test]

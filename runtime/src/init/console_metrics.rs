@@ -1,4 +1,4 @@
-//! The console metric exporter: at each export (every `OTEL_METRIC_EXPORT_INTERVAL` and at
+//! The console metric exporter: where the console output goes, at each export (every `OTEL_METRIC_EXPORT_INTERVAL` and at
 //! shutdown) a table of the RPCs by side, method and status, then any other metric one line
 //! per data point:
 //!
@@ -10,8 +10,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Display};
-use std::io::Write;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use opentelemetry::{KeyValue, Value};
@@ -22,19 +20,22 @@ use opentelemetry_sdk::metrics::data::{
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
+use super::config::{ConfigError, ConsoleOutput};
+use super::console::ConsoleWriter;
 use crate::status::code_name;
 use crate::tracer::SCOPE_NAME;
 
-/// Prints cumulative metrics as plain text on standard output.
+/// Prints cumulative metrics as plain text where the console output goes.
 pub(super) struct ConsoleMetricExporter {
-    out: Mutex<Box<dyn Write + Send>>,
+    out: ConsoleWriter,
 }
 
 impl ConsoleMetricExporter {
-    pub(super) fn new() -> Self {
-        ConsoleMetricExporter {
-            out: Mutex::new(Box::new(std::io::stdout())),
-        }
+    /// Prints where `output` says; fails when its file cannot be opened for appending.
+    pub(super) fn to(output: &ConsoleOutput) -> Result<Self, ConfigError> {
+        Ok(ConsoleMetricExporter {
+            out: ConsoleWriter::open(output)?,
+        })
     }
 }
 
@@ -50,9 +51,8 @@ impl PushMetricExporter for ConsoleMetricExporter {
         if text.is_empty() {
             return Ok(());
         }
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
+        self.out
+            .write_block(&text)
             .map_err(|error| OTelSdkError::InternalFailure(format!("console metrics: {error}")))
     }
 

@@ -8,7 +8,9 @@ use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::Resource;
 
-use super::config::{name_of, ConfigError, MetricsConfig, MetricsExporter, METRICS_EXPORTERS};
+use super::config::{
+    name_of, ConfigError, ConsoleOutput, MetricsConfig, MetricsExporter, METRICS_EXPORTERS,
+};
 #[cfg(feature = "console")]
 use super::console_metrics::ConsoleMetricExporter;
 use super::export_failures::Ledger;
@@ -36,6 +38,7 @@ pub(super) struct MetricsPipeline {
 /// Builds the meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
 pub(super) fn build(
     config: &MetricsConfig,
+    console_output: &ConsoleOutput,
     resource: Resource,
 ) -> Result<Option<MetricsPipeline>, ConfigError> {
     if config.exporters.is_empty() {
@@ -60,7 +63,8 @@ pub(super) fn build(
             }
             #[cfg(feature = "console")]
             MetricsExporter::Console => {
-                builder.with_reader(periodic(ConsoleMetricExporter::new(), config))
+                let exporter = ConsoleMetricExporter::to(console_output)?;
+                builder.with_reader(periodic(exporter, config))
             }
             #[cfg(feature = "prometheus")]
             MetricsExporter::Prometheus => {

@@ -161,7 +161,7 @@ impl Init {
             None
         } else {
             let resource = pipeline::resource(config, service_name);
-            metrics_pipeline::build(&config.metrics, resource)?
+            metrics_pipeline::build(&config.metrics, &config.console_output, resource)?
         };
         core_config(config, traces.as_ref(), metrics.as_ref())
             .install()

@@ -16,7 +16,7 @@ use super::config::{
     PROPAGATORS, TRACES_EXPORTERS,
 };
 #[cfg(feature = "console")]
-use super::console::ConsoleExporter;
+use super::console::ConsoleProcessor;
 use super::export_failures::Ledger;
 #[cfg(feature = "otlp")]
 use super::export_failures::{Counted, ReportedOnce};
@@ -37,8 +37,8 @@ pub(super) struct TracesPipeline {
 /// Builds the tracer provider the configuration describes; `None` when `OTEL_SDK_DISABLED` is
 /// true. Nothing is made global yet.
 ///
-/// Console processors come first: the provider shuts its processors down one after the other,
-/// so a collector that does not answer cannot hold up the console's output.
+/// The console processor comes first: the provider shuts its processors down one after the
+/// other, so a collector that does not answer cannot hold up the console's output.
 pub(super) fn build(
     config: &TelemetryConfig,
     fallback_service_name: Option<&str>,
@@ -57,7 +57,7 @@ pub(super) fn build(
         builder = match exporter {
             #[cfg(feature = "console")]
             TracesExporter::Console => {
-                builder.with_span_processor(batch(ConsoleExporter::new(), &config.traces.batch))
+                builder.with_span_processor(ConsoleProcessor::to(&config.console_output)?)
             }
             #[cfg(feature = "otlp")]
             TracesExporter::Otlp => {
@@ -170,7 +170,7 @@ pub(super) fn resource(config: &TelemetryConfig, fallback_service_name: Option<&
 }
 
 /// A batch processor exporting with `exporter`, as `OTEL_BSP_*` configure it.
-#[cfg_attr(not(any(feature = "console", feature = "otlp")), allow(dead_code))]
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
 fn batch<E: SpanExporter + 'static>(exporter: E, config: &BatchConfig) -> BatchSpanProcessor {
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(config.max_queue_size)

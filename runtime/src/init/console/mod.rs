@@ -1,5 +1,5 @@
-//! The console exporter: each finished trace printed as a waterfall, the default when no
-//! exporter is configured.
+//! The console exporter: each trace printed as a waterfall as soon as its spans in this process
+//! have ended, the default when no exporter is configured.
 //!
 //! ```text
 //! trace 4bf92f3577b34da6a3ce929d0e0e4736 · 15 spans · 25.0ms
@@ -14,105 +14,170 @@
 //!    └─ … 6 more message spans                      +14.0ms   5.2ms                   ▇▇▇▇▇▇
 //! ```
 
+mod output;
 mod waterfall;
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{Span as _, TraceId};
+use opentelemetry::Context;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
-use super::terminal::colour_wanted;
+use super::config::{ConfigError, ConsoleOutput};
+pub(crate) use output::ConsoleWriter;
 use waterfall::render_trace;
 
-/// Spans kept while their traces' roots are running; past this, the oldest traces are printed
-/// unfinished.
+/// Ended spans kept while other spans of their traces run; past this, the trace buffered
+/// longest is printed unfinished.
 const MAX_BUFFERED_SPANS: usize = 10_000;
-/// A [`SpanExporter`] that prints each trace as a tree with a timeline: the spans of this
-/// process, with their durations, statuses and key attributes.
+
+/// A [`SpanProcessor`] that prints each trace as a tree with a timeline as soon as its last
+/// span in this process ends: the spans of this process, with their durations, statuses and
+/// key attributes. A client and a server in one process make one tree.
 ///
-/// A trace is printed at the end of the batch in which its local root (a span without a parent,
-/// or whose parent is in another process) ended. A client and a server in one process make one
-/// tree when their spans arrive in the same batch, as they do with the batch span processor.
-/// Traces still buffered at flush or shutdown, or pushed out when the buffer is full, are
-/// printed as they are and marked `incomplete`.
-pub struct ConsoleExporter {
-    colored: bool,
-    state: Mutex<State>,
+/// Only sampled spans are printed. The trace is rendered and written on the thread that ends
+/// its last span, in one piece, to stderr unless told otherwise. Traces still running at
+/// flush or shutdown, or pushed out when too many ended spans wait, are printed as they are and
+/// marked `incomplete`.
+pub struct ConsoleProcessor {
+    out: ConsoleWriter,
+    traces: Mutex<RunningTraces>,
+    /// Whether printing failed once already.
+    print_failed: AtomicBool,
 }
 
-/// Where traces are printed, and the spans of those not printed yet.
-struct State {
-    out: Box<dyn Write + Send>,
-    /// Unprinted spans per trace, oldest trace first.
-    pending: Vec<(TraceId, Vec<SpanData>)>,
+/// The traces with spans running in this process.
+#[derive(Default)]
+struct RunningTraces {
+    by_id: HashMap<TraceId, RunningTrace>,
+    /// Ended spans held, across traces.
+    buffered_spans: usize,
+    /// Traces seen so far, to tell the oldest.
+    started: u64,
 }
 
-impl ConsoleExporter {
-    /// Prints to stdout, in colour when stdout is a terminal and `NO_COLOR` is unset.
+/// A trace with spans running in this process.
+struct RunningTrace {
+    /// Its spans started and not yet ended.
+    running: usize,
+    /// Its spans ended and not yet printed.
+    ended: Vec<SpanData>,
+    /// When it was first seen, in [`RunningTraces::started`].
+    order: u64,
+    /// Whether part of it was printed already.
+    partly_printed: bool,
+}
+
+/// Spans of one trace to print.
+struct Printout {
+    trace_id: TraceId,
+    spans: Vec<SpanData>,
+    complete: bool,
+}
+
+impl ConsoleProcessor {
+    /// Prints to stderr, in colour when stderr is a terminal and `NO_COLOR` is unset.
     pub fn new() -> Self {
-        Self::with_writer(std::io::stdout(), colour_wanted(&std::io::stdout()))
+        Self::to(&ConsoleOutput::Stderr).expect("stderr needs no opening")
+    }
+
+    /// Prints where `output` says; fails when its file cannot be opened for appending.
+    pub fn to(output: &ConsoleOutput) -> Result<Self, ConfigError> {
+        Ok(Self::from_writer(ConsoleWriter::open(output)?))
     }
 
     /// Prints to `out`, with ANSI colours when `colored`.
     pub fn with_writer(out: impl Write + Send + 'static, colored: bool) -> Self {
-        ConsoleExporter {
-            colored,
-            state: Mutex::new(State {
-                out: Box::new(out),
-                pending: Vec::new(),
-            }),
+        Self::from_writer(ConsoleWriter::writer(out, colored))
+    }
+
+    fn from_writer(out: ConsoleWriter) -> Self {
+        ConsoleProcessor {
+            out,
+            traces: Mutex::new(RunningTraces::default()),
+            print_failed: AtomicBool::new(false),
         }
+    }
+
+    /// Notes a span of `trace_id` started.
+    fn started(&self, trace_id: TraceId) {
+        self.lock().started(trace_id);
+    }
+
+    /// Takes an ended span; prints its trace when no span of it runs here any more.
+    fn ended(&self, span: SpanData) -> OTelSdkResult {
+        let printouts = self.lock().ended(span);
+        self.print(printouts)
     }
 
     /// Prints every buffered trace, finished or not.
     fn print_all(&self) -> OTelSdkResult {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        for (trace_id, spans) in std::mem::take(&mut state.pending) {
-            state.print(trace_id, &spans, false, self.colored)?;
+        let printouts = self.lock().take_all();
+        self.print(printouts)
+    }
+
+    /// Logs the first failure to print; later ones would say the same.
+    fn warn_once(&self, error: OTelSdkError) {
+        if !self.print_failed.swap(true, Ordering::Relaxed) {
+            tracing::warn!("{error}; later traces may not print either");
         }
-        state.flush()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RunningTraces> {
+        self.traces.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Writes the traces, each in one piece.
+    fn print(&self, printouts: Vec<Printout>) -> OTelSdkResult {
+        for Printout {
+            trace_id,
+            spans,
+            complete,
+        } in printouts
+        {
+            let text = render_trace(trace_id, &spans, complete, self.out.colored());
+            self.out.write_block(&text).map_err(|error| {
+                OTelSdkError::InternalFailure(format!("console exporter: {error}"))
+            })?;
+        }
+        Ok(())
     }
 }
 
-impl Default for ConsoleExporter {
+impl Default for ConsoleProcessor {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl fmt::Debug for ConsoleExporter {
+impl fmt::Debug for ConsoleProcessor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ConsoleExporter")
-            .field("colored", &self.colored)
+        f.debug_struct("ConsoleProcessor")
+            .field("out", &self.out)
             .finish_non_exhaustive()
     }
 }
 
-impl SpanExporter for ConsoleExporter {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut finished = Vec::new();
-        for span in batch {
-            let trace_id = span.span_context.trace_id();
-            if is_local_root(&span) && !finished.contains(&trace_id) {
-                finished.push(trace_id);
-            }
-            state.buffer(span);
+impl SpanProcessor for ConsoleProcessor {
+    fn on_start(&self, span: &mut Span, _cx: &Context) {
+        let context = span.span_context();
+        if context.is_sampled() {
+            self.started(context.trace_id());
         }
-        for trace_id in finished {
-            if let Some(spans) = state.take(trace_id) {
-                state.print(trace_id, &spans, true, self.colored)?;
+    }
+
+    fn on_end(&self, span: SpanData) {
+        if span.span_context.is_sampled() {
+            if let Err(error) = self.ended(span) {
+                self.warn_once(error);
             }
         }
-        while state.buffered_spans() > MAX_BUFFERED_SPANS {
-            let (trace_id, spans) = state.pending.remove(0);
-            state.print(trace_id, &spans, false, self.colored)?;
-        }
-        state.flush()
     }
 
     fn force_flush(&self) -> OTelSdkResult {
@@ -124,53 +189,90 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
-impl State {
-    /// Adds a span to its trace's buffer.
-    fn buffer(&mut self, span: SpanData) {
+impl RunningTraces {
+    fn started(&mut self, trace_id: TraceId) {
+        let next = &mut self.started;
+        let trace = self.by_id.entry(trace_id).or_insert_with(|| {
+            *next += 1;
+            RunningTrace {
+                running: 0,
+                ended: Vec::new(),
+                order: *next,
+                partly_printed: false,
+            }
+        });
+        trace.running += 1;
+    }
+
+    /// Buffers the span; returns its trace if that has no span running any more, and the
+    /// oldest trace if too many spans are buffered.
+    fn ended(&mut self, span: SpanData) -> Vec<Printout> {
         let trace_id = span.span_context.trace_id();
-        match self.pending.iter_mut().find(|(id, _)| *id == trace_id) {
-            Some((_, spans)) => spans.push(span),
-            None => self.pending.push((trace_id, vec![span])),
+        let Some(trace) = self.by_id.get_mut(&trace_id) else {
+            // Started before this processor saw it: print it on its own.
+            return vec![Printout {
+                trace_id,
+                spans: vec![span],
+                complete: false,
+            }];
+        };
+        trace.ended.push(span);
+        trace.running = trace.running.saturating_sub(1);
+        self.buffered_spans += 1;
+        if trace.running == 0 {
+            let trace = self.by_id.remove(&trace_id).expect("found above");
+            self.buffered_spans -= trace.ended.len();
+            return vec![Printout {
+                trace_id,
+                complete: !trace.partly_printed,
+                spans: trace.ended,
+            }];
+        }
+        if self.buffered_spans > MAX_BUFFERED_SPANS {
+            return self.take_oldest().into_iter().collect();
+        }
+        Vec::new()
+    }
+
+    /// The ended spans of the trace seen first among those holding any.
+    fn take_oldest(&mut self) -> Option<Printout> {
+        let trace_id = self
+            .by_id
+            .iter()
+            .filter(|(_, trace)| !trace.ended.is_empty())
+            .min_by_key(|(_, trace)| trace.order)
+            .map(|(&trace_id, _)| trace_id)?;
+        Some(self.take(trace_id))
+    }
+
+    /// The ended spans of every trace, in the order the traces were seen.
+    fn take_all(&mut self) -> Vec<Printout> {
+        let mut waiting: Vec<(u64, TraceId)> = self
+            .by_id
+            .iter()
+            .filter(|(_, trace)| !trace.ended.is_empty())
+            .map(|(&trace_id, trace)| (trace.order, trace_id))
+            .collect();
+        waiting.sort_unstable_by_key(|&(order, _)| order);
+        waiting
+            .into_iter()
+            .map(|(_, trace_id)| self.take(trace_id))
+            .collect()
+    }
+
+    /// The ended spans of a trace, marked incomplete; the trace stays to count its running
+    /// spans.
+    fn take(&mut self, trace_id: TraceId) -> Printout {
+        let trace = self.by_id.get_mut(&trace_id).expect("a running trace");
+        let spans = std::mem::take(&mut trace.ended);
+        trace.partly_printed = true;
+        self.buffered_spans -= spans.len();
+        Printout {
+            trace_id,
+            spans,
+            complete: false,
         }
     }
-
-    /// Removes a trace's spans from the buffer.
-    fn take(&mut self, trace_id: TraceId) -> Option<Vec<SpanData>> {
-        let position = self.pending.iter().position(|(id, _)| *id == trace_id)?;
-        Some(self.pending.remove(position).1)
-    }
-
-    /// The number of spans in the buffer.
-    fn buffered_spans(&self) -> usize {
-        self.pending.iter().map(|(_, spans)| spans.len()).sum()
-    }
-
-    /// Writes one trace.
-    fn print(
-        &mut self,
-        trace_id: TraceId,
-        spans: &[SpanData],
-        complete: bool,
-        colored: bool,
-    ) -> OTelSdkResult {
-        let text = render_trace(trace_id, spans, complete, colored);
-        self.out.write_all(text.as_bytes()).map_err(write_error)
-    }
-
-    /// Flushes the writer.
-    fn flush(&mut self) -> OTelSdkResult {
-        self.out.flush().map_err(write_error)
-    }
-}
-
-fn write_error(error: std::io::Error) -> OTelSdkError {
-    OTelSdkError::InternalFailure(format!("console exporter: {error}"))
-}
-
-/// Whether the span is the first of its trace in this process: it has no parent, or its parent
-/// is in another process.
-fn is_local_root(span: &SpanData) -> bool {
-    span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote
 }
 
 #[cfg(test)]
@@ -179,7 +281,9 @@ mod tests {
 
     use std::time::SystemTime;
 
-    use opentelemetry::trace::{Event, SpanContext, SpanKind, Status, TraceFlags, TraceState};
+    use opentelemetry::trace::{
+        Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState,
+    };
     use opentelemetry::InstrumentationScope;
     use opentelemetry::KeyValue;
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
@@ -307,25 +411,22 @@ mod tests {
         rest
     }
 
-    fn export(exporter: &ConsoleExporter, batch: Vec<SpanData>) {
-        run(exporter.export(batch)).unwrap();
-    }
-
-    /// Polls a future that never waits, as `ConsoleExporter::export` does not.
-    fn run<F: std::future::Future>(future: F) -> F::Output {
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::pin!(future).poll(&mut context) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => panic!("export waited"),
+    /// Starts every span, then ends them in order, as spans reach the processor.
+    fn start_and_end(processor: &ConsoleProcessor, spans: Vec<SpanData>) {
+        for span in &spans {
+            processor.started(span.span_context.trace_id());
+        }
+        for span in spans {
+            processor.ended(span).unwrap();
         }
     }
 
-    /// Exports the batches to a plain exporter, then returns what it printed.
-    fn printed(batches: Vec<Vec<SpanData>>) -> String {
+    /// What a plain processor printed for each group of spans started and ended.
+    fn printed(groups: Vec<Vec<SpanData>>) -> String {
         let buffer = Buffer::default();
-        let exporter = ConsoleExporter::with_writer(buffer.clone(), false);
-        for batch in batches {
-            export(&exporter, batch);
+        let processor = ConsoleProcessor::with_writer(buffer.clone(), false);
+        for spans in groups {
+            start_and_end(&processor, spans);
         }
         buffer.text()
     }
@@ -360,31 +461,34 @@ mod tests {
     }
 
     #[test]
-    fn waits_for_the_local_root() {
+    fn prints_when_the_last_span_here_ends() {
         let buffer = Buffer::default();
-        let exporter = ConsoleExporter::with_writer(buffer.clone(), false);
+        let processor = ConsoleProcessor::with_writer(buffer.clone(), false);
         let mut spans = payment_trace_in_end_order();
-        let ended = spans.split_off(spans.len() - 2);
-        export(&exporter, spans);
-        assert_eq!(buffer.text(), "");
-        // The server span's parent is remote, but the client in the same batch is its parent.
-        export(&exporter, ended);
+        for span in &spans {
+            processor.started(span.span_context.trace_id());
+        }
+        let last = spans.split_off(spans.len() - 2);
+        for span in spans {
+            processor.ended(span).unwrap();
+        }
+        assert_eq!(buffer.text(), "", "printed while the server and client ran");
+        // The server span's parent is remote, but the client here is its parent.
+        for span in last {
+            processor.ended(span).unwrap();
+        }
         let text = buffer.text();
         assert_eq!(text.matches("trace ").count(), 1);
         assert_contains(
             &text,
             "trace 4bf92f3577b34da6a3ce929d0e0e4736 · 15 spans · 25.0ms\n",
         );
-        exporter.force_flush().unwrap();
-        assert_eq!(
-            buffer.text(),
-            text,
-            "the printed trace was dropped from the buffer"
-        );
+        processor.force_flush().unwrap();
+        assert_eq!(buffer.text(), text, "the printed trace stayed buffered");
     }
 
     #[test]
-    fn a_server_span_with_a_remote_parent_ends_the_trace() {
+    fn a_server_span_with_a_remote_parent_is_a_root() {
         let (_client, rest) = payment_trace();
         let text = printed(vec![rest]);
         assert_contains(
@@ -398,14 +502,15 @@ mod tests {
     }
 
     #[test]
-    fn flush_prints_incomplete_traces() {
+    fn flush_prints_running_traces_as_incomplete() {
         let buffer = Buffer::default();
-        let exporter = ConsoleExporter::with_writer(buffer.clone(), false);
+        let processor = ConsoleProcessor::with_writer(buffer.clone(), false);
         let (_client, mut rest) = payment_trace();
-        rest.pop();
-        export(&exporter, rest);
+        let server = rest.pop().unwrap();
+        processor.started(TRACE);
+        start_and_end(&processor, rest);
         assert_eq!(buffer.text(), "");
-        exporter.force_flush().unwrap();
+        processor.force_flush().unwrap();
         let text = buffer.text();
         assert_contains(
             &text,
@@ -414,35 +519,84 @@ mod tests {
         // Their parent has not ended: every span is a root.
         assert_contains(&text, "\nvalidate_payment ");
         assert_contains(&text, "\n… 6 more message spans ");
-        exporter.shutdown().unwrap();
+        processor.shutdown().unwrap();
         assert_eq!(buffer.text(), text);
+        // The server span, ending late, is the rest of that trace.
+        processor.ended(server).unwrap();
+        let rest = &buffer.text()[text.len()..];
+        assert!(
+            rest.starts_with(
+                "trace 4bf92f3577b34da6a3ce929d0e0e4736 · 1 span · 22.5ms · incomplete\n"
+            ),
+            "{rest}"
+        );
     }
 
     #[test]
     fn the_buffer_is_bounded() {
         let buffer = Buffer::default();
-        let exporter = ConsoleExporter::with_writer(buffer.clone(), false);
-        let unfinished = |n: u64| {
+        let processor = ConsoleProcessor::with_writer(buffer.clone(), false);
+        // Traces whose parent span keeps running, each with one ended child.
+        for n in 0..=MAX_BUFFERED_SPANS as u64 {
             let mut child = span(n + 1, 1, "work", n, n + 1);
+            let trace_id = TraceId::from_bytes(u128::from(n + 1).to_be_bytes());
             child.span_context = SpanContext::new(
-                TraceId::from_bytes(u128::from(n + 1).to_be_bytes()),
+                trace_id,
                 child.span_context.span_id(),
                 TraceFlags::SAMPLED,
                 false,
                 TraceState::default(),
             );
-            child
-        };
-        export(
-            &exporter,
-            (0..MAX_BUFFERED_SPANS as u64).map(unfinished).collect(),
-        );
-        assert_eq!(buffer.text(), "");
-        export(&exporter, vec![unfinished(MAX_BUFFERED_SPANS as u64)]);
+            processor.started(trace_id);
+            processor.started(trace_id);
+            processor.ended(child).unwrap();
+            if n < MAX_BUFFERED_SPANS as u64 {
+                assert_eq!(buffer.text(), "");
+            }
+        }
         assert!(buffer.text().starts_with(
             "trace 00000000000000000000000000000001 · 1 span · 0.00ms · incomplete\n"
         ));
         assert_eq!(buffer.text().matches("trace ").count(), 1);
+    }
+
+    #[test]
+    fn prints_through_the_sdk_at_once_and_only_sampled_spans() {
+        use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
+        use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+
+        let buffer = Buffer::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(ConsoleProcessor::with_writer(buffer.clone(), false))
+            .with_sampler(Sampler::TraceIdRatioBased(0.5))
+            .build();
+        let tracer = provider.tracer("console-test");
+        let mut printed_traces = 0;
+        for _ in 0..40 {
+            let root = tracer.start("root");
+            let sampled = root.span_context().is_sampled();
+            let cx = Context::current().with_span(root);
+            let child = tracer.start_with_context("child", &cx);
+            drop(child);
+            let before = buffer.text();
+            drop(cx);
+            let after = buffer.text();
+            if sampled {
+                printed_traces += 1;
+                let new = &after[before.len()..];
+                assert!(new.starts_with("trace "), "{new:?}");
+                assert_contains(new, " · 2 spans · ");
+                assert_contains(new, "\n└─ child ");
+            } else {
+                assert_eq!(after, before, "an unsampled trace was printed");
+            }
+        }
+        assert!(
+            printed_traces > 0 && printed_traces < 40,
+            "{printed_traces}"
+        );
+        assert_eq!(buffer.text().matches("trace ").count(), printed_traces);
+        provider.shutdown().unwrap();
     }
 
     #[test]
@@ -451,8 +605,8 @@ mod tests {
         let server = rest.last_mut().unwrap();
         server.status = Status::error("card declined");
         let buffer = Buffer::default();
-        let exporter = ConsoleExporter::with_writer(buffer.clone(), true);
-        export(&exporter, rest.into_iter().chain([client]).collect());
+        let processor = ConsoleProcessor::with_writer(buffer.clone(), true);
+        start_and_end(&processor, rest.into_iter().chain([client]).collect());
         let text = buffer.text();
         assert_contains(
             &text,

@@ -1,0 +1,96 @@
+//! Where the console exporters print: stderr by default, stdout or a file when
+//! `TONIC_TRACED_CONSOLE_OUTPUT` says so; each trace or table written in one piece.
+
+use std::fmt;
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::sync::{Mutex, PoisonError};
+
+use super::super::config::{ConfigError, ConsoleOutput};
+use super::super::terminal::colour_wanted;
+
+/// An open console destination, and whether to colour what is written to it.
+pub(crate) struct ConsoleWriter {
+    target: Target,
+    colored: bool,
+}
+
+enum Target {
+    Stderr,
+    Stdout,
+    Writer(Mutex<Box<dyn Write + Send>>),
+}
+
+impl ConsoleWriter {
+    /// Opens `output`: a file is created if missing and appended to, never coloured; stderr
+    /// and stdout are coloured when they are terminals and `NO_COLOR` is unset.
+    pub(crate) fn open(output: &ConsoleOutput) -> Result<Self, ConfigError> {
+        Ok(match output {
+            ConsoleOutput::Stderr => ConsoleWriter {
+                target: Target::Stderr,
+                colored: colour_wanted(&io::stderr()),
+            },
+            ConsoleOutput::Stdout => ConsoleWriter {
+                target: Target::Stdout,
+                colored: colour_wanted(&io::stdout()),
+            },
+            ConsoleOutput::File(path) => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|error| {
+                        ConfigError::new(format!(
+                            "TONIC_TRACED_CONSOLE_OUTPUT={path:?}: cannot append to it: {error}; \
+                             name a writable file, or `stderr` or `stdout`"
+                        ))
+                    })?;
+                ConsoleWriter::writer(file, false)
+            }
+        })
+    }
+
+    /// Writes to `out`, with ANSI colours when `colored`.
+    pub(crate) fn writer(out: impl Write + Send + 'static, colored: bool) -> Self {
+        ConsoleWriter {
+            target: Target::Writer(Mutex::new(Box::new(out))),
+            colored,
+        }
+    }
+
+    /// Whether to write ANSI colours.
+    pub(crate) fn colored(&self) -> bool {
+        self.colored
+    }
+
+    /// Writes `text` and flushes, holding the stream's lock throughout so that no other line
+    /// of this process lands inside it.
+    pub(crate) fn write_block(&self, text: &str) -> io::Result<()> {
+        fn write_all(mut out: impl Write, text: &str) -> io::Result<()> {
+            out.write_all(text.as_bytes())?;
+            out.flush()
+        }
+        match &self.target {
+            Target::Stderr => write_all(io::stderr().lock(), text),
+            Target::Stdout => write_all(io::stdout().lock(), text),
+            Target::Writer(out) => {
+                let mut out = out.lock().unwrap_or_else(PoisonError::into_inner);
+                write_all(&mut *out, text)
+            }
+        }
+    }
+}
+
+impl fmt::Debug for ConsoleWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = match self.target {
+            Target::Stderr => "stderr",
+            Target::Stdout => "stdout",
+            Target::Writer(_) => "writer",
+        };
+        f.debug_struct("ConsoleWriter")
+            .field("target", &target)
+            .field("colored", &self.colored)
+            .finish()
+    }
+}
