@@ -66,7 +66,8 @@ pub(super) fn install(guard: &TelemetryGuard, filter: EnvFilter) {
         .try_init();
 }
 
-/// Prefixes each log line with `trace_id=… span_id=…` when written inside a sampled span.
+/// Prefixes each log line with `trace_id=… span_id=…` when a valid span context is current,
+/// sampled or not.
 struct WithTraceIds(Format<Full>);
 
 impl<S, N> FormatEvent<S, N> for WithTraceIds
