@@ -1,0 +1,59 @@
+//! Compiles every Rust block of the README and the user guide: rustdoc runs each ```rust block
+//! of a document included below as a doctest of this crate (`cargo test --doc`, which
+//! scripts/test.sh runs). Blocks marked `no_run` (servers, build scripts) are compiled only.
+//!
+//! The protos the blocks name (`payment`, `kitchen.sink.v1`) are compiled by build.rs with
+//! tonic-traced-build, so a block includes them as the docs tell users to:
+//! `tonic::include_proto!("payment")`.
+
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/README.md")]
+pub struct Guide;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/annotating-protos.md")]
+pub struct AnnotatingProtos;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/bounds-and-keys.md")]
+pub struct BoundsAndKeys;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/build.md")]
+pub struct Build;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/clients.md")]
+pub struct Clients;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/finding-calls.md")]
+pub struct FindingCalls;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/metrics.md")]
+pub struct Metrics;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/own-pipeline.md")]
+pub struct OwnPipeline;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/sampling-and-cost.md")]
+pub struct SamplingAndCost;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/semantic-conventions.md")]
+pub struct SemanticConventions;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/servers.md")]
+pub struct Servers;
+
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/setup.md")]
+pub struct Setup;
