@@ -10,7 +10,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // with the kitchen-sink protos of the tests (`kitchen::sink::v1::HttpThings`).
     tonic_traced_build::configure()
         .include_file("protos.rs")
-        .compile_protos(&["../tests/proto/kitchen/sink/v1/kitchen.proto"], &["../tests/proto"])?;
+        .compile_protos(
+            &["../tests/proto/kitchen/sink/v1/kitchen.proto"],
+            &["../tests/proto"],
+        )?;
     // `tonic::include_proto!("counted")`: a message whose `SpanAttributes` a block writes by hand.
     tonic_traced_build::configure()
         .hand_written_span_attributes("counted.Counted")

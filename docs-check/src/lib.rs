@@ -5,6 +5,11 @@
 //! The protos the blocks name (`payment`, `kitchen.sink.v1`) are compiled by build.rs with
 //! tonic-traced-build, so a block includes them as the docs tell users to:
 //! `tonic::include_proto!("payment")`.
+//!
+//! The other checks of the docs (TOML and proto blocks, commands) are the tests in `tests/`,
+//! reading the documents through [`markdown`].
+
+pub mod markdown;
 
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
