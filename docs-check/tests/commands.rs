@@ -27,8 +27,14 @@ type Check = fn(&Shown, &Output) -> Result<(), String>;
 /// `OTEL_*`/`TONIC_TRACED_*`/`RUST_LOG`/`NO_COLOR` settings and with `KEY` set to [`KEY`].
 const RUN: &[(&str, Check)] = &[
     ("cargo run -p tonic-traced-examples --bin demo", demo),
-    ("NO_COLOR=1 cargo run -q -p tonic-traced-examples --bin demo", demo_without_colour),
-    ("cargo run -p tonic-traced-examples --bin streams-demo", streams_demo),
+    (
+        "NO_COLOR=1 cargo run -q -p tonic-traced-examples --bin demo",
+        demo_without_colour,
+    ),
+    (
+        "cargo run -p tonic-traced-examples --bin streams-demo",
+        streams_demo,
+    ),
     (
         "printf %s cust-123 | openssl dgst -sha256 -hmac \"$KEY\" | awk '{print $2}' | cut -c1-16",
         keyed_hash,
@@ -267,7 +273,12 @@ fn commands_that_run_here_work() {
         let output = outputs.entry(command.text.clone()).or_insert_with(|| {
             let started = std::time::Instant::now();
             let output = run(&command.text);
-            eprintln!("{}: `{}` ran in {:.1?}", command.at, command.text, started.elapsed());
+            eprintln!(
+                "{}: `{}` ran in {:.1?}",
+                command.at,
+                command.text,
+                started.elapsed()
+            );
             output
         });
         let verdict = if output.status.success() {
@@ -334,7 +345,11 @@ fn demo_without_colour(shown: &Shown, output: &Output) -> Result<(), String> {
 fn streams_demo(_: &Shown, output: &Output) -> Result<(), String> {
     contains_all(
         &stdout(output),
-        &["files.FileService/Upload", "chat.ChatService/Chat", "message RECEIVED"],
+        &[
+            "files.FileService/Upload",
+            "chat.ChatService/Chat",
+            "message RECEIVED",
+        ],
     )
 }
 

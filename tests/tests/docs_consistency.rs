@@ -1,6 +1,8 @@
 //! The README, the guide and deploy/README stay true to the code: every configuration
 //! variable they name is one the runtime reads, every relative link (and its `#anchor`) leads
-//! somewhere, and every `cargo run … --bin` and `scripts/…` command names something that exists.
+//! somewhere, every `cargo run … --bin` and `scripts/…` command names something that exists,
+//! and performance figures are quoted from BENCHMARKS.md rather than restated. (The code blocks
+//! and commands themselves are compiled and run by the `docs-check` crate.)
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -171,6 +173,93 @@ fn commands_name_binaries_and_scripts_that_exist() {
                     "{} mentions {name}, which does not exist",
                     path.display()
                 );
+            }
+        }
+    }
+}
+
+/// Whether `word` is a number as the docs write one: `~200,000`, `1.3`, `200k`, `(5`.
+fn is_number(word: &str) -> bool {
+    let word = word
+        .trim_start_matches(['~', '+', '(', '≈'])
+        .trim_end_matches([',', '.', ')', ';', ':']);
+    let digits = word.strip_suffix('k').unwrap_or(word);
+    digits.chars().any(|c| c.is_ascii_digit())
+        && digits
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+}
+
+/// The measured costs a paragraph states: durations in ns or µs, rates (`200,000 spans/s`),
+/// factors (`3×`) and `… ms per …`.
+fn performance_figures(paragraph: &str) -> Vec<String> {
+    let words: Vec<&str> = paragraph.split_whitespace().collect();
+    let mut figures = Vec::new();
+    for (index, word) in words.iter().enumerate() {
+        let bare = word.trim_end_matches([',', '.', ')', ';', ':']);
+        let previous = |back: usize| index.checked_sub(back).map(|at| words[at]);
+        let duration = ["ns", "µs"].iter().any(|unit| {
+            bare.strip_suffix(unit).is_some_and(is_number)
+                || (bare == *unit && previous(1).is_some_and(is_number))
+        });
+        let rate =
+            bare.ends_with("/s") && (1..=3).any(|back| previous(back).is_some_and(is_number));
+        let factor = bare
+            .split('×')
+            .next()
+            .is_some_and(|before| bare.contains('×') && is_number(before));
+        let per = bare == "ms"
+            && previous(1).is_some_and(is_number)
+            && words.get(index + 1) == Some(&"per");
+        if duration || rate || factor || per {
+            let from = index.saturating_sub(3);
+            figures.push(words[from..=index].join(" "));
+        }
+    }
+    figures
+}
+
+/// Measured costs live in BENCHMARKS.md, with the commit and command that produced them; a
+/// figure elsewhere goes stale unseen. A paragraph of the README or the guide that states one
+/// must link BENCHMARKS.md, and a code block (which cannot) must not state one.
+#[test]
+fn performance_figures_are_quoted_from_benchmarks_md() {
+    for (path, text) in documents() {
+        if path.ends_with("deploy/README.md") {
+            continue;
+        }
+        let mut paragraph = String::new();
+        let mut first_line = 1;
+        let mut in_block = false;
+        let lines: Vec<&str> = text.lines().collect();
+        for (index, line) in lines.iter().enumerate() {
+            let fence = line.trim_start().starts_with("```");
+            let boundary = fence || (!in_block && line.trim().is_empty());
+            if !boundary {
+                if paragraph.is_empty() {
+                    first_line = index + 1;
+                }
+                paragraph.push_str(line);
+                paragraph.push('\n');
+            }
+            if boundary || index + 1 == lines.len() {
+                let figures = performance_figures(&paragraph);
+                assert!(
+                    figures.is_empty() || (!in_block && paragraph.contains("BENCHMARKS.md")),
+                    "{}:{first_line}: {figures:?} states a measured cost {}; refer to \
+                     BENCHMARKS.md instead (a link in the same paragraph), where figures are \
+                     kept with the commit and command that measured them",
+                    path.strip_prefix(repo()).unwrap_or(&path).display(),
+                    if in_block {
+                        "in a code block"
+                    } else {
+                        "without linking BENCHMARKS.md"
+                    }
+                );
+                paragraph.clear();
+            }
+            if fence {
+                in_block = !in_block;
             }
         }
     }
