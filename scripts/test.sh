@@ -35,6 +35,8 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r tests/python/deploy-requirements.txt
 
+# docs-check/ is part of the workspace: its tests check the docs' TOML and proto blocks and run
+# the commands they show; its doctests (`--doc`) are every Rust block of README.md and docs/.
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 # The core alone, as a team with its own OpenTelemetry pipeline builds it: built on its own,

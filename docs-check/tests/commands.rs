@@ -24,7 +24,8 @@ struct Shown {
 type Check = fn(&Shown, &Output) -> Result<(), String>;
 
 /// Commands run here, from the repository's root through `sh -c`, with none of the test's
-/// `OTEL_*`/`TONIC_TRACED_*`/`RUST_LOG`/`NO_COLOR` settings and with `KEY` set to [`KEY`].
+/// `OTEL_*`/`TONIC_TRACED_*`/`RUST_LOG`/`NO_COLOR` settings, with `KEY` set to [`KEY`] and
+/// Cargo building in a folder of its own ([`commands_target_dir`]).
 const RUN: &[(&str, Check)] = &[
     ("cargo run -p tonic-traced-examples --bin demo", demo),
     (
@@ -240,13 +241,28 @@ fn every_command_shown_is_run_or_listed_with_a_reason() {
     }
 }
 
-/// Runs `text` with `sh -c` from the repository's root, as a reader would, with at most five
-/// minutes (a first `cargo run` may compile).
+/// Where the commands' `cargo run` builds: a folder of its own in the target directory. A
+/// package built alone unifies fewer features than the workspace's test build, so in the
+/// shared folder it would replace the binaries (`target/debug/demo`) that the examples' tests
+/// run; and it never waits for the lock of a build that runs these tests.
+fn commands_target_dir() -> std::path::PathBuf {
+    let test = std::env::current_exe().expect("the test knows its path");
+    // <target>/debug/deps/commands-…
+    let target = test
+        .ancestors()
+        .nth(3)
+        .expect("the test runs from <target>/<profile>/deps");
+    target.join("docs-check")
+}
+
+/// Runs `text` with `sh -c` from the repository's root, as a reader would, with at most ten
+/// minutes (the first `cargo run` compiles the examples).
 fn run(text: &str) -> Output {
     let mut command = std::process::Command::new("timeout");
     command
-        .args(["--kill-after=10", "300", "sh", "-c", text])
+        .args(["--kill-after=10", "600", "sh", "-c", text])
         .current_dir(repo())
+        .env("CARGO_TARGET_DIR", commands_target_dir())
         .env("KEY", KEY)
         .env_remove("RUST_LOG")
         .env_remove("NO_COLOR");

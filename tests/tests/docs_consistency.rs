@@ -264,3 +264,41 @@ fn performance_figures_are_quoted_from_benchmarks_md() {
         }
     }
 }
+
+/// The versions the guide's front page names ("Versions: tonic 0.14, …, Rust 1.88 or newer")
+/// are the ones the workspace's Cargo.toml builds with, so a dependency upgrade that forgets
+/// the guide fails here.
+#[test]
+fn versions_the_guide_names_are_the_workspaces() {
+    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let guide = std::fs::read_to_string(repo().join("docs/README.md")).unwrap();
+    let line = guide
+        .lines()
+        .find(|line| line.starts_with("Versions: "))
+        .expect("docs/README.md has a `Versions: …` line");
+    let named: Vec<(&str, &str)> = line["Versions: ".len()..]
+        .split(", ")
+        .map(|entry| {
+            let mut words = entry.split_whitespace();
+            (words.next().unwrap(), words.next().unwrap())
+        })
+        .collect();
+    assert!(
+        named.len() >= 4,
+        "docs/README.md:{line}: expected names and versions"
+    );
+    for (name, version) in named {
+        let key = match name {
+            "Rust" => "rust-version".to_owned(),
+            other => other.to_lowercase(),
+        };
+        let declared = manifest.lines().any(|entry| {
+            entry.starts_with(&format!("{key} = ")) && entry.contains(&format!("\"{version}\""))
+        });
+        assert!(
+            declared,
+            "docs/README.md says {name} {version}, but Cargo.toml has no `{key} = …\"{version}\"…`; \
+             update the guide's Versions line to the workspace's"
+        );
+    }
+}
