@@ -1,7 +1,8 @@
 //! The code blocks of README.md and docs/*.md other than the Rust ones (which src/lib.rs
 //! compiles as doctests) are checked here: TOML blocks parse and name crates, versions and
-//! features that exist; proto blocks compile with tonic-traced-build. And every page of the
-//! guide is compiled by src/lib.rs, with its Rust blocks shown whole.
+//! features that exist; proto blocks compile with tonic-traced-build, and the Quickstart's is
+//! the proto the README's Rust blocks are compiled against. And every page of the guide is
+//! compiled by src/lib.rs, with its Rust blocks shown whole.
 
 use std::collections::BTreeSet;
 
@@ -236,4 +237,68 @@ fn proto_blocks_compile_with_tonic_traced_build() {
         }
     }
     assert!(compiled > 0, "no proto block was found to compile");
+}
+
+/// A proto file's text without comments, its whitespace collapsed.
+fn normalized_proto(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split("//").next().unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The top-level `message`/`service`/`enum` declarations of a normalized proto, whole.
+fn declarations(proto: &str) -> Vec<&str> {
+    let mut found = Vec::new();
+    let mut depth = 0;
+    let mut start = None;
+    for (index, c) in proto.char_indices() {
+        match c {
+            '{' => {
+                if depth == 0 {
+                    // The declaration starts after the statement or declaration before it.
+                    start = Some(proto[..index].rfind([';', '}']).map_or(0, |at| at + 1));
+                }
+                depth += 1;
+            }
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    found.push(proto[start.take().unwrap()..=index].trim());
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// The README's Quickstart proto is the examples' `payment.proto` (each message and service it
+/// declares is declared the same there): docs-check's build.rs compiles that file for the
+/// README's Rust blocks, which so use what the Quickstart shows.
+#[test]
+fn quickstart_proto_is_the_examples_payment_proto() {
+    let readme = guide().remove(0);
+    let quickstart = &blocks(&readme, "proto")[0];
+    let examples = normalized_proto(
+        &std::fs::read_to_string(repo().join("examples/proto/payment.proto")).unwrap(),
+    );
+    let shown = normalized_proto(&quickstart.code);
+    let declared = declarations(&shown);
+    assert!(
+        !declared.is_empty(),
+        "{}: no declaration found",
+        quickstart.at
+    );
+    for declaration in declared {
+        assert!(
+            examples.contains(declaration),
+            "{}: `{declaration}` is not declared so in examples/proto/payment.proto, which the \
+             README's Rust blocks are compiled against; make the two agree",
+            quickstart.at
+        );
+    }
 }
