@@ -324,6 +324,12 @@ fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// What a reader sees in the terminal: stdout, then stderr (where the console exporter
+/// prints traces unless `TONIC_TRACED_CONSOLE_OUTPUT` says otherwise).
+fn terminal(output: &Output) -> String {
+    stdout(output) + &String::from_utf8_lossy(&output.stderr)
+}
+
 /// Checks that `text` contains each of `wanted`.
 fn contains_all(text: &str, wanted: &[&str]) -> Result<(), String> {
     match wanted.iter().find(|part| !text.contains(**part)) {
@@ -334,12 +340,12 @@ fn contains_all(text: &str, wanted: &[&str]) -> Result<(), String> {
 
 /// The demo: payment and order services on loopback, their traces as waterfalls.
 fn demo(_: &Shown, output: &Output) -> Result<(), String> {
-    let stdout = stdout(output);
-    if !stdout.lines().any(|line| line.starts_with("trace ")) {
+    let terminal = terminal(output);
+    if !terminal.lines().any(|line| line.starts_with("trace ")) {
         return Err("it printed no waterfall (no `trace …` header)".into());
     }
     contains_all(
-        &stdout,
+        &terminal,
         &[
             "a payment: txn-123 approved",
             "payment.PaymentService/ProcessPayment",
@@ -351,7 +357,7 @@ fn demo(_: &Shown, output: &Output) -> Result<(), String> {
 /// The demo as docs/setup.md runs it for its sample output: the same, without colours.
 fn demo_without_colour(shown: &Shown, output: &Output) -> Result<(), String> {
     demo(shown, output)?;
-    match stdout(output).contains('\u{1b}') {
+    match terminal(output).contains('\u{1b}') {
         true => Err("NO_COLOR=1 still printed escape codes".into()),
         false => Ok(()),
     }
@@ -360,7 +366,7 @@ fn demo_without_colour(shown: &Shown, output: &Output) -> Result<(), String> {
 /// The streaming demo: client streaming and bidi calls, traced.
 fn streams_demo(_: &Shown, output: &Output) -> Result<(), String> {
     contains_all(
-        &stdout(output),
+        &terminal(output),
         &[
             "files.FileService/Upload",
             "chat.ChatService/Chat",
