@@ -50,8 +50,10 @@ fn read(path: String) -> Document {
 /// A fenced code block.
 #[derive(Debug, Clone)]
 pub struct Block {
-    /// `file:line` of the opening fence, e.g. `README.md:55`.
-    pub at: String,
+    /// The document's path, e.g. `README.md`.
+    pub file: String,
+    /// The line of the opening fence, from 1.
+    pub line: usize,
     /// What follows the opening fence, e.g. `rust,no_run`.
     pub info: String,
     /// The lines between the fences, without the fence's indentation.
@@ -59,6 +61,11 @@ pub struct Block {
 }
 
 impl Block {
+    /// `file:line` of the opening fence, e.g. `README.md:55`.
+    pub fn at(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+
     /// The language: the info string up to the first comma or space (`rust` for `rust,no_run`).
     pub fn lang(&self) -> &str {
         self.info.split([',', ' ']).next().unwrap_or_default()
@@ -98,7 +105,8 @@ impl Document {
                         })
                         .collect();
                     blocks.push(Block {
-                        at: format!("{}:{line}", self.path),
+                        file: self.path.clone(),
+                        line,
                         info,
                         code: code.join("\n") + "\n",
                     });

@@ -37,7 +37,7 @@ fn rust_blocks_are_compiled_and_shown_whole() {
                 !block.info.contains("ignore"),
                 "{}: ```{} is not compiled; make the block compile (no_run if it must not \
                  run) instead",
-                block.at,
+                block.at(),
                 block.info
             );
             for (offset, line) in block.code.lines().enumerate() {
@@ -46,7 +46,7 @@ fn rust_blocks_are_compiled_and_shown_whole() {
                     trimmed != "#" && !trimmed.starts_with("# "),
                     "{} (line {} of the block): `{line}` is hidden by rustdoc but shown by \
                      GitHub; write the block so that every line can be shown",
-                    block.at,
+                    block.at(),
                     offset + 1
                 );
             }
@@ -103,7 +103,7 @@ fn toml_blocks_parse_and_name_crates_versions_and_features_that_exist() {
     for document in guide() {
         for block in blocks(&document, "toml") {
             let table: toml::Table = block.code.parse().unwrap_or_else(|error| {
-                panic!("{}: the TOML block does not parse: {error}", block.at)
+                panic!("{}: the TOML block does not parse: {error}", block.at())
             });
             for section in ["dependencies", "build-dependencies", "dev-dependencies"] {
                 let Some(dependencies) = table.get(section).and_then(toml::Value::as_table) else {
@@ -111,7 +111,7 @@ fn toml_blocks_parse_and_name_crates_versions_and_features_that_exist() {
                 };
                 for (name, entry) in dependencies {
                     checked += 1;
-                    let at = format!("{}: [{section}] {name}", block.at);
+                    let at = format!("{}: [{section}] {name}", block.at());
                     let workspace_entry = used.get(name).unwrap_or_else(|| {
                         panic!("{at}: no crate of the workspace uses {name}; add it there or fix the name")
                     });
@@ -193,8 +193,8 @@ fn quickstart_dependencies_cover_the_readmes_rust_blocks() {
                 listed.contains(&name),
                 "{} uses `{name}::`, which the Quickstart's Cargo.toml ({}) does not list; \
                  add it there",
-                block.at,
-                quickstart.at
+                block.at(),
+                quickstart.at()
             );
         }
     }
@@ -230,7 +230,7 @@ fn proto_blocks_compile_with_tonic_traced_build() {
                     "{}: the proto block does not compile with tonic-traced-build:\n{error}\n\
                      (a block without a `syntax` line is compiled after these lines, which the \
                      line numbers above count:\n{FRAGMENT_HEADER})",
-                    block.at
+                    block.at()
                 );
             }
             compiled += 1;
@@ -291,14 +291,14 @@ fn quickstart_proto_is_the_examples_payment_proto() {
     assert!(
         !declared.is_empty(),
         "{}: no declaration found",
-        quickstart.at
+        quickstart.at()
     );
     for declaration in declared {
         assert!(
             examples.contains(declaration),
             "{}: `{declaration}` is not declared so in examples/proto/payment.proto, which the \
              README's Rust blocks are compiled against; make the two agree",
-            quickstart.at
+            quickstart.at()
         );
     }
 }

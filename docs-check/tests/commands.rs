@@ -151,7 +151,7 @@ fn split_comment(line: &str) -> (&str, &str) {
     (line.trim(), "")
 }
 
-/// The words of a command after its leading `NAME=value` assignments: the program first.
+/// The program a command runs: its first word after leading `NAME=value` assignments.
 fn program(text: &str) -> &str {
     text.split_whitespace()
         .find(|word| !word.contains('=') || word.starts_with('-'))
@@ -166,14 +166,12 @@ fn shown() -> Vec<Shown> {
             if !matches!(block.lang(), "sh" | "console" | "bash" | "shell") {
                 continue;
             }
-            let (file, first) = block.at.rsplit_once(':').unwrap();
-            let first: usize = first.parse().unwrap();
             let mut pending = String::new();
             let mut start = 0;
             for (offset, line) in block.code.lines().enumerate() {
                 let line = line.trim().trim_start_matches("$ ");
                 if pending.is_empty() {
-                    start = first + 1 + offset;
+                    start = block.line + 1 + offset;
                 }
                 if let Some(continued) = line.strip_suffix('\\') {
                     pending.push_str(continued.trim());
@@ -184,7 +182,7 @@ fn shown() -> Vec<Shown> {
                 let (text, comment) = split_comment(&pending);
                 if !text.is_empty() {
                     commands.push(Shown {
-                        at: format!("{file}:{start}"),
+                        at: format!("{}:{start}", block.file),
                         text: text.split_whitespace().collect::<Vec<_>>().join(" "),
                         comment: comment.to_owned(),
                     });
