@@ -34,7 +34,9 @@ impl Extractor for MetadataExtractor<'_> {
             other => headers.get_all(other).iter(),
         };
         let first = values.next()?.to_str().ok()?;
-        if key == "traceparent" && (values.next().is_some() || parse_traceparent(first).is_none()) {
+        if key == "traceparent"
+            && (values.next().is_some() || parse_traceparent(first.as_bytes()).is_none())
+        {
             return None;
         }
         Some(first)
@@ -59,11 +61,19 @@ pub(crate) struct Traceparent {
     pub(crate) flags: u8,
 }
 
-/// Parses a `traceparent`: lowercase hex, non-zero ids, version `ff` forbidden, exactly 55
-/// characters for version `00` and more only after a `-` for later versions.
-pub(crate) fn parse_traceparent(value: &str) -> Option<Traceparent> {
-    let bytes = value.as_bytes();
-    if bytes.len() < 55 || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+/// The length of a version `00` `traceparent`, and of the part of later versions' that
+/// [`parse_traceparent`] reads.
+pub(crate) const TRACEPARENT_LENGTH: usize = 55;
+
+/// Parses a `traceparent`: lowercase hex, non-zero ids, version `ff` forbidden, exactly
+/// [`TRACEPARENT_LENGTH`] characters for version `00` and more only after a `-` for later
+/// versions (whose extra fields it does not read).
+pub(crate) fn parse_traceparent(bytes: &[u8]) -> Option<Traceparent> {
+    if bytes.len() < TRACEPARENT_LENGTH
+        || bytes[2] != b'-'
+        || bytes[35] != b'-'
+        || bytes[52] != b'-'
+    {
         return None;
     }
     let version = lower_hex(&bytes[0..2])?;
@@ -71,9 +81,9 @@ pub(crate) fn parse_traceparent(value: &str) -> Option<Traceparent> {
     let trace_id =
         u128::from(lower_hex(&bytes[3..19])?) << 64 | u128::from(lower_hex(&bytes[19..35])?);
     let length_ok = match version {
-        0 => bytes.len() == 55,
+        0 => bytes.len() == TRACEPARENT_LENGTH,
         0xff => false,
-        _ => bytes.len() == 55 || bytes[55] == b'-',
+        _ => bytes.len() == TRACEPARENT_LENGTH || bytes[TRACEPARENT_LENGTH] == b'-',
     };
     let span_id = lower_hex(&bytes[36..52])?;
     let flags = lower_hex(&bytes[53..55])?;
@@ -148,14 +158,14 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
     fn is_valid_traceparent(value: &str) -> bool {
-        parse_traceparent(value).is_some()
+        parse_traceparent(value.as_bytes()).is_some()
     }
 
     #[test]
     fn w3c_traceparent_rules() {
         let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert_eq!(
-            parse_traceparent(valid),
+            parse_traceparent(valid.as_bytes()),
             Some(Traceparent {
                 trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
                 span_id: 0x00f067aa0ba902b7,

@@ -264,10 +264,9 @@ where
             identity.method,
             identity.full_name,
         );
-        let tally = metrics.tally.clone();
         let span = RpcSpan {
             cx: cx.clone(),
-            metrics,
+            metrics: metrics.clone(),
             deadline: deadline(request.headers()),
             is_error: self.options.is_error,
             semconv,
@@ -278,7 +277,7 @@ where
         // still carries them.
         let prefetch = link.is_some() && single_request && cx.span().is_recording();
         let request = request.map(|body| {
-            let mut body = TracedRequestBody::new(body, cx, tally, messages, single_request);
+            let mut body = TracedRequestBody::new(body, cx, metrics, messages, single_request);
             if prefetch {
                 Pin::new(&mut body).prefetch();
             }

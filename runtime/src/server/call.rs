@@ -8,13 +8,14 @@ use opentelemetry::Context;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::codec::{CallSlot, ReceivedMessages};
+use super::headers::RequestHeaders;
 use super::in_context::InContext;
 use super::options::MethodTracing;
 use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
 use crate::call_fields::{record_message_fields, RecordedFields};
 use crate::config;
-use crate::deadline::deadline;
+use crate::deadline::timeout_deadline;
 use crate::limits::MessageBudget;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
 use crate::metadata;
@@ -74,7 +75,7 @@ impl ServerCall {
             .filter(|_| sizes_wanted(messages))
             .map(|message| message.encoded_size());
         if let Some(size) = request_size {
-            metrics.tally.received(size);
+            metrics.received(size);
         }
         // Taken for every call, so that no decoder's slot outlives its call's start; a request
         // stream's decoder counts, and records, what is read from it.
@@ -84,16 +85,14 @@ impl ServerCall {
                 RpcKind::ClientStreaming | RpcKind::BidiStreaming
             )
         });
+        let headers = RequestHeaders::scan(request.metadata().as_ref());
+        let deadline = headers.grpc_timeout.and_then(timeout_deadline);
         let rpc_span = |cx: Context, metrics: CallMetrics| {
             if let Some(slot) = &request_stream {
-                slot.connect(ReceivedMessages::new(
-                    cx.clone(),
-                    messages,
-                    metrics.tally.clone(),
-                ));
+                slot.connect(ReceivedMessages::new(cx.clone(), messages, metrics.clone()));
             }
             RpcSpan {
-                deadline: deadline(request.metadata().as_ref()),
+                deadline,
                 cx,
                 metrics,
                 is_error: tracing.is_error(),
@@ -104,10 +103,10 @@ impl ServerCall {
         let fields = RecordedFields::default();
         let public_endpoint =
             tracing.public_endpoint() || config.is_public_endpoint(method.service);
-        let fast_path = config
-            .w3c_parent_based
-            .then(|| w3c_remote_context(request.metadata().as_ref()))
-            .flatten();
+        let fast_path = headers
+            .lone_traceparent
+            .filter(|_| config.w3c_parent_based)
+            .and_then(w3c_remote_context);
         let remote = match fast_path {
             // The caller did not sample and the sampler follows it: the call runs in the
             // caller's context, which outgoing calls pass on.
@@ -188,7 +187,7 @@ impl ServerCall {
                 } else {
                     0
                 };
-                span.metrics.tally.sent(size);
+                span.metrics.sent(size);
                 record_message_fields(&span.cx, Some(&fields), message);
                 record_response_metadata(&span.cx, response.metadata());
                 record_message(
