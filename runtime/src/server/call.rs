@@ -139,8 +139,7 @@ impl ServerCall {
         if cx.span().is_recording() {
             let mut attributes = Vec::with_capacity(8);
             if let Some(message) = request.get_ref().message() {
-                message.record_attributes(&mut attributes);
-                fields.keep_new(&mut attributes);
+                fields.record_new(message, &mut attributes);
             }
             peer_attributes(request, &mut attributes);
             cx.span().set_attributes(attributes);
