@@ -264,14 +264,13 @@ where
             identity.method,
             identity.full_name,
         );
-        let span = RpcSpan {
-            cx: cx.clone(),
-            metrics: metrics.clone(),
-            deadline: deadline(request.headers()),
-            is_error: self.options.is_error,
+        let span = RpcSpan::new(
+            cx.clone(),
+            metrics.clone(),
+            deadline(request.headers()),
+            self.options.is_error,
             semconv,
-            ended: false,
-        };
+        );
         // A generated client's codec notes the request's fields as it encodes it: for a
         // recorded single-request call, encoded now, so a call that never reaches the wire
         // still carries them.

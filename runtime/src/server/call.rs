@@ -91,14 +91,7 @@ impl ServerCall {
             if let Some(slot) = &request_stream {
                 slot.connect(ReceivedMessages::new(cx.clone(), messages, metrics.clone()));
             }
-            RpcSpan {
-                deadline,
-                cx,
-                metrics,
-                is_error: tracing.is_error(),
-                semconv,
-                ended: false,
-            }
+            RpcSpan::new(cx, metrics, deadline, tracing.is_error(), semconv)
         };
         let fields = RecordedFields::default();
         let public_endpoint =
@@ -135,8 +128,10 @@ impl ServerCall {
         };
         let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
         let cx = MessageBudget::attach(config.tracer.start(builder, &parent), messages, limit);
+        let span = rpc_span(cx, metrics);
 
-        if cx.span().is_recording() {
+        let cx = &span.cx;
+        if span.recording {
             let mut attributes = Vec::with_capacity(8);
             if let Some(message) = request.get_ref().message() {
                 fields.record_new(message, &mut attributes);
@@ -144,14 +139,14 @@ impl ServerCall {
             peer_attributes(request, &mut attributes);
             cx.span().set_attributes(attributes);
             config.server_metadata.record(
-                &cx,
+                cx,
                 metadata::Direction::Request,
                 request.metadata().as_ref(),
             );
         }
         if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
             record_message(
-                &cx,
+                cx,
                 messages,
                 Direction::Received,
                 1,
@@ -160,7 +155,7 @@ impl ServerCall {
             );
         }
         ServerCall {
-            span: rpc_span(cx, metrics),
+            span,
             messages,
             fields,
         }
@@ -187,16 +182,18 @@ impl ServerCall {
                     0
                 };
                 span.metrics.sent(size);
-                record_message_fields(&span.cx, Some(&fields), message);
-                record_response_metadata(&span.cx, response.metadata());
-                record_message(
-                    &span.cx,
-                    messages,
-                    Direction::Sent,
-                    1,
-                    || MessageSize::Uncompressed(size),
-                    |attributes| message.record_attributes(attributes),
-                );
+                if span.recording {
+                    record_message_fields(&span.cx, Some(&fields), message);
+                    record_response_metadata(&span.cx, response.metadata());
+                    record_message(
+                        &span.cx,
+                        messages,
+                        Direction::Sent,
+                        1,
+                        || MessageSize::Uncompressed(size),
+                        |attributes| message.record_attributes(attributes),
+                    );
+                }
                 span.end(Code::Ok, "");
             }
             Err(status) => {
