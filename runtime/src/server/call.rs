@@ -162,7 +162,7 @@ impl ServerCall {
     }
 
     /// Runs the handler of a unary or client-streaming RPC; the span ends with its result.
-    pub async fn unary<R, F>(self, handler: F) -> Result<Response<R>, Status>
+    pub fn unary<R, F>(self, handler: F) -> impl Future<Output = Result<Response<R>, Status>>
     where
         R: TracedMessage,
         F: Future<Output = Result<Response<R>, Status>>,
@@ -172,57 +172,68 @@ impl ServerCall {
             messages,
             fields,
         } = self;
-        let (mut span, result) = InContext::new(span, handler).await;
-        match &result {
-            Ok(response) => {
-                let message = response.get_ref();
-                let size = if sizes_wanted(messages) {
-                    message.encoded_size()
-                } else {
-                    0
-                };
-                span.metrics.sent(size);
-                if span.recording {
-                    record_message_fields(&span.cx, Some(&fields), message);
-                    record_response_metadata(&span.cx, response.metadata());
-                    record_message(
-                        &span.cx,
-                        messages,
-                        Direction::Sent,
-                        1,
-                        || MessageSize::Uncompressed(size),
-                        |attributes| message.record_attributes(attributes),
-                    );
+        InContext::new(
+            span,
+            handler,
+            move |mut span: RpcSpan, result: Result<Response<R>, Status>| {
+                match &result {
+                    Ok(response) => {
+                        let message = response.get_ref();
+                        let size = if sizes_wanted(messages) {
+                            message.encoded_size()
+                        } else {
+                            0
+                        };
+                        span.metrics.sent(size);
+                        if span.recording {
+                            record_message_fields(&span.cx, Some(&fields), message);
+                            record_response_metadata(&span.cx, response.metadata());
+                            record_message(
+                                &span.cx,
+                                messages,
+                                Direction::Sent,
+                                1,
+                                || MessageSize::Uncompressed(size),
+                                |attributes| message.record_attributes(attributes),
+                            );
+                        }
+                        span.end(Code::Ok, "");
+                    }
+                    Err(status) => {
+                        record_response_metadata(&span.cx, status.metadata());
+                        span.end_with_status(status);
+                    }
                 }
-                span.end(Code::Ok, "");
-            }
-            Err(status) => {
-                record_response_metadata(&span.cx, status.metadata());
-                span.end_with_status(status);
-            }
-        }
-        result
+                result
+            },
+        )
     }
 
     /// Runs the handler of a server-streaming or bidi RPC; the span ends with the response
     /// stream, or with the handler's error.
-    pub async fn streaming<S, F>(self, handler: F) -> Result<Response<TracedStream<S>>, Status>
+    pub fn streaming<S, F>(
+        self,
+        handler: F,
+    ) -> impl Future<Output = Result<Response<TracedStream<S>>, Status>>
     where
         F: Future<Output = Result<Response<S>, Status>>,
     {
         let ServerCall { span, messages, .. } = self;
-        let (mut span, result) = InContext::new(span, handler).await;
-        match result {
-            Ok(response) => {
-                record_response_metadata(&span.cx, response.metadata());
-                Ok(response.map(|stream| TracedStream::new(span, stream, messages)))
-            }
-            Err(status) => {
-                record_response_metadata(&span.cx, status.metadata());
-                span.end_with_status(&status);
-                Err(status)
-            }
-        }
+        InContext::new(
+            span,
+            handler,
+            move |mut span: RpcSpan, result: Result<Response<S>, Status>| match result {
+                Ok(response) => {
+                    record_response_metadata(&span.cx, response.metadata());
+                    Ok(response.map(|stream| TracedStream::new(span, stream, messages)))
+                }
+                Err(status) => {
+                    record_response_metadata(&span.cx, status.metadata());
+                    span.end_with_status(&status);
+                    Err(status)
+                }
+            },
+        )
     }
 }
 
