@@ -150,7 +150,7 @@ fn lower_hex_8(digits: &[u8]) -> Option<u32> {
         return None;
     }
     // A digit's value is its low nibble; a letter's, its low nibble plus 9.
-    let nibbles = (chunk & ONES * 0x0f) + (letters >> 7) * 9;
+    let nibbles = (chunk & (ONES * 0x0f)) + (letters >> 7) * 9;
     // Pairs of nibbles into bytes, then pairs of bytes, then the four bytes: the first digit
     // ends up in the lowest byte, so the bytes are swapped into the number's order.
     let bytes = (nibbles << 4 | nibbles >> 8) & 0x00ff_00ff_00ff_00ff;
