@@ -1,7 +1,12 @@
 //! What a traced server reads of a request's headers before its handler runs, found in one
 //! pass over them rather than a hash lookup per name.
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 /// The request headers a traced server reads.
 #[derive(Debug, Default)]
@@ -19,12 +24,14 @@ impl<'a> RequestHeaders<'a> {
         let mut traceparent = None;
         let mut lone = true;
         let mut grpc_timeout = None;
+        // None of these is one of `http`'s standard headers, which compare unequal at once.
         for (name, value) in headers {
-            match name.as_str() {
-                "traceparent" => lone &= traceparent.replace(value).is_none(),
-                "tracestate" | "baggage" => lone = false,
-                "grpc-timeout" => grpc_timeout = grpc_timeout.or(Some(value)),
-                _ => {}
+            if *name == TRACEPARENT {
+                lone &= traceparent.replace(value).is_none();
+            } else if *name == TRACESTATE || *name == BAGGAGE {
+                lone = false;
+            } else if *name == GRPC_TIMEOUT {
+                grpc_timeout = grpc_timeout.or(Some(value));
             }
         }
         RequestHeaders {
