@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The end-to-end load comparison (BENCHMARKS.md, "End-to-end load"): real tonic servers over
 # loopback TCP pinned to core 0, one per mode (plain tonic, hand-written OpenTelemetry,
-# tonic-tracing-opentelemetry, tonic-traced with and without RPC metrics), a closed-loop load
-# generator pinned to core 1, modes interleaved round after round; then the client side, and a
-# sweep of paced sampled streams for the batch span processor's default queue.
+# tonic-tracing-opentelemetry, tonic-traced with and without RPC metrics and, on streams, with
+# message events instead of message spans), a closed-loop load generator pinned to core 1,
+# modes interleaved round after round; then the client side, and a sweep of paced sampled
+# streams for the batch span processor's default queue.
 #
 #   scripts/bench-e2e.sh                 # ~9 minutes on 2 cores, prints a Markdown report
 #   scripts/bench-e2e.sh --rounds 5      # more rounds (any `e2e run` option; see

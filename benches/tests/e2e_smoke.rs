@@ -167,3 +167,22 @@ fn servers_answer_the_load_and_export_every_span() {
     }
     assert!(hand["Rootless/Ping"].contains("ping.label"));
 }
+
+#[test]
+fn message_events_make_one_span_per_stream() {
+    let mut server = Server::start("traced+events");
+    let result = server.load("stream");
+    assert_eq!(number(&result, "errors"), 0.0);
+    let total = number(&result, "total") as u64;
+    assert!(total > 0, "{result:?}");
+    assert_eq!(
+        server.exported(),
+        total,
+        "the RPC span only, its messages as events"
+    );
+    let shapes = server.shapes();
+    assert_eq!(
+        shapes.keys().collect::<Vec<_>>(),
+        ["kitchen.sink.v1.HTTPThings/WatchHTTPThings"]
+    );
+}

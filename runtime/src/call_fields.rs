@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, Key, KeyValue};
 
-use crate::SpanAttributes;
+use crate::{AttributeSink, AttributeValue, SpanAttributes};
 
 /// The keys of the fields recorded on one RPC span so far: held by the server's call, and in
 /// the context of a client call, whose request and response are seen by different parts.
@@ -30,6 +30,39 @@ impl RecordedFields {
         attributes.retain(|attribute| !keys.contains(&attribute.key));
         keys.extend(attributes.iter().map(|attribute| attribute.key.clone()));
     }
+
+    /// Adds to `attributes` the fields of `message` whose keys are not recorded yet, and notes
+    /// them. The others' values are not even converted.
+    pub(crate) fn record_new(&self, message: &dyn SpanAttributes, attributes: &mut Vec<KeyValue>) {
+        let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let earlier = keys.len();
+        message.record_attributes(&mut NewFields {
+            keys: &mut keys,
+            earlier,
+            attributes,
+        });
+    }
+}
+
+/// Passes on the fields whose keys no earlier message recorded, and notes their keys.
+struct NewFields<'a> {
+    keys: &'a mut Vec<Key>,
+    /// How many of `keys` earlier messages recorded.
+    earlier: usize,
+    attributes: &'a mut Vec<KeyValue>,
+}
+
+impl AttributeSink for NewFields<'_> {
+    fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
+        let (earlier, this_message) = self.keys.split_at(self.earlier);
+        if earlier.iter().any(|recorded| recorded.as_str() == key) {
+            return;
+        }
+        if !this_message.iter().any(|recorded| recorded.as_str() == key) {
+            self.keys.push(Key::from_static_str(key));
+        }
+        self.attributes.record(key, value);
+    }
 }
 
 /// Records `message`'s annotated fields on the RPC span of `cx`, when it is recording, except
@@ -43,8 +76,13 @@ pub(crate) fn record_message_fields(
         return;
     }
     let mut attributes = Vec::new();
-    message.record_attributes(&mut attributes);
-    record_fields(cx, recorded, attributes);
+    match recorded.or_else(|| cx.get::<RecordedFields>()) {
+        Some(recorded) => recorded.record_new(message, &mut attributes),
+        None => message.record_attributes(&mut attributes),
+    }
+    if !attributes.is_empty() {
+        cx.span().set_attributes(attributes);
+    }
 }
 
 /// Records `attributes`, a message's annotated fields, on the RPC span of `cx`, except those
@@ -61,4 +99,37 @@ pub(crate) fn record_fields(
         recorded.keep_new(&mut attributes);
     }
     cx.span().set_attributes(attributes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A message with these string fields.
+    struct Fields(&'static [(&'static str, &'static str)]);
+
+    impl SpanAttributes for Fields {
+        fn record_attributes(&self, sink: &mut dyn AttributeSink) {
+            for (key, value) in self.0 {
+                sink.record(key, AttributeValue::Str(value));
+            }
+        }
+    }
+
+    #[test]
+    fn later_messages_add_only_new_keys_and_each_keeps_its_last_value() {
+        let recorded = RecordedFields::default();
+        let mut request = Vec::new();
+        recorded.record_new(&Fields(&[("a", "1"), ("b", "2"), ("a", "3")]), &mut request);
+        assert_eq!(request, [KeyValue::new("a", "3"), KeyValue::new("b", "2")]);
+        let mut response = Vec::new();
+        recorded.record_new(
+            &Fields(&[("b", "4"), ("c", "5"), ("c", "6")]),
+            &mut response,
+        );
+        assert_eq!(response, [KeyValue::new("c", "6")]);
+        let mut none_new = Vec::new();
+        recorded.record_new(&Fields(&[("a", "7"), ("c", "8")]), &mut none_new);
+        assert!(none_new.is_empty());
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use http::{HeaderMap, HeaderName};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
@@ -14,7 +14,12 @@ const DEADLINE_SLACK: Duration = Duration::from_millis(20);
 /// The instant from which a call that ends unfinished counts as `DEADLINE_EXCEEDED` rather
 /// than `CANCELLED`, if the caller set a valid `grpc-timeout` (`<up to 8 digits><unit>`).
 pub(crate) fn deadline(headers: &HeaderMap) -> Option<Instant> {
-    let value = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
+    headers.get(GRPC_TIMEOUT).and_then(timeout_deadline)
+}
+
+/// The deadline a `grpc-timeout` value sets, if it is valid.
+pub(crate) fn timeout_deadline(grpc_timeout: &HeaderValue) -> Option<Instant> {
+    let value = grpc_timeout.to_str().ok()?;
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -34,7 +34,9 @@ impl Extractor for MetadataExtractor<'_> {
             other => headers.get_all(other).iter(),
         };
         let first = values.next()?.to_str().ok()?;
-        if key == "traceparent" && (values.next().is_some() || parse_traceparent(first).is_none()) {
+        if key == "traceparent"
+            && (values.next().is_some() || parse_traceparent(first.as_bytes()).is_none())
+        {
             return None;
         }
         Some(first)
@@ -59,23 +61,30 @@ pub(crate) struct Traceparent {
     pub(crate) flags: u8,
 }
 
-/// Parses a `traceparent`: lowercase hex, non-zero ids, version `ff` forbidden, exactly 55
-/// characters for version `00` and more only after a `-` for later versions.
-pub(crate) fn parse_traceparent(value: &str) -> Option<Traceparent> {
-    let bytes = value.as_bytes();
-    if bytes.len() < 55 || bytes[2] != b'-' || bytes[35] != b'-' || bytes[52] != b'-' {
+/// The length of a version `00` `traceparent`, and of the part of later versions' that
+/// [`parse_traceparent`] reads.
+pub(crate) const TRACEPARENT_LENGTH: usize = 55;
+
+/// Parses a `traceparent`: lowercase hex, non-zero ids, version `ff` forbidden, exactly
+/// [`TRACEPARENT_LENGTH`] characters for version `00` and more only after a `-` for later
+/// versions (whose extra fields it does not read).
+pub(crate) fn parse_traceparent(bytes: &[u8]) -> Option<Traceparent> {
+    if bytes.len() < TRACEPARENT_LENGTH
+        || bytes[2] != b'-'
+        || bytes[35] != b'-'
+        || bytes[52] != b'-'
+    {
         return None;
     }
     let version = lower_hex(&bytes[0..2])?;
-    // The trace id as two halves: 64-bit arithmetic, not 128-bit, per digit.
     let trace_id =
-        u128::from(lower_hex(&bytes[3..19])?) << 64 | u128::from(lower_hex(&bytes[19..35])?);
+        u128::from(lower_hex_16(&bytes[3..19])?) << 64 | u128::from(lower_hex_16(&bytes[19..35])?);
     let length_ok = match version {
-        0 => bytes.len() == 55,
+        0 => bytes.len() == TRACEPARENT_LENGTH,
         0xff => false,
-        _ => bytes.len() == 55 || bytes[55] == b'-',
+        _ => bytes.len() == TRACEPARENT_LENGTH || bytes[TRACEPARENT_LENGTH] == b'-',
     };
-    let span_id = lower_hex(&bytes[36..52])?;
+    let span_id = lower_hex_16(&bytes[36..52])?;
     let flags = lower_hex(&bytes[53..55])?;
     (length_ok && trace_id != 0 && span_id != 0).then_some(Traceparent {
         trace_id,
@@ -117,6 +126,38 @@ fn write_lower_hex<const N: usize>(out: &mut [u8], bytes: [u8; N]) {
     }
 }
 
+/// The value of 16 lowercase hex digits (an id, or half of one), eight at a time.
+fn lower_hex_16(digits: &[u8]) -> Option<u64> {
+    let (high, low) = digits.split_at(8);
+    Some(u64::from(lower_hex_8(high)?) << 32 | u64::from(lower_hex_8(low)?))
+}
+
+/// The value of 8 lowercase hex digits, all checked and converted at once in one `u64` (a
+/// byte per digit, the first in the lowest byte) rather than one at a time.
+fn lower_hex_8(digits: &[u8]) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH_BITS: u64 = ONES * 0x80;
+    let chunk = u64::from_le_bytes(digits.try_into().ok()?);
+    // Added to a byte below 0x80, these set its high bit from '0' on, past '9', from 'a' on,
+    // past 'f'; no byte carries into the next. Bytes from 0x80 on are rejected below.
+    let from_0 = chunk.wrapping_add(ONES * u64::from(0x80 - b'0'));
+    let past_9 = chunk.wrapping_add(ONES * u64::from(0x7f - b'9'));
+    let from_a = chunk.wrapping_add(ONES * u64::from(0x80 - b'a'));
+    let past_f = chunk.wrapping_add(ONES * u64::from(0x7f - b'f'));
+    let letters = from_a & !past_f & HIGH_BITS;
+    let hex = (from_0 & !past_9 & HIGH_BITS) | letters;
+    if chunk & HIGH_BITS != 0 || hex != HIGH_BITS {
+        return None;
+    }
+    // A digit's value is its low nibble; a letter's, its low nibble plus 9.
+    let nibbles = (chunk & (ONES * 0x0f)) + (letters >> 7) * 9;
+    // Pairs of nibbles into bytes, then pairs of bytes, then the four bytes: the first digit
+    // ends up in the lowest byte, so the bytes are swapped into the number's order.
+    let bytes = (nibbles << 4 | nibbles >> 8) & 0x00ff_00ff_00ff_00ff;
+    let pairs = (bytes | bytes >> 8) & 0x0000_ffff_0000_ffff;
+    Some(((pairs | pairs >> 16) as u32).swap_bytes())
+}
+
 /// The value of each byte as a lowercase hex digit, or `INVALID`.
 const HEX_VALUES: [u8; 256] = {
     let mut values = [INVALID; 256];
@@ -129,7 +170,7 @@ const HEX_VALUES: [u8; 256] = {
 };
 const INVALID: u8 = 0xff;
 
-/// The value of up to 16 lowercase hex digits: one table lookup per digit.
+/// The value of a few lowercase hex digits (a version, flags): one table lookup per digit.
 fn lower_hex(digits: &[u8]) -> Option<u64> {
     let mut value = 0u64;
     let mut invalid = 0u8;
@@ -148,14 +189,14 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
     fn is_valid_traceparent(value: &str) -> bool {
-        parse_traceparent(value).is_some()
+        parse_traceparent(value.as_bytes()).is_some()
     }
 
     #[test]
     fn w3c_traceparent_rules() {
         let valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         assert_eq!(
-            parse_traceparent(valid),
+            parse_traceparent(valid.as_bytes()),
             Some(Traceparent {
                 trace_id: 0x4bf92f3577b34da6a3ce929d0e0e4736,
                 span_id: 0x00f067aa0ba902b7,
@@ -178,6 +219,30 @@ mod tests {
             "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
         ] {
             assert!(!is_valid_traceparent(invalid), "{invalid}");
+        }
+    }
+
+    #[test]
+    fn hex_eight_digits_at_a_time_reads_as_one_at_a_time() {
+        use super::{lower_hex, lower_hex_16, lower_hex_8};
+
+        let valid = *b"09afbe18";
+        assert_eq!(lower_hex_8(&valid), Some(0x09afbe18));
+        assert_eq!(
+            lower_hex_16(b"ffffffff00000000"),
+            Some(0xffff_ffff_0000_0000)
+        );
+        // Every byte in every position, the others valid.
+        for position in 0..8 {
+            for byte in 0..=u8::MAX {
+                let mut digits = valid;
+                digits[position] = byte;
+                assert_eq!(
+                    lower_hex_8(&digits),
+                    lower_hex(&digits).map(|value| value as u32),
+                    "{digits:?}"
+                );
+            }
         }
     }
 

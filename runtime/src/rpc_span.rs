@@ -21,13 +21,35 @@ use crate::status::code_name;
 pub(crate) struct RpcSpan {
     pub(crate) cx: Context,
     pub(crate) metrics: CallMetrics,
-    pub(crate) deadline: Option<Instant>,
-    pub(crate) is_error: fn(Code) -> bool,
-    pub(crate) semconv: SemconvMode,
-    pub(crate) ended: bool,
+    /// Whether the span in `cx` records, asked once: it does until it ends.
+    pub(crate) recording: bool,
+    deadline: Option<Instant>,
+    is_error: fn(Code) -> bool,
+    semconv: SemconvMode,
+    ended: bool,
 }
 
 impl RpcSpan {
+    /// The span in `cx`, of a call whose caller may give up at `deadline`; `is_error` says
+    /// which final codes are errors.
+    pub(crate) fn new(
+        cx: Context,
+        metrics: CallMetrics,
+        deadline: Option<Instant>,
+        is_error: fn(Code) -> bool,
+        semconv: SemconvMode,
+    ) -> Self {
+        RpcSpan {
+            recording: cx.span().is_recording(),
+            cx,
+            metrics,
+            deadline,
+            is_error,
+            semconv,
+            ended: false,
+        }
+    }
+
     /// Ends the span with the final gRPC status. A call cancelled after its deadline passed
     /// ended because of the deadline: tonic reports an expired `grpc-timeout` as `CANCELLED`.
     pub(crate) fn end(&mut self, code: Code, message: &str) {
@@ -42,7 +64,7 @@ impl RpcSpan {
         let span = self.cx.span();
         // A non-recording span has nothing to end; on the unsampled fast paths it is the
         // caller's, not this call's.
-        let recording = span.is_recording();
+        let recording = self.recording;
         let sampled = recording && span.span_context().is_sampled();
         self.metrics.record(
             code,
@@ -87,7 +109,7 @@ impl RpcSpan {
 
     /// Ends the span with `status`, recording what its error details say when it has any.
     pub(crate) fn end_with_status(&mut self, status: &tonic::Status) {
-        if !self.ended && !status.details().is_empty() && self.cx.span().is_recording() {
+        if !self.ended && !status.details().is_empty() && self.recording {
             let limit = config::active().attribute_value_length;
             let details = detail_attributes(status.details(), limit);
             self.cx.span().set_attributes(details);

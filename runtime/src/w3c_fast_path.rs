@@ -3,30 +3,23 @@
 //! remote context is built straight from it, without the propagator; and when it says the
 //! caller did not sample, no span is started at all.
 
-use http::{HeaderMap, HeaderName};
+use http::HeaderValue;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
 
-use crate::propagation::parse_traceparent;
+use crate::propagation::{parse_traceparent, TRACEPARENT_LENGTH};
 
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-
-/// The caller's context when the request carries exactly one valid `traceparent` and nothing
-/// else to propagate (no `tracestate`, no `baggage`): what the W3C propagator would extract,
-/// without its work. Only for a configuration that declared W3C propagation with
-/// parent-based sampling.
-pub(crate) fn w3c_remote_context(headers: &HeaderMap) -> Option<Context> {
-    if headers.contains_key(TRACESTATE) || headers.contains_key(BAGGAGE) {
+/// The caller's context from `traceparent`, when it is valid and the request's only
+/// propagation header (one `traceparent`, no `tracestate`, no `baggage`; see
+/// `server::headers`): what the W3C propagator would extract, without its work. Only for a
+/// configuration that declared W3C propagation with parent-based sampling.
+pub(crate) fn w3c_remote_context(traceparent: &HeaderValue) -> Option<Context> {
+    // The parser checks every byte it reads; past them (a later version's fields), the value
+    // must still be text, as the propagator asks of it.
+    if traceparent.len() > TRACEPARENT_LENGTH && traceparent.to_str().is_err() {
         return None;
     }
-    let mut values = headers.get_all(TRACEPARENT).iter();
-    let value = values.next()?.to_str().ok()?;
-    if values.next().is_some() {
-        return None;
-    }
-    let parent = parse_traceparent(value)?;
+    let parent = parse_traceparent(traceparent.as_bytes())?;
     let remote = SpanContext::new(
         TraceId::from(parent.trace_id),
         SpanId::from(parent.span_id),
@@ -42,18 +35,14 @@ pub(crate) fn w3c_remote_context(headers: &HeaderMap) -> Option<Context> {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for (name, value) in pairs {
-            headers.append(*name, value.parse().unwrap());
-        }
-        headers
+    fn remote(traceparent: &[u8]) -> Option<Context> {
+        w3c_remote_context(&HeaderValue::from_bytes(traceparent).unwrap())
     }
 
     #[test]
-    fn only_a_lone_valid_traceparent_takes_the_fast_path() {
-        let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
-        let cx = w3c_remote_context(&headers(&[("traceparent", unsampled)])).unwrap();
+    fn a_valid_traceparent_is_the_remote_parent() {
+        let unsampled = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        let cx = remote(unsampled).unwrap();
         let span = cx.span();
         let context = span.span_context();
         assert_eq!(
@@ -67,19 +56,21 @@ mod tests {
         assert!(context.is_remote() && !context.is_sampled());
         assert!(!span.is_recording());
 
-        let sampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        let cx = w3c_remote_context(&headers(&[("traceparent", sampled)])).unwrap();
-        let context = cx.span().span_context().clone();
-        assert!(context.is_remote() && context.is_sampled());
+        let sampled = b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let cx = remote(sampled).unwrap();
+        let span_context = cx.span().span_context().clone();
+        assert!(span_context.is_remote() && span_context.is_sampled());
 
-        for slow in [
-            headers(&[("traceparent", unsampled), ("tracestate", "a=b")]),
-            headers(&[("traceparent", unsampled), ("baggage", "k=v")]),
-            headers(&[("traceparent", unsampled), ("traceparent", unsampled)]),
-            headers(&[("traceparent", "00-zz-00f067aa0ba902b7-00")]),
-            headers(&[]),
+        let later_version = b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-next";
+        assert!(remote(later_version).is_some());
+        for invalid in [
+            &b"00-zz-00f067aa0ba902b7-00"[..],
+            b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-",
+            // What the propagator never sees: a value that is not text.
+            b"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-\xff",
+            b"",
         ] {
-            assert!(w3c_remote_context(&slow).is_none(), "{slow:?}");
+            assert!(remote(invalid).is_none(), "{invalid:?}");
         }
     }
 
@@ -92,9 +83,7 @@ mod tests {
         for flags in ["00", "01", "02", "03", "fe", "ff"] {
             let traceparent =
                 format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
-            let mut fast = HeaderMap::new();
-            fast.insert(TRACEPARENT, traceparent.parse().unwrap());
-            let fast = w3c_remote_context(&fast).unwrap();
+            let fast = remote(traceparent.as_bytes()).unwrap();
             let carrier = HashMap::from([("traceparent".to_owned(), traceparent)]);
             let slow = TraceContextPropagator::new().extract(&carrier);
             assert_eq!(

@@ -264,21 +264,19 @@ where
             identity.method,
             identity.full_name,
         );
-        let tally = metrics.tally.clone();
-        let span = RpcSpan {
-            cx: cx.clone(),
-            metrics,
-            deadline: deadline(request.headers()),
-            is_error: self.options.is_error,
+        let span = RpcSpan::new(
+            cx.clone(),
+            metrics.clone(),
+            deadline(request.headers()),
+            self.options.is_error,
             semconv,
-            ended: false,
-        };
+        );
         // A generated client's codec notes the request's fields as it encodes it: for a
         // recorded single-request call, encoded now, so a call that never reaches the wire
         // still carries them.
         let prefetch = link.is_some() && single_request && cx.span().is_recording();
         let request = request.map(|body| {
-            let mut body = TracedRequestBody::new(body, cx, tally, messages, single_request);
+            let mut body = TracedRequestBody::new(body, cx, metrics, messages, single_request);
             if prefetch {
                 Pin::new(&mut body).prefetch();
             }

@@ -2,7 +2,6 @@
 //! codec can note each message's fields, and read for message boundaries.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll, Waker};
 
 use bytes::Bytes;
@@ -17,7 +16,7 @@ use super::codec::SentFields;
 use crate::call_fields::record_fields;
 use crate::framing::MessageFraming;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
-use crate::metrics::MessageTally;
+use crate::metrics::CallMetrics;
 
 pin_project! {
     /// Wraps the body tonic encodes the request messages into.
@@ -29,7 +28,7 @@ pin_project! {
         // A sampled call's: the same with the call's `SentFields`, current while tonic
         // encodes messages.
         encode_cx: Option<Context>,
-        tally: Arc<MessageTally>,
+        metrics: CallMetrics,
         messages: MessageMode,
         // Unary and server-streaming calls: the one request's fields go on the call's span.
         single_request: bool,
@@ -46,7 +45,7 @@ impl TracedRequestBody {
     pub(crate) fn new(
         inner: Body,
         span_cx: Context,
-        tally: Arc<MessageTally>,
+        metrics: CallMetrics,
         messages: MessageMode,
         single_request: bool,
     ) -> Self {
@@ -58,7 +57,7 @@ impl TracedRequestBody {
             inner,
             span_cx,
             encode_cx,
-            tally,
+            metrics,
             messages,
             single_request,
             framing: MessageFraming::default(),
@@ -94,11 +93,11 @@ impl TracedRequestBody {
             if let Some(data) = frame.data_ref() {
                 let span_cx = &*this.span_cx;
                 let fields = this.encode_cx.as_ref().and_then(Context::get::<SentFields>);
-                let tally = &*this.tally;
+                let metrics = &*this.metrics;
                 let (sent, messages, single) = (this.sent, *this.messages, *this.single_request);
                 this.framing.feed(data, |prefix| {
                     *sent += 1;
-                    tally.sent(prefix.length);
+                    metrics.sent(prefix.length);
                     let noted = fields.map(SentFields::next).unwrap_or_default();
                     if single && *sent == 1 {
                         record_fields(span_cx, None, noted.clone());

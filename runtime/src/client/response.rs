@@ -186,10 +186,10 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     let (received, messages, cx) = (this.received, *this.messages, &span.cx);
-                    let tally = &span.metrics.tally;
+                    let metrics = &span.metrics;
                     this.framing.feed(data.chunk(), |prefix| {
                         *received += 1;
-                        tally.received(prefix.length);
+                        metrics.received(prefix.length);
                         record_message(
                             cx,
                             messages,

@@ -32,14 +32,6 @@ pub(crate) enum Side {
     Client,
 }
 
-/// Messages and bytes a call moved each way, counted by whichever part of the call sees them
-/// (the request body, the response stream, the decoder).
-#[derive(Debug, Default)]
-pub(crate) struct MessageTally {
-    sent: Direction,
-    received: Direction,
-}
-
 #[derive(Debug, Default)]
 struct Direction {
     messages: AtomicU64,
@@ -60,66 +52,80 @@ impl Direction {
     }
 }
 
-impl MessageTally {
-    /// Counts a message this side wrote, of `bytes` before compression.
-    pub(crate) fn sent(&self, bytes: usize) {
-        self.sent.add(bytes);
-    }
+/// What the RPC metrics need of one call, from its start: its method, its start time and the
+/// messages and bytes it moved each way, counted by whichever part of the call sees them (the
+/// request body, the response stream, the decoder), each holding a clone. Empty when metrics
+/// are off: such a call allocates nothing, reads no clock and counts nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct CallMetrics(Option<Arc<Measured>>);
 
-    /// Counts a message this side read, of `bytes` before compression.
-    pub(crate) fn received(&self, bytes: usize) {
-        self.received.add(bytes);
-    }
-}
-
-/// What the RPC metrics need of one call, from its start.
-pub(crate) struct CallMetrics {
+#[derive(Debug)]
+struct Measured {
     side: Side,
     service: Cow<'static, str>,
     method: Cow<'static, str>,
     full_name: Cow<'static, str>,
     started: Instant,
-    /// Shared with the parts of the call that see its messages.
-    pub(crate) tally: Arc<MessageTally>,
+    sent: Direction,
+    received: Direction,
 }
 
 impl CallMetrics {
-    /// Starts timing a call of `service`/`method` (`full_name` is `service/method`).
+    /// Starts timing a call of `service`/`method` (`full_name` is `service/method`), if the
+    /// configuration records metrics.
     pub(crate) fn start(
         side: Side,
         service: Cow<'static, str>,
         method: Cow<'static, str>,
         full_name: Cow<'static, str>,
     ) -> Self {
-        CallMetrics {
-            side,
-            service,
-            method,
-            full_name,
-            started: Instant::now(),
-            tally: Arc::default(),
+        let on = config::active().instruments.is_some();
+        CallMetrics(on.then(|| {
+            Arc::new(Measured {
+                side,
+                service,
+                method,
+                full_name,
+                started: Instant::now(),
+                sent: Direction::default(),
+                received: Direction::default(),
+            })
+        }))
+    }
+
+    /// Counts a message this side wrote, of `bytes` before compression.
+    pub(crate) fn sent(&self, bytes: usize) {
+        if let Some(measured) = &self.0 {
+            measured.sent.add(bytes);
+        }
+    }
+
+    /// Counts a message this side read, of `bytes` before compression.
+    pub(crate) fn received(&self, bytes: usize) {
+        if let Some(measured) = &self.0 {
+            measured.received.add(bytes);
         }
     }
 
     /// Records the finished call with its final status; `is_error` is the side's error rule,
     /// `sampled` the call's span when it was sampled (its durations' exemplar).
     pub(crate) fn record(&self, code: Code, is_error: bool, sampled: Option<&SpanContext>) {
-        let Some(instruments) = &config::active().instruments else {
+        let (Some(measured), Some(instruments)) = (&self.0, &config::active().instruments) else {
             return;
         };
-        let (sent, received) = (self.tally.sent.totals(), self.tally.received.totals());
-        let (requests, responses) = match self.side {
+        let (sent, received) = (measured.sent.totals(), measured.received.totals());
+        let (requests, responses) = match measured.side {
             Side::Server => (received, sent),
             Side::Client => (sent, received),
         };
         instruments.record(&FinishedCall {
-            side: self.side,
-            service: &self.service,
-            method: &self.method,
-            full_name: &self.full_name,
+            side: measured.side,
+            service: &measured.service,
+            method: &measured.method,
+            full_name: &measured.full_name,
             code,
             is_error,
-            seconds: self.started.elapsed().as_secs_f64(),
+            seconds: measured.started.elapsed().as_secs_f64(),
             requests,
             responses,
             sampled: sampled.map(|span| (span.trace_id(), span.span_id())),

@@ -8,13 +8,14 @@ use opentelemetry::Context;
 use tonic::{Code, Request, Response, Status, Streaming};
 
 use super::codec::{CallSlot, ReceivedMessages};
+use super::headers::RequestHeaders;
 use super::in_context::InContext;
 use super::options::MethodTracing;
 use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
 use crate::call_fields::{record_message_fields, RecordedFields};
 use crate::config;
-use crate::deadline::deadline;
+use crate::deadline::timeout_deadline;
 use crate::limits::MessageBudget;
 use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
 use crate::metadata;
@@ -74,7 +75,7 @@ impl ServerCall {
             .filter(|_| sizes_wanted(messages))
             .map(|message| message.encoded_size());
         if let Some(size) = request_size {
-            metrics.tally.received(size);
+            metrics.received(size);
         }
         // Taken for every call, so that no decoder's slot outlives its call's start; a request
         // stream's decoder counts, and records, what is read from it.
@@ -84,30 +85,21 @@ impl ServerCall {
                 RpcKind::ClientStreaming | RpcKind::BidiStreaming
             )
         });
+        let headers = RequestHeaders::scan(request.metadata().as_ref());
+        let deadline = headers.grpc_timeout.and_then(timeout_deadline);
         let rpc_span = |cx: Context, metrics: CallMetrics| {
             if let Some(slot) = &request_stream {
-                slot.connect(ReceivedMessages::new(
-                    cx.clone(),
-                    messages,
-                    metrics.tally.clone(),
-                ));
+                slot.connect(ReceivedMessages::new(cx.clone(), messages, metrics.clone()));
             }
-            RpcSpan {
-                deadline: deadline(request.metadata().as_ref()),
-                cx,
-                metrics,
-                is_error: tracing.is_error(),
-                semconv,
-                ended: false,
-            }
+            RpcSpan::new(cx, metrics, deadline, tracing.is_error(), semconv)
         };
         let fields = RecordedFields::default();
         let public_endpoint =
             tracing.public_endpoint() || config.is_public_endpoint(method.service);
-        let fast_path = config
-            .w3c_parent_based
-            .then(|| w3c_remote_context(request.metadata().as_ref()))
-            .flatten();
+        let fast_path = headers
+            .lone_traceparent
+            .filter(|_| config.w3c_parent_based)
+            .and_then(w3c_remote_context);
         let remote = match fast_path {
             // The caller did not sample and the sampler follows it: the call runs in the
             // caller's context, which outgoing calls pass on.
@@ -136,24 +128,25 @@ impl ServerCall {
         };
         let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
         let cx = MessageBudget::attach(config.tracer.start(builder, &parent), messages, limit);
+        let span = rpc_span(cx, metrics);
 
-        if cx.span().is_recording() {
+        let cx = &span.cx;
+        if span.recording {
             let mut attributes = Vec::with_capacity(8);
             if let Some(message) = request.get_ref().message() {
-                message.record_attributes(&mut attributes);
-                fields.keep_new(&mut attributes);
+                fields.record_new(message, &mut attributes);
             }
             peer_attributes(request, &mut attributes);
             cx.span().set_attributes(attributes);
             config.server_metadata.record(
-                &cx,
+                cx,
                 metadata::Direction::Request,
                 request.metadata().as_ref(),
             );
         }
         if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
             record_message(
-                &cx,
+                cx,
                 messages,
                 Direction::Received,
                 1,
@@ -162,14 +155,14 @@ impl ServerCall {
             );
         }
         ServerCall {
-            span: rpc_span(cx, metrics),
+            span,
             messages,
             fields,
         }
     }
 
     /// Runs the handler of a unary or client-streaming RPC; the span ends with its result.
-    pub async fn unary<R, F>(self, handler: F) -> Result<Response<R>, Status>
+    pub fn unary<R, F>(self, handler: F) -> impl Future<Output = Result<Response<R>, Status>>
     where
         R: TracedMessage,
         F: Future<Output = Result<Response<R>, Status>>,
@@ -179,55 +172,68 @@ impl ServerCall {
             messages,
             fields,
         } = self;
-        let (mut span, result) = InContext::new(span, handler).await;
-        match &result {
-            Ok(response) => {
-                let message = response.get_ref();
-                let size = if sizes_wanted(messages) {
-                    message.encoded_size()
-                } else {
-                    0
-                };
-                span.metrics.tally.sent(size);
-                record_message_fields(&span.cx, Some(&fields), message);
-                record_response_metadata(&span.cx, response.metadata());
-                record_message(
-                    &span.cx,
-                    messages,
-                    Direction::Sent,
-                    1,
-                    || MessageSize::Uncompressed(size),
-                    |attributes| message.record_attributes(attributes),
-                );
-                span.end(Code::Ok, "");
-            }
-            Err(status) => {
-                record_response_metadata(&span.cx, status.metadata());
-                span.end_with_status(status);
-            }
-        }
-        result
+        InContext::new(
+            span,
+            handler,
+            move |mut span: RpcSpan, result: Result<Response<R>, Status>| {
+                match &result {
+                    Ok(response) => {
+                        let message = response.get_ref();
+                        let size = if sizes_wanted(messages) {
+                            message.encoded_size()
+                        } else {
+                            0
+                        };
+                        span.metrics.sent(size);
+                        if span.recording {
+                            record_message_fields(&span.cx, Some(&fields), message);
+                            record_response_metadata(&span.cx, response.metadata());
+                            record_message(
+                                &span.cx,
+                                messages,
+                                Direction::Sent,
+                                1,
+                                || MessageSize::Uncompressed(size),
+                                |attributes| message.record_attributes(attributes),
+                            );
+                        }
+                        span.end(Code::Ok, "");
+                    }
+                    Err(status) => {
+                        record_response_metadata(&span.cx, status.metadata());
+                        span.end_with_status(status);
+                    }
+                }
+                result
+            },
+        )
     }
 
     /// Runs the handler of a server-streaming or bidi RPC; the span ends with the response
     /// stream, or with the handler's error.
-    pub async fn streaming<S, F>(self, handler: F) -> Result<Response<TracedStream<S>>, Status>
+    pub fn streaming<S, F>(
+        self,
+        handler: F,
+    ) -> impl Future<Output = Result<Response<TracedStream<S>>, Status>>
     where
         F: Future<Output = Result<Response<S>, Status>>,
     {
         let ServerCall { span, messages, .. } = self;
-        let (mut span, result) = InContext::new(span, handler).await;
-        match result {
-            Ok(response) => {
-                record_response_metadata(&span.cx, response.metadata());
-                Ok(response.map(|stream| TracedStream::new(span, stream, messages)))
-            }
-            Err(status) => {
-                record_response_metadata(&span.cx, status.metadata());
-                span.end_with_status(&status);
-                Err(status)
-            }
-        }
+        InContext::new(
+            span,
+            handler,
+            move |mut span: RpcSpan, result: Result<Response<S>, Status>| match result {
+                Ok(response) => {
+                    record_response_metadata(&span.cx, response.metadata());
+                    Ok(response.map(|stream| TracedStream::new(span, stream, messages)))
+                }
+                Err(status) => {
+                    record_response_metadata(&span.cx, status.metadata());
+                    span.end_with_status(&status);
+                    Err(status)
+                }
+            },
+        )
     }
 }
 

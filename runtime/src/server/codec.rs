@@ -16,7 +16,7 @@ use tonic::codec::Codec;
 
 use crate::decoder::{ReportDecoded, TracedDecoder};
 use crate::messages::{record_message, Direction, MessageMode, MessageSize};
-use crate::metrics::MessageTally;
+use crate::metrics::CallMetrics;
 use crate::SpanAttributes;
 
 /// Wraps the codec named by `codec_path` (prost's by default) in generated server code.
@@ -75,28 +75,28 @@ impl ReportDecoded for CallSlot {
     }
 }
 
-/// The RPC a request stream belongs to: its span, how messages are recorded, its tally.
+/// The RPC a request stream belongs to: its span, how messages are recorded, its metrics.
 #[derive(Debug)]
 pub(crate) struct ReceivedMessages {
     rpc: Context,
     mode: MessageMode,
-    tally: Arc<MessageTally>,
+    metrics: CallMetrics,
     count: AtomicU64,
 }
 
 impl ReceivedMessages {
-    pub(crate) fn new(rpc: Context, mode: MessageMode, tally: Arc<MessageTally>) -> Self {
+    pub(crate) fn new(rpc: Context, mode: MessageMode, metrics: CallMetrics) -> Self {
         ReceivedMessages {
             rpc,
             mode,
-            tally,
+            metrics,
             count: AtomicU64::new(0),
         }
     }
 
     /// Counts a decoded message, and records it when the RPC is sampled.
     fn record(&self, size: usize, message: &dyn SpanAttributes) {
-        self.tally.received(size);
+        self.metrics.received(size);
         let id = self.count.fetch_add(1, Ordering::Relaxed) + 1;
         record_message(
             &self.rpc,

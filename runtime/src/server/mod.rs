@@ -4,6 +4,7 @@ mod call;
 mod codec;
 #[cfg(feature = "handler-events")]
 mod handler_events;
+mod headers;
 mod in_context;
 mod options;
 mod peer;

@@ -60,7 +60,7 @@ where
             Poll::Ready(Some(Ok(message))) => {
                 *this.sent += 1;
                 let size = message.encoded_size();
-                span.metrics.tally.sent(size);
+                span.metrics.sent(size);
                 record_message(
                     &span.cx,
                     *this.messages,

@@ -5,7 +5,7 @@
 //! ```text
 //! e2e run    [--rounds 3] [--secs 4] [--warmup 0.75] [--concurrency 16] [--messages 100]
 //!            [--sweep RATE,RATE,…] [--no-pin] [--smoke]
-//! e2e server --mode plain|hand|peer|traced|traced+metrics
+//! e2e server --mode plain|hand|peer|traced|traced+metrics|traced+events
 //! e2e load   --port P [--server-pid PID] --workload unary|stream --caller sampled|unsampled
 //!            [--client plain|hand|traced|traced+metrics] [--send-traceparent]
 //!            [--secs S] [--warmup S] [--concurrency N] [--rate CALLS_PER_S] [--messages N]
@@ -38,16 +38,28 @@ pub enum ServerMode {
     Traced,
     /// `#[traced_service]` with the RPC metrics recorded by an SDK meter provider.
     TracedMetrics,
+    /// `#[traced_service(messages = events)]`, RPC metrics off: an event on the RPC span per
+    /// streamed message instead of a span. Measured on streams only: its unary service is
+    /// `traced`'s.
+    TracedEvents,
 }
 
 impl ServerMode {
-    const ALL: [ServerMode; 5] = [
+    const ALL: [ServerMode; 6] = [
         ServerMode::Plain,
         ServerMode::Hand,
         ServerMode::Peer,
         ServerMode::Traced,
         ServerMode::TracedMetrics,
+        ServerMode::TracedEvents,
     ];
+
+    /// The modes measured on `workload`.
+    fn measured_on(workload: Workload) -> impl Iterator<Item = ServerMode> {
+        ServerMode::ALL
+            .into_iter()
+            .filter(move |&mode| mode != ServerMode::TracedEvents || workload == Workload::Stream)
+    }
 }
 
 /// How the load generator's client is instrumented (the client comparison).
@@ -102,6 +114,7 @@ names!(ServerMode {
     Peer => "peer",
     Traced => "traced",
     TracedMetrics => "traced+metrics",
+    TracedEvents => "traced+events",
 });
 names!(ClientMode {
     Plain => "plain",

@@ -3,10 +3,11 @@
 //! One server process per server mode, pinned to the server core with `taskset`, started once
 //! and kept for the whole run. Each measurement is a fresh `e2e load` process pinned to the
 //! other core. Round after round, every (workload, caller) is measured against every server
-//! mode in turn (plain, hand, peer, traced, traced+metrics, plain, hand, …), then every client
-//! mode against the plain server. After each measurement the server is asked to flush its
-//! batch span processor and report how many spans it exported: the difference from the spans
-//! its calls should have made is what its queue dropped.
+//! mode in turn (plain, hand, peer, traced, traced+metrics and, on streams, traced+events;
+//! then plain, hand, …), then every client mode against the plain server. After each
+//! measurement the server is asked to flush its batch span processor and report how many
+//! spans it exported: the difference from the spans its calls should have made is what its
+//! queue dropped.
 //!
 //! The report gives, per mode, the median over rounds of each figure and the median of its
 //! per-round ratio to plain tonic in the same round.
@@ -194,6 +195,8 @@ fn server_spans(mode: ServerMode, workload: Workload, sampled: bool, messages: u
         // One span per RPC, ended with the response's headers; nothing per message.
         (ServerMode::Peer, _) => 1,
         (_, Workload::Unary) => 1,
+        // One span per RPC, its messages as events on it.
+        (ServerMode::TracedEvents, Workload::Stream) => 1,
         // The RPC span, `message RECEIVED` for the request, `message SENT` per response.
         (_, Workload::Stream) => 2 + u64::from(messages),
     }
@@ -299,7 +302,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
     let mut results: HashMap<Key, Vec<Measured>> = HashMap::new();
     for round in 0..options.rounds {
         for &(workload, sampled) in &server_keys {
-            for mode in ServerMode::ALL {
+            for mode in ServerMode::measured_on(workload) {
                 let server = servers.get_mut(&mode).expect("started");
                 let mut measured = load(
                     exe,
@@ -506,7 +509,7 @@ fn server_table(
     );
     for &(workload, sampled) in keys {
         let baseline = &results[&Key::Server(workload, sampled, ServerMode::Plain)];
-        for mode in ServerMode::ALL {
+        for mode in ServerMode::measured_on(workload) {
             let runs = &results[&Key::Server(workload, sampled, mode)];
             let figure = match workload {
                 Workload::Unary => Measured::server_us_per_call,

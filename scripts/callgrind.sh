@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Instructions per call of the end-to-end comparison's servers, counted by callgrind
+# (BENCHMARKS.md, "Instructions per call"): CPU times move by ~1 µs between runs, instruction
+# counts do not. Per measurement: `e2e server --mode MODE` under callgrind, the load generator
+# (4 concurrent calls, `traceparent` sent) for 3 s of warm-up, the counters zeroed, 6 s of
+# load, the counters dumped; every thread's instructions (the span exporter's too) divided by
+# the calls (or, for streams, messages) of those 6 s.
+#
+#   scripts/callgrind.sh              # unary sampled and unsampled, streams; ~5 minutes
+#   scripts/callgrind.sh unary:unsampled stream:sampled     # only these
+#   CG_MODES="plain traced" scripts/callgrind.sh            # only these server modes
+#   E2E_BIN=path/to/e2e scripts/callgrind.sh                # an e2e built before (say, at
+#                                                           #   another commit)
+#
+# Builds `e2e` in release with line tables into $CG_TARGET_DIR (default: target/callgrind
+# under the target dir). One line per measurement on stdout:
+#   MODE CALLER WORKLOAD calls=N messages=N Ir=N Ir/call=N Ir/msg=N
+# and the dumps in $CG_DIR (default: a new temporary directory), for
+# `callgrind_annotate --inclusive=yes DUMP`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in valgrind callgrind_control; do
+    command -v "$tool" >/dev/null || { echo "callgrind: needs $tool (valgrind)" >&2; exit 1; }
+done
+
+exe="${E2E_BIN:-}"
+if [ -z "$exe" ]; then
+    target="${CG_TARGET_DIR:-${CARGO_TARGET_DIR:-target}/callgrind}"
+    CARGO_TARGET_DIR="$target" CARGO_PROFILE_RELEASE_DEBUG=line-tables-only \
+        cargo build --release -p tonic-traced-benches --bin e2e
+    exe="$target/release/e2e"
+fi
+dir="${CG_DIR:-$(mktemp -d -t callgrind.XXXXXX)}"
+mkdir -p "$dir"
+messages=100
+
+# Modes per workload: message events matter only on streams.
+unary_modes="${CG_MODES:-plain hand traced traced+metrics}"
+stream_modes="${CG_MODES:-plain hand traced traced+events}"
+
+load() { # PORT WORKLOAD CALLER SECS
+    "$exe" load --port "$1" --workload "$2" --caller "$3" --send-traceparent \
+        --warmup 0 --secs "$4" --concurrency 4 --messages "$messages"
+}
+
+measure() { # MODE WORKLOAD CALLER
+    local mode=$1 workload=$2 caller=$3
+    local out="$dir/$mode.$workload.$caller"
+    coproc SERVER {
+        exec valgrind --tool=callgrind --callgrind-out-file="$out.cg" \
+            "$exe" server --mode "$mode" 2>"$out.log"
+    }
+    local pid=$SERVER_PID ready port
+    read -r ready <&"${SERVER[0]}"
+    port="${ready#ready port=}"
+    load "$port" "$workload" "$caller" 3 >/dev/null
+    callgrind_control -z "$pid" >/dev/null 2>&1
+    local result
+    result=$(load "$port" "$workload" "$caller" 6)
+    callgrind_control -d "$pid" >/dev/null 2>&1
+    # Closing its stdin ends the server.
+    exec {SERVER[1]}>&-
+    wait "$pid" || true
+    local calls ir per_message
+    calls=$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$result")
+    ir=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$out.cg.1")
+    per_message=$([ "$workload" = stream ] && echo "$messages" || echo 1)
+    echo "$mode $caller $workload calls=$calls messages=$((calls * per_message)) Ir=$ir" \
+        "Ir/call=$((ir / calls)) Ir/msg=$((ir / (calls * per_message)))"
+}
+
+runs=("$@")
+[ ${#runs[@]} -gt 0 ] || runs=(unary:sampled unary:unsampled stream:sampled)
+for run in "${runs[@]}"; do
+    workload="${run%%:*}"
+    caller="${run#*:}"
+    modes=$unary_modes
+    [ "$workload" = stream ] && modes=$stream_modes
+    for mode in $modes; do
+        measure "$mode" "$workload" "$caller"
+    done
+done
+echo "callgrind: dumps in $dir" >&2
