@@ -108,6 +108,11 @@ const NOT_HERE: &[(&str, &str)] = &[
         "OTEL_BSP_MAX_QUEUE_SIZE=65536 scripts/bench-e2e.sh",
         "~8.5 min of load; cargo test -p tonic-traced-benches runs the e2e binary's smoke test",
     ),
+    (
+        "scripts/callgrind.sh",
+        "~5 min of load under valgrind; cargo test -p tonic-traced-benches runs the e2e \
+         binary's smoke test",
+    ),
 ];
 
 /// Programs none of whose commands can run here, and why.
