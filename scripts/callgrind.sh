@@ -4,10 +4,14 @@
 # counts do not. Per measurement: `e2e server --mode MODE` under callgrind, the load generator
 # (4 concurrent calls, `traceparent` sent) for 3 s of warm-up, the counters zeroed, 6 s of
 # load, the counters dumped; every thread's instructions (the span exporter's too) divided by
-# the calls (or, for streams, messages) of those 6 s.
+# the calls (or, for streams, messages) of those 6 s. The client side (`client:CALLER`): the load
+# generator with each client mode under callgrind, calling a plain server, run for 3 s and for
+# 9 s; the difference of the two runs' instructions over the difference of their calls leaves
+# out start-up and shutdown.
 #
-#   scripts/callgrind.sh              # unary sampled and unsampled, streams; ~5 minutes
+#   scripts/callgrind.sh              # unary sampled and unsampled, streams, client; ~8 minutes
 #   scripts/callgrind.sh unary:unsampled stream:sampled     # only these
+#   scripts/callgrind.sh client:sampled client:unsampled    # the client side only
 #   CG_MODES="plain traced" scripts/callgrind.sh            # only these server modes
 #   E2E_BIN=path/to/e2e scripts/callgrind.sh                # an e2e built before (say, at
 #                                                           #   another commit)
@@ -38,6 +42,7 @@ messages=100
 # Modes per workload: message events matter only on streams.
 unary_modes="${CG_MODES:-plain hand traced traced+metrics}"
 stream_modes="${CG_MODES:-plain hand traced traced+events}"
+client_modes="${CG_MODES:-plain hand traced traced+metrics}"
 
 load() { # PORT WORKLOAD CALLER SECS
     "$exe" load --port "$1" --workload "$2" --caller "$3" --send-traceparent \
@@ -70,15 +75,41 @@ measure() { # MODE WORKLOAD CALLER
         "Ir/call=$((ir / calls)) Ir/msg=$((ir / (calls * per_message)))"
 }
 
+client_load() { # PORT MODE CALLER SECS OUT: prints "CALLS INSTRUCTIONS"
+    local result
+    result=$(valgrind --tool=callgrind --callgrind-out-file="$5.cg" \
+        "$exe" load --port "$1" --workload unary --caller "$3" --client "$2" \
+        --warmup 0 --secs "$4" --concurrency 4 2>"$5.log")
+    echo "$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$result")" \
+        "$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$5.cg")"
+}
+
+measure_client() { # MODE CALLER
+    local mode=$1 caller=$2
+    local out="$dir/client-$mode.unary.$caller"
+    coproc SERVER { exec "$exe" server --mode plain 2>"$out.server.log"; }
+    local pid=$SERVER_PID ready port
+    read -r ready <&"${SERVER[0]}"
+    port="${ready#ready port=}"
+    local short long
+    read -r -a short <<<"$(client_load "$port" "$mode" "$caller" 3 "$out.3s")"
+    read -r -a long <<<"$(client_load "$port" "$mode" "$caller" 9 "$out.9s")"
+    exec {SERVER[1]}>&-
+    wait "$pid" || true
+    local calls=$((long[0] - short[0])) ir=$((long[1] - short[1]))
+    echo "client-$mode $caller unary calls=$calls messages=$calls Ir=$ir" \
+        "Ir/call=$((ir / calls)) Ir/msg=$((ir / calls))"
+}
+
 runs=("$@")
-[ ${#runs[@]} -gt 0 ] || runs=(unary:sampled unary:unsampled stream:sampled)
+[ ${#runs[@]} -gt 0 ] || runs=(unary:sampled unary:unsampled stream:sampled client:sampled client:unsampled)
 for run in "${runs[@]}"; do
     workload="${run%%:*}"
     caller="${run#*:}"
-    modes=$unary_modes
-    [ "$workload" = stream ] && modes=$stream_modes
-    for mode in $modes; do
-        measure "$mode" "$workload" "$caller"
-    done
+    case "$workload" in
+        client) for mode in $client_modes; do measure_client "$mode" "$caller"; done ;;
+        stream) for mode in $stream_modes; do measure "$mode" "$workload" "$caller"; done ;;
+        *) for mode in $unary_modes; do measure "$mode" "$workload" "$caller"; done ;;
+    esac
 done
 echo "callgrind: dumps in $dir" >&2

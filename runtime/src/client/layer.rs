@@ -222,7 +222,14 @@ where
         // With W3C propagators and no baggage, all they would write is the span's
         // `traceparent` (and `tracestate`): written here without them.
         let w3c_only = config.w3c_parent_based && parent.baggage().is_empty();
-        let cx = if w3c_only && is_unsampled(&parent) {
+        let unsampled = w3c_only && is_unsampled(&parent);
+        if unsampled && config.instruments.is_none() {
+            // Nothing of the call is recorded: the server is told the caller's unsampled span,
+            // and the call and its bodies pass through untouched.
+            inject_trace_context(parent.span().span_context(), request.headers_mut());
+            return ResponseFuture::untraced(self.inner.call(request));
+        }
+        let cx = if unsampled {
             // A parent-based sampler would not record the call's span: the call runs in the
             // caller's context, and the server is told the caller's unsampled span.
             parent
