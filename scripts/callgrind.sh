@@ -42,7 +42,9 @@ messages=100
 # Modes per workload: message events matter only on streams.
 unary_modes="${CG_MODES:-plain hand traced traced+metrics}"
 stream_modes="${CG_MODES:-plain hand traced traced+events}"
-client_modes="${CG_MODES:-plain hand traced traced+metrics}"
+# `plain+traceparent`: plain tonic whose caller writes the `traceparent` itself, the least any
+# propagation can cost.
+client_modes="${CG_MODES:-plain plain+traceparent hand traced traced+metrics}"
 
 load() { # PORT WORKLOAD CALLER SECS
     "$exe" load --port "$1" --workload "$2" --caller "$3" --send-traceparent \
@@ -76,10 +78,11 @@ measure() { # MODE WORKLOAD CALLER
 }
 
 client_load() { # PORT MODE CALLER SECS OUT: prints "CALLS INSTRUCTIONS"
-    local result
+    local result client=$2 header=()
+    [ "$2" = plain+traceparent ] && client=plain header=(--send-traceparent)
     result=$(valgrind --tool=callgrind --callgrind-out-file="$5.cg" \
-        "$exe" load --port "$1" --workload unary --caller "$3" --client "$2" \
-        --warmup 0 --secs "$4" --concurrency 4 2>"$5.log")
+        "$exe" load --port "$1" --workload unary --caller "$3" --client "$client" \
+        "${header[@]}" --warmup 0 --secs "$4" --concurrency 4 2>"$5.log")
     echo "$(sed -n 's/.* total=\([0-9]*\).*/\1/p' <<<"$result")" \
         "$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$5.cg")"
 }
