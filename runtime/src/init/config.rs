@@ -130,7 +130,8 @@ pub struct TracesConfig {
     pub otlp: OtlpConfig,
     /// `OTEL_TRACES_SAMPLER` and `OTEL_TRACES_SAMPLER_ARG`.
     pub sampler: Sampler,
-    /// `OTEL_BSP_*`: the batch span processor.
+    /// `OTEL_BSP_*`: the batch span processor in front of the OTLP exporter (the console
+    /// prints each trace at once, with no batch).
     pub batch: BatchConfig,
 }
 
