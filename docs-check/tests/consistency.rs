@@ -1,38 +1,14 @@
-//! The README, the guide and deploy/README stay true to the code: every configuration
-//! variable they name is one the runtime reads, every relative link (and its `#anchor`) leads
-//! somewhere, every `cargo run … --bin` and `scripts/…` command names something that exists,
-//! and performance figures are quoted from BENCHMARKS.md rather than restated. (The code blocks
-//! and commands themselves are compiled and run by the `docs-check` crate.)
+//! The README, the guide, deploy/README and BENCHMARKS.md stay true to the code: every
+//! configuration variable they name is one the runtime reads, every relative link (and its
+//! `#anchor`) leads somewhere, every `cargo run … --bin` and `scripts/…` command names something
+//! that exists, and performance figures in the README and the guide are quoted from
+//! BENCHMARKS.md rather than restated. (The code blocks and commands themselves are compiled and
+//! run by this crate's doctests and its other tests.)
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .into()
-}
-
-/// README.md, docs/*.md and deploy/README.md, with their paths from the repository's root.
-fn documents() -> Vec<(PathBuf, String)> {
-    let root = repo();
-    let mut paths = vec![root.join("README.md"), root.join("deploy/README.md")];
-    let mut guide: Vec<PathBuf> = std::fs::read_dir(root.join("docs"))
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
-        .collect();
-    guide.sort();
-    paths.extend(guide);
-    paths
-        .into_iter()
-        .map(|path| {
-            let text = std::fs::read_to_string(&path).unwrap();
-            (path, text)
-        })
-        .collect()
-}
+use tonic_traced_docs_check::markdown::{documents, repo};
 
 /// Every Rust source of a folder, concatenated.
 fn sources(folder: &Path) -> String {
@@ -69,13 +45,13 @@ fn variables<'a>(text: &'a str, prefix: &str) -> BTreeSet<&'a str> {
 #[test]
 fn every_variable_the_docs_name_is_read_by_the_runtime() {
     let runtime = sources(&repo().join("runtime/src"));
-    for (path, text) in documents() {
+    for document in documents() {
         for prefix in ["OTEL_", "TONIC_TRACED_"] {
-            for variable in variables(&text, prefix) {
+            for variable in variables(&document.text, prefix) {
                 assert!(
                     runtime.contains(variable),
                     "{} names {variable}, which runtime/src does not read",
-                    path.display()
+                    document.path
                 );
             }
         }
@@ -106,9 +82,10 @@ fn anchors(text: &str) -> BTreeSet<String> {
 
 #[test]
 fn relative_links_and_anchors_lead_somewhere() {
-    for (path, text) in documents() {
+    for document in documents() {
+        let path = repo().join(&document.path);
         let folder = path.parent().unwrap();
-        let mut rest = text.as_str();
+        let mut rest = document.text.as_str();
         while let Some(start) = rest.find("](") {
             let tail = &rest[start + 2..];
             let end = tail.find(')').unwrap_or(tail.len());
@@ -126,14 +103,14 @@ fn relative_links_and_anchors_lead_somewhere() {
             assert!(
                 target.exists(),
                 "{} links to {link}, which does not exist",
-                path.display()
+                document.path
             );
             if !fragment.is_empty() && target.extension().is_some_and(|ext| ext == "md") {
                 let target_text = std::fs::read_to_string(&target).unwrap();
                 assert!(
                     anchors(&target_text).contains(fragment),
                     "{} links to {link}: no such heading",
-                    path.display()
+                    document.path
                 );
             }
         }
@@ -143,7 +120,8 @@ fn relative_links_and_anchors_lead_somewhere() {
 #[test]
 fn commands_name_binaries_and_scripts_that_exist() {
     let root = repo();
-    for (path, text) in documents() {
+    for document in documents() {
+        let text = &document.text;
         for (at, _) in text.match_indices("--bin ") {
             let name: String = text[at + 6..]
                 .chars()
@@ -158,7 +136,7 @@ fn commands_name_binaries_and_scripts_that_exist() {
             assert!(
                 in_examples || in_benches,
                 "{} runs --bin {name}, which no package has",
-                path.display()
+                document.path
             );
         }
         for (at, _) in text.match_indices("scripts/") {
@@ -171,7 +149,7 @@ fn commands_name_binaries_and_scripts_that_exist() {
                 assert!(
                     root.join(name).exists(),
                     "{} mentions {name}, which does not exist",
-                    path.display()
+                    document.path
                 );
             }
         }
@@ -224,10 +202,11 @@ fn performance_figures(paragraph: &str) -> Vec<String> {
 /// must link BENCHMARKS.md, and a code block (which cannot) must not state one.
 #[test]
 fn performance_figures_are_quoted_from_benchmarks_md() {
-    for (path, text) in documents() {
-        if path.ends_with("deploy/README.md") {
+    for document in documents() {
+        if ["deploy/README.md", "BENCHMARKS.md"].contains(&document.path.as_str()) {
             continue;
         }
+        let text = &document.text;
         let mut paragraph = String::new();
         let mut first_line = 1;
         let mut in_block = false;
@@ -249,7 +228,7 @@ fn performance_figures_are_quoted_from_benchmarks_md() {
                     "{}:{first_line}: {figures:?} states a measured cost {}; refer to \
                      BENCHMARKS.md instead (a link in the same paragraph), where figures are \
                      kept with the commit and command that measured them",
-                    path.strip_prefix(repo()).unwrap_or(&path).display(),
+                    document.path,
                     if in_block {
                         "in a code block"
                     } else {
