@@ -4,7 +4,8 @@ use std::time::{Duration, Instant};
 
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+/// The header in which a gRPC caller sends its timeout.
+pub(crate) const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
 
 /// How early a call may end and still count as having hit its deadline. The deadline is
 /// measured from when the handler starts, a little after the caller started its clock, and

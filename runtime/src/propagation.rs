@@ -6,9 +6,12 @@ use opentelemetry::trace::{SpanContext, TraceFlags};
 use opentelemetry::{global, Context};
 use tonic::metadata::{KeyRef, MetadataMap};
 
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+/// The W3C Trace Context header of the caller's span.
+pub(crate) const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+/// The W3C Trace Context header of vendors' trace state.
+pub(crate) const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+/// The W3C Baggage header.
+pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// The remote context carried by `metadata`, extracted with the global propagator onto an
 /// empty context (never whatever happens to be current). Malformed headers yield no parent.

@@ -906,19 +906,24 @@ fn console_output(var: &Var) -> Result<ConsoleOutput, ConfigError> {
         "stdout" => ConsoleOutput::Stdout,
         _ => {
             let path = std::path::PathBuf::from(&var.value);
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .map_err(|error| {
-                    var.error(format_args!(
-                        "cannot be appended to ({error}); name a writable file, or `stderr` or \
-                         `stdout`"
-                    ))
-                })?;
+            open_console_file(&path)?;
             ConsoleOutput::File(path)
         }
     })
+}
+
+/// Opens the file `TONIC_TRACED_CONSOLE_OUTPUT` names for appending, creating it if missing.
+pub(crate) fn open_console_file(path: &std::path::Path) -> Result<std::fs::File, ConfigError> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|error| {
+            ConfigError::new(format!(
+                "TONIC_TRACED_CONSOLE_OUTPUT={path:?} cannot be appended to ({error}); name a \
+                 writable file, or `stderr` or `stdout`"
+            ))
+        })
 }
 
 /// `true` or `false`, ignoring ASCII case.

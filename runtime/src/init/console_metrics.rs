@@ -1,6 +1,6 @@
-//! The console metric exporter: where the console output goes, at each export (every `OTEL_METRIC_EXPORT_INTERVAL` and at
-//! shutdown) a table of the RPCs by side, method and status, then any other metric one line
-//! per data point:
+//! The console metric exporter: at each export (every `OTEL_METRIC_EXPORT_INTERVAL` and at
+//! shutdown), where the console output goes, a table of the RPCs by side, method and status,
+//! then any other metric one line per data point:
 //!
 //! ```text
 //! metrics · payment-server

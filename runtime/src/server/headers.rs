@@ -1,12 +1,10 @@
 //! What a traced server reads of a request's headers before its handler runs, found in one
 //! pass over them rather than a hash lookup per name.
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderValue};
 
-const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
-const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
-const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
-const GRPC_TIMEOUT: HeaderName = HeaderName::from_static("grpc-timeout");
+use crate::deadline::GRPC_TIMEOUT;
+use crate::propagation::{BAGGAGE, TRACEPARENT, TRACESTATE};
 
 /// The request headers a traced server reads.
 #[derive(Debug, Default)]

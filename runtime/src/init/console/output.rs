@@ -2,11 +2,10 @@
 //! `TONIC_TRACED_CONSOLE_OUTPUT` says so; each trace or table written in one piece.
 
 use std::fmt;
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::sync::{Mutex, PoisonError};
 
-use super::super::config::{ConfigError, ConsoleOutput};
+use super::super::config::{open_console_file, ConfigError, ConsoleOutput};
 use super::super::terminal::colour_wanted;
 
 /// An open console destination, and whether to colour what is written to it.
@@ -34,19 +33,7 @@ impl ConsoleWriter {
                 target: Target::Stdout,
                 colored: colour_wanted(&io::stdout()),
             },
-            ConsoleOutput::File(path) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|error| {
-                        ConfigError::new(format!(
-                            "TONIC_TRACED_CONSOLE_OUTPUT={path:?}: cannot append to it: {error}; \
-                             name a writable file, or `stderr` or `stdout`"
-                        ))
-                    })?;
-                ConsoleWriter::writer(file, false)
-            }
+            ConsoleOutput::File(path) => ConsoleWriter::writer(open_console_file(path)?, false),
         })
     }
 
