@@ -7,7 +7,9 @@ use prost_reflect::{FieldDescriptor, FileDescriptor, Kind, MessageDescriptor};
 use quote::{format_ident, quote};
 
 use crate::annotations::{Annotation, Annotations, Redact};
-use crate::descriptors::{all_messages, holder, shape, ExternPaths, Holder, Shape, ValueKind};
+use crate::descriptors::{
+    all_messages, enum_values, holder, shape, ExternPaths, Holder, Shape, ValueKind,
+};
 use crate::naming::{field_ident, message_path, oneof_path, variant_ident};
 
 /// Generates `SpanAttributes` impls, given every annotation of the compiled protos.
@@ -38,31 +40,61 @@ impl<'a> AttributesCodegen<'a> {
         }
     }
 
-    /// The impls for the messages of `file`, formatted, to append to its package module.
-    pub(crate) fn file(&mut self, file: &FileDescriptor) -> String {
-        let mut impls = TokenStream::new();
+    /// The impls for the messages of `file`, after `other_impls` (more generated for the same
+    /// file), formatted, to append to its package module.
+    pub(crate) fn file(&mut self, file: &FileDescriptor, other_impls: TokenStream) -> String {
+        let mut impls = other_impls;
         for message in all_messages(file) {
             let hand_written = self
                 .hand_written
                 .iter()
                 .any(|name| name == message.full_name());
-            if !self.externs.contains(&message) && !hand_written {
+            if self.externs.contains(&message) {
+                continue;
+            }
+            impls.extend(self.hashed_field_registrations(&message));
+            if !hand_written {
                 impls.extend(self.message(&message));
             }
         }
         let impls: syn::File = syn::parse2(impls).unwrap_or_else(|error| {
-            panic!("tonic-traced-build bug: SpanAttributes impls do not parse: {error}")
+            panic!("tonic-traced-build bug: generated impls do not parse: {error}")
         });
         prettyplease::unparse(&impls)
+    }
+
+    /// Registers each `HASH` field of `message`, so that setup can tell that a hash key is
+    /// needed.
+    fn hashed_field_registrations(&self, message: &MessageDescriptor) -> TokenStream {
+        let rt = self.runtime;
+        message
+            .fields()
+            .filter(|field| {
+                self.annotations
+                    .get(field.full_name())
+                    .is_some_and(|annotation| annotation.redact == Redact::Hash)
+            })
+            .map(|field| {
+                let full_name = field.full_name();
+                quote! {
+                    #rt::__private::inventory::submit! {
+                        #rt::__private::HashedField { full_name: #full_name }
+                    }
+                }
+            })
+            .collect()
     }
 
     fn message(&mut self, message: &MessageDescriptor) -> TokenStream {
         let rt = self.runtime;
         let mut body = TokenStream::new();
         for field in message.fields() {
+            // A message field marked PRESENT records its presence and, like any message
+            // field, the annotated fields inside it.
             if let Some(annotation) = self.annotations.get(field.full_name()) {
                 body.extend(self.record_field(&field, annotation));
-            } else if self.descends(message, &field) {
+            }
+            if self.descends(message, &field) {
                 body.extend(self.descend(&field));
             }
         }
@@ -137,15 +169,10 @@ impl<'a> AttributesCodegen<'a> {
                 None => quote!(Str(value.as_str())),
             },
             (ValueKind::Enum(enum_type), _) => {
-                let mut seen = Vec::new();
                 let mut arms = TokenStream::new();
-                for variant in enum_type.values() {
-                    // With allow_alias several names share a number; the first one is used.
-                    if !seen.contains(&variant.number()) {
-                        seen.push(variant.number());
-                        let (number, name) = (int_pattern(variant.number()), variant.name());
-                        arms.extend(quote!(#number => #rt::AttributeValue::Str(#name),));
-                    }
+                for (number, name) in enum_values(&enum_type) {
+                    let number = int_pattern(number);
+                    arms.extend(quote!(#number => #rt::AttributeValue::Str(#name),));
                 }
                 let statement = quote! {
                     sink.record(#key, match *value {
@@ -212,7 +239,7 @@ fn bind_value(field: &FieldDescriptor, holder: &Holder, statement: TokenStream) 
 }
 
 /// An `i32` match pattern without a type suffix (`3`, `-1`).
-fn int_pattern(number: i32) -> TokenStream {
+pub(crate) fn int_pattern(number: i32) -> TokenStream {
     let magnitude = Literal::u32_unsuffixed(number.unsigned_abs());
     if number < 0 {
         quote!(-#magnitude)

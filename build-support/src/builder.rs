@@ -7,6 +7,7 @@ use quote::quote;
 use crate::annotations::{self, Annotation, BuilderAnnotation, Redact};
 use crate::attributes_codegen::AttributesCodegen;
 use crate::compile::compile;
+use crate::debug_codegen::DebugCodegen;
 use crate::descriptors::ExternPaths;
 use crate::service_generator::{GeneratorProblems, TracedServiceGenerator};
 use crate::Error;
@@ -27,6 +28,8 @@ pub struct Builder {
     codec_path: String,
     annotations: Vec<BuilderAnnotation>,
     hand_written_attributes: Vec<String>,
+    skip_debug: Vec<String>,
+    redact_debug: bool,
 }
 
 impl Default for Builder {
@@ -44,6 +47,8 @@ impl Default for Builder {
             codec_path: "::tonic_prost::ProstCodec".to_owned(),
             annotations: Vec::new(),
             hand_written_attributes: Vec::new(),
+            skip_debug: Vec::new(),
+            redact_debug: true,
         }
     }
 }
@@ -105,9 +110,21 @@ impl Builder {
         self
     }
 
-    /// Keeps the `Debug` derive off the messages matching `paths`.
+    /// Keeps the `Debug` derive off the messages matching `paths`: you implement `Debug` for
+    /// them (and for the types nested in them), redacted fields included.
     pub fn skip_debug<S: AsRef<str>>(mut self, paths: impl IntoIterator<Item = S>) -> Self {
-        self.tonic = self.tonic.skip_debug(paths);
+        let paths: Vec<String> = paths.into_iter().map(|p| p.as_ref().to_owned()).collect();
+        self.tonic = self.tonic.skip_debug(&paths);
+        self.skip_debug.extend(paths);
+        self
+    }
+
+    /// Whether messages with `HASH`, `LENGTH` or `PRESENT` fields get a generated `Debug` that
+    /// prints those fields as they are recorded (`HASH(5bdcc146bf60754e)`, `LENGTH(42)`,
+    /// `PRESENT(true)`) instead of prost's derive, which prints every value raw. On by
+    /// default; `false` keeps prost's derive.
+    pub fn redact_debug(mut self, enable: bool) -> Self {
+        self.redact_debug = enable;
         self
     }
 
@@ -258,11 +275,20 @@ impl Builder {
             &self.hand_written_attributes,
             &runtime,
         );
-        let attribute_impls = compiled
+        let debug = DebugCodegen::new(
+            &compiled.files,
+            &annotations,
+            &externs,
+            &self.skip_debug,
+            &runtime,
+            self.redact_debug,
+        );
+        let generated_impls = compiled
             .files
             .iter()
-            .map(|file| codegen.file(file))
+            .map(|file| codegen.file(file, debug.file(file)))
             .collect();
+        let skip_debug = debug.skip_debug_paths();
 
         let client_generator = self.build_client.then(|| {
             self.tonic
@@ -286,7 +312,7 @@ impl Builder {
             client_generator,
             server_generator,
             runtime,
-            attribute_impls,
+            generated_impls,
             problems.clone(),
         )));
 
@@ -298,6 +324,7 @@ impl Builder {
                 .collect(),
         };
         self.tonic
+            .skip_debug(skip_debug)
             .out_dir(out_dir)
             .build_client(false)
             .build_server(false)

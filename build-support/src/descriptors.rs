@@ -69,6 +69,18 @@ pub(crate) fn shape(field: &FieldDescriptor) -> Shape {
     })
 }
 
+/// An enum's numbers and proto names; with `allow_alias` several names share a number, and the
+/// first one names it.
+pub(crate) fn enum_values(enum_type: &EnumDescriptor) -> Vec<(i32, String)> {
+    let mut values: Vec<(i32, String)> = Vec::new();
+    for value in enum_type.values() {
+        if !values.iter().any(|(number, _)| *number == value.number()) {
+            values.push((value.number(), value.name().to_owned()));
+        }
+    }
+    values
+}
+
 /// How the Rust struct holds a field.
 pub(crate) enum Holder {
     /// `self.field: T` (also repeated and map fields).

@@ -29,6 +29,7 @@ mod annotations;
 mod attributes_codegen;
 mod builder;
 mod compile;
+mod debug_codegen;
 mod descriptors;
 mod error;
 mod method_identities;

@@ -2,7 +2,7 @@
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
 use proc_macro2::Ident;
-use prost_reflect::{MessageDescriptor, OneofDescriptor};
+use prost_reflect::{EnumDescriptor, MessageDescriptor, OneofDescriptor};
 use quote::format_ident;
 
 /// prost's identifier sanitising: raw identifiers for keywords, `_` suffix where raw is impossible.
@@ -63,6 +63,16 @@ pub(crate) fn message_path(message: &MessageDescriptor) -> syn::Path {
     let mut path = message_module(message);
     path.pop();
     path.push(to_upper_camel(message.name()));
+    rust_path(&path)
+}
+
+/// An enum's type path relative to its package module (`Currency` or `outer::Kind`).
+pub(crate) fn enum_path(enum_type: &EnumDescriptor) -> syn::Path {
+    let mut path = enum_type
+        .parent_message()
+        .map(|message| message_module(&message))
+        .unwrap_or_default();
+    path.push(to_upper_camel(enum_type.name()));
     rust_path(&path)
 }
 

@@ -21,7 +21,8 @@ pub(crate) struct TracedServiceGenerator {
     server: Option<Box<dyn ServiceGenerator>>,
     /// Path of the runtime crate in generated code.
     runtime: syn::Path,
-    /// `SpanAttributes` impls, one entry per file, in the order prost generates the files.
+    /// `SpanAttributes` (and redacting `Debug`) impls, one entry per file, in the order prost
+    /// generates the files.
     attribute_impls: std::vec::IntoIter<String>,
     /// Where tonic-build's code could not be edited.
     problems: GeneratorProblems,

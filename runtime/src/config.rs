@@ -4,7 +4,6 @@
 //! by every call without a lock.
 
 use std::fmt;
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 
 use opentelemetry::global;
@@ -302,6 +301,11 @@ impl Config {
         let capture = |request: &[String], response: &[String]| {
             MetadataCapture::new(request, response, self.semconv, names.sensitive)
         };
+        if self.hash_key.is_none() {
+            if let Some(field) = crate::hashed_fields::first() {
+                crate::redact::warn_unkeyed(field);
+            }
+        }
         let server_metadata = capture(&names.server_request, &names.server_response);
         let client_metadata = capture(&names.client_request, &names.client_response);
         Active {
@@ -315,7 +319,6 @@ impl Config {
             attribute_value_length: self.attribute_value_length,
             messages_per_rpc: self.messages_per_rpc,
             hash_key: self.hash_key,
-            unkeyed_hash_warned: AtomicBool::new(false),
             public_endpoints: self.public_endpoints,
             defaulted,
         }
@@ -348,6 +351,11 @@ impl fmt::Display for InstallError {
 
 impl std::error::Error for InstallError {}
 
+/// The installed configuration, if one is, without installing the defaults.
+pub(crate) fn installed() -> Option<&'static Active> {
+    ACTIVE.get()
+}
+
 /// The installed configuration, resolved for use by calls.
 pub(crate) struct Active {
     pub(crate) semconv: SemconvMode,
@@ -360,8 +368,6 @@ pub(crate) struct Active {
     /// Message spans or events recorded per RPC.
     pub(crate) messages_per_rpc: u64,
     pub(crate) hash_key: Option<HashKey>,
-    /// Whether the warning about unkeyed hashes was given.
-    pub(crate) unkeyed_hash_warned: AtomicBool,
     public_endpoints: PublicEndpoints,
     /// The metadata traced servers record.
     pub(crate) server_metadata: MetadataCapture,

@@ -15,6 +15,7 @@ mod deadline;
 mod decoder;
 mod error_details;
 mod framing;
+mod hashed_fields;
 #[cfg(feature = "init")]
 pub mod init;
 mod keys;
@@ -25,6 +26,7 @@ mod method;
 mod metrics;
 mod propagation;
 pub mod redact;
+mod redacted_debug;
 mod rpc_span;
 pub mod semconv;
 mod server;
@@ -54,9 +56,12 @@ pub use tracer::SCOPE_NAME;
 pub mod __private {
     pub use crate::client::{ClientCodec, ClientMethod};
     pub use crate::decoder::{ReportDecoded, TracedDecoder};
+    pub use crate::hashed_fields::HashedField;
     pub use crate::limits::truncate;
     pub use crate::method::{RpcKind, RpcMethod};
+    pub use crate::redacted_debug::{EnumField, Redacted};
     pub use crate::server::{CallSlot, MethodTracing, RequestBody, ServerCall, ServerCodec};
     pub use crate::status::is_server_error;
+    pub use inventory;
     pub use tonic::Code;
 }

@@ -1,6 +1,4 @@
-//! Redaction helpers used by generated `SpanAttributes` code.
-
-use std::sync::atomic::Ordering;
+//! Redaction helpers used by generated `SpanAttributes` and `Debug` code.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -54,33 +52,46 @@ impl std::fmt::Debug for HashedValue {
 ///
 /// Equal values give equal hashes in every process sharing the key, so spans still correlate,
 /// and without the key a hash cannot be turned back into the value by guessing. A process with
-/// no key falls back to an unkeyed SHA-256 — which anyone can reverse for small value spaces
-/// (ids, phone or card numbers) by hashing guesses — and warns once.
+/// no key (or no configuration installed yet) falls back to an unkeyed SHA-256 — which anyone
+/// can reverse for small value spaces (ids, phone or card numbers) by hashing guesses; setup
+/// warns about that once. Calling this installs nothing.
 pub fn hash(value: &[u8]) -> HashedValue {
-    let config = config::active();
-    match &config.hash_key {
+    hash_with(
+        config::installed().and_then(|config| config.hash_key.as_ref()),
+        value,
+    )
+}
+
+/// The `HASH` of `value` under the installed configuration's key, or `None` while no
+/// configuration is installed (what it would hash with is not known yet).
+pub(crate) fn hash_if_configured(value: &[u8]) -> Option<HashedValue> {
+    config::installed().map(|config| hash_with(config.hash_key.as_ref(), value))
+}
+
+/// `value` hashed under `key`, or unkeyed without one.
+fn hash_with(key: Option<&HashKey>, value: &[u8]) -> HashedValue {
+    match key {
         Some(HashKey(key)) => {
             let mut mac = key.clone();
             mac.update(value);
             HashedValue::from_digest(&mac.finalize().into_bytes())
         }
-        None => {
-            if !config.unkeyed_hash_warned.swap(true, Ordering::Relaxed) {
-                warn_unkeyed();
-            }
-            HashedValue::from_digest(&Sha256::digest(value))
-        }
+        None => HashedValue::from_digest(&Sha256::digest(value)),
     }
 }
 
-/// The warning, once per process, that `HASH` fields are hashed without a key.
-fn warn_unkeyed() {
+/// Warns, once at setup and outside any call's trace, that the `HASH` fields of this program
+/// will be hashed without a key.
+pub(crate) fn warn_unkeyed(field: &str) {
+    // Detached from whatever call may be running: the warning belongs to no trace.
+    let _detached = opentelemetry::Context::new().attach();
     tracing::warn!(
         target: "tonic_traced",
-        "fields redacted with HASH are hashed without a key, which lets anyone recover small \
-         values (ids, numbers) by hashing guesses; set TONIC_TRACED_HASH_KEY or \
-         TONIC_TRACED_HASH_KEY_FILE (init()), or Config::hash_key, to the same secret in every \
-         service"
+        parent: None,
+        "fields redacted with HASH (such as {field}) will be hashed without a key, which lets \
+         anyone recover small values (ids, numbers) by hashing guesses; set \
+         TONIC_TRACED_HASH_KEY or TONIC_TRACED_HASH_KEY_FILE (init()), or Config::hash_key, to \
+         the same secret in every service"
     );
 }
 

@@ -5,6 +5,7 @@ pub struct Warehouse {
     pub code: ::prost::alloc::string::String,
 }
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+#[prost(skip_debug)]
 pub struct ReserveRequest {
     #[prost(string, tag = "1")]
     pub sku: ::prost::alloc::string::String,
@@ -24,6 +25,7 @@ pub struct ReserveRequest {
 /// Nested message and enum types in `ReserveRequest`.
 pub mod reserve_request {
     #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Oneof)]
+    #[prost(skip_debug)]
     pub enum Hold {
         #[prost(int64, tag = "6")]
         UntilUnix(i64),
@@ -496,6 +498,46 @@ pub mod inventory_server {
         const NAME: &'static str = SERVICE_NAME;
     }
 }
+#[allow(deprecated)]
+impl ::core::fmt::Debug for ReserveRequest {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        let mut debug = f.debug_struct("ReserveRequest");
+        debug
+            .field(
+                "sku",
+                &::tonic_traced::__private::Redacted::Hash((self.sku).as_bytes()),
+            );
+        debug.field("quantity", &self.quantity);
+        debug
+            .field(
+                "note",
+                &self
+                    .note
+                    .as_ref()
+                    .map(|value| ::tonic_traced::__private::Redacted::Length(
+                        (value).len(),
+                    )),
+            );
+        debug.field("tags", &self.tags);
+        debug.field("warehouse", &self.warehouse);
+        debug.field("r#type", &self.r#type);
+        debug.field("hold", &self.hold);
+        debug.finish()
+    }
+}
+#[allow(deprecated)]
+impl ::core::fmt::Debug for reserve_request::Hold {
+    fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+        match self {
+            Self::UntilUnix(value) => f.debug_tuple("UntilUnix").field(&value).finish(),
+            Self::Indefinite(_) => {
+                f.debug_tuple("Indefinite")
+                    .field(&::tonic_traced::__private::Redacted::Present(true))
+                    .finish()
+            }
+        }
+    }
+}
 impl ::tonic_traced::SpanAttributes for Warehouse {
     #[allow(deprecated)]
     fn record_attributes(&self, sink: &mut dyn ::tonic_traced::AttributeSink) {
@@ -507,6 +549,9 @@ impl ::tonic_traced::SpanAttributes for Warehouse {
             );
         }
     }
+}
+::tonic_traced::__private::inventory::submit! {
+    ::tonic_traced::__private::HashedField { full_name : "inventory.ReserveRequest.sku" }
 }
 impl ::tonic_traced::SpanAttributes for ReserveRequest {
     #[allow(deprecated)]

@@ -150,6 +150,7 @@ impl Init {
         lookup: &dyn Fn(&str) -> Option<String>,
         warnings: &mut Vec<String>,
     ) -> Result<TelemetryGuard, ConfigError> {
+        require_hash_key_when_strict(config)?;
         let log_filter = self
             .install_subscriber
             .then(|| subscriber::filter(lookup("RUST_LOG"), config.strictness, warnings))
@@ -178,6 +179,23 @@ impl Init {
             subscriber::install(&guard, filter);
         }
         Ok(guard)
+    }
+}
+
+/// In strict mode, a program that can record a `HASH` field needs a hash key: without one its
+/// values would be hashed in a form anyone can reverse by hashing guesses.
+fn require_hash_key_when_strict(config: &TelemetryConfig) -> Result<(), ConfigError> {
+    if config.strictness != Strictness::Strict || config.limits.hash_key.is_some() {
+        return Ok(());
+    }
+    match crate::hashed_fields::first() {
+        Some(field) => Err(ConfigError::new(format!(
+            "{field} is redacted with HASH but no hash key is set, so its values would be \
+             hashed in a form anyone can reverse by hashing guesses: set TONIC_TRACED_HASH_KEY \
+             (or TONIC_TRACED_HASH_KEY_FILE, a file holding it) to a secret shared by every \
+             service, or leave strict mode to go on with a warning"
+        ))),
+        None => Ok(()),
     }
 }
 
