@@ -275,7 +275,19 @@ impl Config {
 
     /// Makes this the configuration of every traced call of the process. Fails, changing
     /// nothing, when one was installed already or a traced call already ran with the defaults.
+    ///
+    /// Without a [`hash_key`](Self::hash_key), when the program has fields redacted with
+    /// `HASH`, it warns once that they will be hashed without a key.
     pub fn install(self) -> Result<(), InstallError> {
+        let keyed = self.hash_key.is_some();
+        self.install_quietly()?;
+        crate::redact::warn_if_unkeyed(keyed);
+        Ok(())
+    }
+
+    /// [`install`](Self::install) without the warning, for a caller that gives it once its
+    /// logging is set up.
+    pub(crate) fn install_quietly(self) -> Result<(), InstallError> {
         let mut fresh = Some(self);
         let active = ACTIVE.get_or_init(|| fresh.take().expect("taken once").activate(false));
         match fresh {
@@ -301,11 +313,6 @@ impl Config {
         let capture = |request: &[String], response: &[String]| {
             MetadataCapture::new(request, response, self.semconv, names.sensitive)
         };
-        if self.hash_key.is_none() {
-            if let Some(field) = crate::hashed_fields::first() {
-                crate::redact::warn_unkeyed(field);
-            }
-        }
         let server_metadata = capture(&names.server_request, &names.server_response);
         let client_metadata = capture(&names.client_request, &names.client_response);
         Active {
@@ -397,5 +404,8 @@ impl Active {
 
 /// The configuration calls use: the installed one, or the defaults from the first call on.
 pub(crate) fn active() -> &'static Active {
-    ACTIVE.get_or_init(|| Config::new().activate(true))
+    ACTIVE.get_or_init(|| {
+        crate::redact::warn_if_unkeyed(false);
+        Config::new().activate(true)
+    })
 }

@@ -80,9 +80,12 @@ fn hash_with(key: Option<&HashKey>, value: &[u8]) -> HashedValue {
     }
 }
 
-/// Warns, once at setup and outside any call's trace, that the `HASH` fields of this program
-/// will be hashed without a key.
-pub(crate) fn warn_unkeyed(field: &str) {
+/// Warns, at setup and outside any call's trace, that the `HASH` fields of this program will
+/// be hashed without a key, unless it is `keyed` or has no such field.
+pub(crate) fn warn_if_unkeyed(keyed: bool) {
+    let Some(field) = crate::hashed_fields::first().filter(|_| !keyed) else {
+        return;
+    };
     // Detached from whatever call may be running: the warning belongs to no trace.
     let _detached = opentelemetry::Context::new().attach();
     tracing::warn!(

@@ -165,7 +165,7 @@ impl Init {
             metrics_pipeline::build(&config.metrics, &config.console_output, resource)?
         };
         core_config(config, traces.as_ref(), metrics.as_ref())
-            .install()
+            .install_quietly()
             .map_err(|error| ConfigError::new(error.to_string()))?;
         if let Some(traces) = &traces {
             global::set_text_map_propagator(propagator);
@@ -178,6 +178,8 @@ impl Init {
         if let Some(filter) = log_filter {
             subscriber::install(&guard, filter);
         }
+        // Once logging is set up, so that the warning is seen.
+        crate::redact::warn_if_unkeyed(config.limits.hash_key.is_some());
         Ok(guard)
     }
 }
