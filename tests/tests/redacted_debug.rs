@@ -36,7 +36,7 @@ fn account(credential: account::Credential) -> Account {
 }
 
 fn token() -> account::Credential {
-    account::Credential::Token(b"tok-secret-bytes".to_vec().into())
+    account::Credential::Token(b"tok-secret-bytes".to_vec())
 }
 
 fn assert_no_secret(text: &str) {
