@@ -39,7 +39,10 @@ const MAX_BUFFERED_SPANS: usize = 10_000;
 
 /// A [`SpanProcessor`] that prints each trace as a tree with a timeline as soon as its last
 /// span in this process ends: the spans of this process, with their durations, statuses and
-/// key attributes. A client and a server in one process make one tree.
+/// key attributes. A client and a server in one process make one tree. Past the first 3
+/// message spans of each direction under one parent, the rest are folded into one line placed
+/// where the first of them falls in time, together with the spans of the work that followed
+/// each hidden message (`… 7 more message spans and 7 spans with them`).
 ///
 /// Only sampled spans are printed. The trace is rendered and written on the thread that ends
 /// its last span, in one piece, to stderr unless told otherwise. Traces still running at

@@ -104,9 +104,19 @@ impl Timeline {
 }
 
 /// A node of the printed tree: a span, or a summary of message spans folded away.
-enum Node<'a> {
+enum Node {
     Span(usize),
-    Folded(Vec<&'a SpanData>),
+    Folded(Fold),
+}
+
+/// Message spans folded away under one parent, with the spans that go with them.
+#[derive(Default)]
+struct Fold {
+    /// The hidden message spans.
+    messages: usize,
+    /// Every hidden span: the messages, the spans of the work that followed each of them,
+    /// and all their descendants.
+    spans: Vec<usize>,
 }
 
 /// The glyphs drawn before a node's name, and before its details and children; none for roots.
@@ -160,8 +170,11 @@ fn tree_lines(spans: &[SpanData], timeline: &Timeline) -> Vec<Line> {
     }
     let by_start = |&i: &usize| spans[i].start_time;
     roots.sort_by_key(by_start);
+    for kids in &mut children {
+        kids.sort_by_key(by_start);
+    }
     let mut lines = Vec::new();
-    let mut stack: Vec<(Node, Branch)> = fold_messages(&roots, spans)
+    let mut stack: Vec<(Node, Branch)> = fold_messages(&roots, spans, &children)
         .into_iter()
         .rev()
         .map(|node| (node, Branch::default()))
@@ -169,14 +182,13 @@ fn tree_lines(spans: &[SpanData], timeline: &Timeline) -> Vec<Line> {
     while let Some((node, branch)) = stack.pop() {
         let i = match node {
             Node::Span(i) => i,
-            Node::Folded(folded) => {
-                lines.push(Line::Row(Row::folded(&folded, &branch, timeline)));
+            Node::Folded(fold) => {
+                lines.push(Line::Row(Row::folded(&fold, spans, &branch, timeline)));
                 continue;
             }
         };
         let span = &spans[i];
-        children[i].sort_by_key(by_start);
-        let kids = fold_messages(&children[i], spans);
+        let kids = fold_messages(&children[i], spans, &children);
         lines.push(Line::Row(Row::span(span, &branch, timeline)));
         let tree = format!(
             "{}{}",
@@ -199,33 +211,65 @@ fn tree_lines(spans: &[SpanData], timeline: &Timeline) -> Vec<Line> {
     lines
 }
 
-/// The children to print: all but the message spans after the first few, which become one
-/// summary node at the end.
-fn fold_messages<'a>(children: &[usize], spans: &'a [SpanData]) -> Vec<Node<'a>> {
+/// The children to print, in start order: all but the message spans after the first few of
+/// each direction, which are folded into one summary node where the first of them would be.
+///
+/// A hidden message takes with it its descendants, and the work that followed it: the
+/// `INTERNAL` spans under the same parent that start after it and before the next message
+/// (message spans are never a parent, so a handler's `#[tracing::instrument]` span for the
+/// message it just read is the message's sibling). Client and server spans and spans that
+/// ended in error stay shown.
+fn fold_messages(children: &[usize], spans: &[SpanData], tree: &[Vec<usize>]) -> Vec<Node> {
     let mut nodes = Vec::new();
-    let mut folded = Vec::new();
+    let mut fold = Fold::default();
+    // Where the fold goes: the position of the first hidden message.
+    let mut fold_at = None;
     // Each direction's first messages are shown: a bidi stream shows some of both.
     let (mut sent, mut received) = (0, 0);
+    // Whether the last message before the current child was hidden.
+    let mut after_hidden = false;
     for &i in children {
-        let shown = match spans[i].name.as_ref() {
+        let span = &spans[i];
+        let shown = match span.name.as_ref() {
             "message SENT" => &mut sent,
             "message RECEIVED" => &mut received,
             _ => {
-                nodes.push(Node::Span(i));
+                let goes_with_message = after_hidden
+                    && span.span_kind == SpanKind::Internal
+                    && !matches!(span.status, Status::Error { .. });
+                if goes_with_message {
+                    fold.add_subtree(i, tree);
+                } else {
+                    nodes.push(Node::Span(i));
+                }
                 continue;
             }
         };
         *shown += 1;
-        if *shown > MESSAGE_SPANS_SHOWN {
-            folded.push(&spans[i]);
+        after_hidden = *shown > MESSAGE_SPANS_SHOWN;
+        if after_hidden {
+            fold_at.get_or_insert(nodes.len());
+            fold.messages += 1;
+            fold.add_subtree(i, tree);
         } else {
             nodes.push(Node::Span(i));
         }
     }
-    if !folded.is_empty() {
-        nodes.push(Node::Folded(folded));
+    if let Some(at) = fold_at {
+        nodes.insert(at, Node::Folded(fold));
     }
     nodes
+}
+
+impl Fold {
+    /// Hides span `i` and its descendants.
+    fn add_subtree(&mut self, i: usize, tree: &[Vec<usize>]) {
+        let mut pending = vec![i];
+        while let Some(i) = pending.pop() {
+            self.spans.push(i);
+            pending.extend(&tree[i]);
+        }
+    }
 }
 
 /// The detail lines of a span: its key attributes, then its events.
@@ -388,18 +432,22 @@ impl Row {
         }
     }
 
-    /// The summary line of message spans folded away, with the time they cover.
-    fn folded(spans: &[&SpanData], branch: &Branch, timeline: &Timeline) -> Self {
-        let start = spans.iter().map(|span| span.start_time).min();
+    /// The summary line of message spans folded away, with the time they and the spans
+    /// hidden with them cover: `… 7 more message spans`, then `and 7 spans with them` when
+    /// other spans were hidden too.
+    fn folded(fold: &Fold, spans: &[SpanData], branch: &Branch, timeline: &Timeline) -> Self {
+        let hidden = || fold.spans.iter().map(|&i| &spans[i]);
+        let start = hidden().map(|span| span.start_time).min();
         let start = start.unwrap_or(timeline.start);
-        let end = spans
-            .iter()
-            .map(|span| span.end_time)
-            .max()
-            .unwrap_or(start);
+        let end = hidden().map(|span| span.end_time).max().unwrap_or(start);
+        let mut name = format!("… {}", plural(fold.messages, "more message span"));
+        let others = fold.spans.len() - fold.messages;
+        if others > 0 {
+            name.push_str(&format!(" and {} with them", plural(others, "span")));
+        }
         Row {
             tree: branch.glyph.clone(),
-            name: format!("… {}", plural(spans.len(), "more message span")),
+            name,
             kind: "",
             offset: format!("+{}", format_duration(timeline.offset(start))),
             duration: format_duration(end.duration_since(start).unwrap_or_default()),
@@ -502,5 +550,168 @@ impl Style {
         } else {
             text.to_owned()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    use super::*;
+
+    const TRACE: TraceId =
+        TraceId::from_bytes(0x0af7651916cd43dd8448eb211c80319c_u128.to_be_bytes());
+
+    /// `micros` after a fixed instant.
+    fn at(micros: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_micros(micros)
+    }
+
+    /// An ended INTERNAL span of `TRACE`, from `start` to `end` microseconds.
+    fn span(id: u64, parent: u64, name: &str, start: u64, end: u64) -> SpanData {
+        SpanData {
+            span_context: SpanContext::new(
+                TRACE,
+                SpanId::from_bytes(id.to_be_bytes()),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::from_bytes(parent.to_be_bytes()),
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: name.to_owned().into(),
+            start_time: at(start),
+            end_time: at(end),
+            attributes: Vec::new(),
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::default(),
+        }
+    }
+
+    /// A SERVER span, id 1, from 0 to 10 ms.
+    fn server() -> SpanData {
+        let mut server = span(1, 0, "files.FileService/Upload", 0, 10_000);
+        server.span_kind = SpanKind::Server;
+        server
+    }
+
+    /// Each printed row's tree glyphs and name, and its offset, without the other columns or
+    /// the detail lines.
+    fn rows(spans: &[SpanData]) -> Vec<String> {
+        render_trace(TRACE, spans, true, false)
+            .lines()
+            .skip(1)
+            .filter(|line| !line.is_empty())
+            .filter_map(|line| {
+                let name_at = line.find(|c| !" │├└─".contains(c))?;
+                let (tree, rest) = line.split_at(name_at);
+                let name = rest.split("  ").next()?;
+                let offset = rest.split_whitespace().find(|c| c.starts_with('+'))?;
+                Some(format!("{tree}{name} {offset}"))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fold_line_is_where_the_first_hidden_message_is_in_time() {
+        // A client stream: five chunks received, then the summary sent, spans in end order.
+        let mut spans = vec![span(8, 1, "message SENT", 7_000, 7_010)];
+        for n in 0..5 {
+            let start = 1_000 + n * 1_000;
+            spans.push(span(2 + n, 1, "message RECEIVED", start, start + 10));
+        }
+        spans.push(server());
+        assert_eq!(
+            rows(&spans),
+            [
+                "files.FileService/Upload +0ms",
+                "├─ message RECEIVED +1.0ms",
+                "├─ message RECEIVED +2.0ms",
+                "├─ message RECEIVED +3.0ms",
+                "├─ … 2 more message spans +4.0ms",
+                "└─ message SENT +7.0ms",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_hidden_message_is_folded_with_the_work_that_followed_it_and_its_children() {
+        // Each chunk received, then a `#[tracing::instrument]` span storing it (with a child
+        // of its own), a sibling of the message as handlers make them; then a client call to
+        // another service, a failed step and the summary sent.
+        let mut spans = vec![server()];
+        for n in 0..5 {
+            let start = 1_000 + n * 1_000;
+            let message = 10 + n * 10;
+            spans.push(span(message, 1, "message RECEIVED", start, start + 10));
+            spans.push(span(
+                message + 1,
+                1,
+                "store_chunk",
+                start + 100,
+                start + 600,
+            ));
+            spans.push(span(
+                message + 2,
+                message + 1,
+                "write",
+                start + 200,
+                start + 500,
+            ));
+        }
+        // A span under the last message itself, which a custom tracer could make.
+        spans.push(span(100, 50, "decode", 5_010, 5_020));
+        let mut registry = span(101, 1, "registry.Registry/Lookup", 5_700, 5_800);
+        registry.span_kind = SpanKind::Client;
+        let mut failed = span(102, 1, "check_quota", 5_850, 5_900);
+        failed.status = Status::error("over quota");
+        spans.extend([registry, failed, span(103, 1, "message SENT", 7_000, 7_010)]);
+        let shown = rows(&spans);
+        assert_eq!(
+            shown,
+            [
+                "files.FileService/Upload +0ms",
+                "├─ message RECEIVED +1.0ms",
+                "├─ store_chunk +1.1ms",
+                "│  └─ write +1.2ms",
+                "├─ message RECEIVED +2.0ms",
+                "├─ store_chunk +2.1ms",
+                "│  └─ write +2.2ms",
+                "├─ message RECEIVED +3.0ms",
+                "├─ store_chunk +3.1ms",
+                "│  └─ write +3.2ms",
+                "├─ … 2 more message spans and 5 spans with them +4.0ms",
+                "├─ registry.Registry/Lookup +5.7ms",
+                "├─ check_quota +5.9ms",
+                "└─ message SENT +7.0ms",
+            ],
+        );
+        // The fold line covers the hidden spans' time: from the fourth message to the end of
+        // the last hidden `store_chunk`.
+        let text = render_trace(TRACE, &spans, true, false);
+        let fold = text.lines().find(|line| line.contains('…')).unwrap();
+        assert!(fold.contains(" +4.0ms   1.6ms "), "{fold}");
+    }
+
+    #[test]
+    fn a_fold_with_no_other_span_says_only_the_messages() {
+        let mut spans = vec![server()];
+        for n in 0..8 {
+            let name = if n % 2 == 0 {
+                "message RECEIVED"
+            } else {
+                "message SENT"
+            };
+            spans.push(span(2 + n, 1, name, 1_000 + n * 100, 1_050 + n * 100));
+        }
+        let shown = rows(&spans);
+        assert_eq!(shown.len(), 8, "{shown:#?}");
+        assert_eq!(shown[7], "└─ … 2 more message spans +1.6ms");
     }
 }
