@@ -35,6 +35,9 @@ pub struct TelemetryConfig {
     pub metadata: MetadataConfig,
     /// `TONIC_TRACED_CONSOLE_OUTPUT`: where the console exporters print.
     pub console_output: ConsoleOutput,
+    /// `NO_COLOR` set and not empty (no-color.org): no ANSI colours in the console exporters'
+    /// output or the log lines, even on a terminal.
+    pub no_color: bool,
     /// [`STRICT_VARIABLE`], else the code's choice: what was done with bad values.
     pub strictness: Strictness,
     /// The bad values ignored ([`Strictness::Lenient`]): one warning per variable, naming it,
@@ -347,6 +350,7 @@ pub fn from_env(
         console_output: env
             .read("TONIC_TRACED_CONSOLE_OUTPUT", console_output)?
             .or_default(&env, ConsoleOutput::Stderr, |_| "stderr".to_owned()),
+        no_color: env.var("NO_COLOR").is_some(),
         strictness: env.strictness,
         warnings: Vec::new(),
     };
@@ -1171,6 +1175,7 @@ mod tests {
                 limits: LimitsConfig::default(),
                 metadata: MetadataConfig::default(),
                 console_output: ConsoleOutput::Stderr,
+                no_color: false,
                 strictness: Strictness::Strict,
                 warnings: Vec::new(),
             }
@@ -1911,6 +1916,15 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn no_color_is_read_through_the_lookup() {
+        // This process's own NO_COLOR, whatever it is, is not what counts.
+        assert!(ok(&[("NO_COLOR", "1")]).no_color);
+        assert!(ok(&[("NO_COLOR", "false")]).no_color, "any value but empty");
+        assert!(!ok(&[("NO_COLOR", "")]).no_color);
+        assert!(!ok(&[]).no_color);
     }
 
     #[test]

@@ -32,9 +32,10 @@ pub(super) struct ConsoleMetricExporter {
 
 impl ConsoleMetricExporter {
     /// Prints where `output` says; fails when its file cannot be opened for appending.
-    pub(super) fn to(output: &ConsoleOutput) -> Result<Self, ConfigError> {
+    /// Coloured on a terminal unless `no_color`.
+    pub(super) fn to(output: &ConsoleOutput, no_color: bool) -> Result<Self, ConfigError> {
         Ok(ConsoleMetricExporter {
-            out: ConsoleWriter::open(output)?,
+            out: ConsoleWriter::open(output, no_color)?,
         })
     }
 }

@@ -36,9 +36,11 @@ pub(super) struct MetricsPipeline {
 }
 
 /// Builds the meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
+/// A console exporter prints to `console_output`, coloured on a terminal unless `no_color`.
 pub(super) fn build(
     config: &MetricsConfig,
     console_output: &ConsoleOutput,
+    no_color: bool,
     resource: Resource,
 ) -> Result<Option<MetricsPipeline>, ConfigError> {
     if config.exporters.is_empty() {
@@ -63,7 +65,7 @@ pub(super) fn build(
             }
             #[cfg(feature = "console")]
             MetricsExporter::Console => {
-                let exporter = ConsoleMetricExporter::to(console_output)?;
+                let exporter = ConsoleMetricExporter::to(console_output, no_color)?;
                 builder.with_reader(periodic(exporter, config))
             }
             #[cfg(feature = "prometheus")]

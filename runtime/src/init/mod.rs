@@ -162,7 +162,12 @@ impl Init {
             None
         } else {
             let resource = pipeline::resource(config, service_name);
-            metrics_pipeline::build(&config.metrics, &config.console_output, resource)?
+            metrics_pipeline::build(
+                &config.metrics,
+                &config.console_output,
+                config.no_color,
+                resource,
+            )?
         };
         core_config(config, traces.as_ref(), metrics.as_ref())
             .install_quietly()
@@ -176,7 +181,7 @@ impl Init {
         }
         let guard = TelemetryGuard::new(traces, metrics, self.shutdown_timeout);
         if let Some(filter) = log_filter {
-            subscriber::install(&guard, filter);
+            subscriber::install(&guard, filter, config.no_color);
         }
         // Once logging is set up, so that the warning is seen.
         crate::redact::warn_if_unkeyed(config.limits.hash_key.is_some());

@@ -56,9 +56,10 @@ pub(super) fn build(
     for exporter in exporters {
         builder = match exporter {
             #[cfg(feature = "console")]
-            TracesExporter::Console => {
-                builder.with_span_processor(ConsoleProcessor::to(&config.console_output)?)
-            }
+            TracesExporter::Console => builder.with_span_processor(ConsoleProcessor::configured(
+                &config.console_output,
+                config.no_color,
+            )?),
             #[cfg(feature = "otlp")]
             TracesExporter::Otlp => {
                 let otlp = &config.traces.otlp;

@@ -53,11 +53,11 @@ pub(super) fn filter(
 }
 
 /// Installs the global subscriber logging what `filter` lets through, unless the application
-/// already has one.
-pub(super) fn install(guard: &TelemetryGuard, filter: EnvFilter) {
+/// already has one; its lines are coloured on a terminal unless `no_color`.
+pub(super) fn install(guard: &TelemetryGuard, filter: EnvFilter, no_color: bool) {
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(colour_wanted(&std::io::stderr()))
+        .with_ansi(colour_wanted(&std::io::stderr(), no_color))
         .event_format(WithTraceIds(Format::default()));
     let _already_installed = tracing_subscriber::registry()
         .with(filter)

@@ -91,8 +91,14 @@ impl ConsoleProcessor {
     }
 
     /// Prints where `output` says; fails when its file cannot be opened for appending.
+    /// Coloured when printing to a terminal and `NO_COLOR` is unset in the environment.
     pub fn to(output: &ConsoleOutput) -> Result<Self, ConfigError> {
-        Ok(Self::from_writer(ConsoleWriter::open(output)?))
+        Self::configured(output, no_color_in_environment())
+    }
+
+    /// Like [`to`](Self::to), with `NO_COLOR` as `init()` read it.
+    pub(crate) fn configured(output: &ConsoleOutput, no_color: bool) -> Result<Self, ConfigError> {
+        Ok(Self::from_writer(ConsoleWriter::open(output, no_color)?))
     }
 
     /// Prints to `out`, with ANSI colours when `colored`.
@@ -151,6 +157,12 @@ impl ConsoleProcessor {
         }
         Ok(())
     }
+}
+
+/// `NO_COLOR` as the process's environment has it, for a processor built outside `init()`
+/// (which reads it through its lookup).
+fn no_color_in_environment() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty())
 }
 
 impl Default for ConsoleProcessor {

@@ -22,16 +22,16 @@ enum Target {
 
 impl ConsoleWriter {
     /// Opens `output`: a file is created if missing and appended to, never coloured; stderr
-    /// and stdout are coloured when they are terminals and `NO_COLOR` is unset.
-    pub(crate) fn open(output: &ConsoleOutput) -> Result<Self, ConfigError> {
+    /// and stdout are coloured when they are terminals, unless `no_color` (`NO_COLOR` set).
+    pub(crate) fn open(output: &ConsoleOutput, no_color: bool) -> Result<Self, ConfigError> {
         Ok(match output {
             ConsoleOutput::Stderr => ConsoleWriter {
                 target: Target::Stderr,
-                colored: colour_wanted(&io::stderr()),
+                colored: colour_wanted(&io::stderr(), no_color),
             },
             ConsoleOutput::Stdout => ConsoleWriter {
                 target: Target::Stdout,
-                colored: colour_wanted(&io::stdout()),
+                colored: colour_wanted(&io::stdout(), no_color),
             },
             ConsoleOutput::File(path) => ConsoleWriter::writer(open_console_file(path)?, false),
         })
