@@ -281,3 +281,225 @@ fn versions_the_guide_names_are_the_workspaces() {
         );
     }
 }
+
+/// The command the README gives for its crate counts, with `F` standing for the features:
+/// `cargo tree -p tonic-traced --no-default-features --features F -e normal --prefix none`.
+fn documented_cargo_tree() -> String {
+    let readme = documents()
+        .into_iter()
+        .find(|document| document.path == "README.md")
+        .expect("README.md is a document");
+    let spans: Vec<String> = readme
+        .code_spans()
+        .into_iter()
+        .map(|span| span.code)
+        .filter(|code| code.starts_with("cargo tree ") && code.contains(" F "))
+        .collect();
+    assert_eq!(
+        spans.len(),
+        1,
+        "README.md should name one `cargo tree … --features F …` command for its crate counts, \
+         found {spans:?}"
+    );
+    spans[0].clone()
+}
+
+/// How many distinct crates (name and version) the documented `cargo tree` command lists with
+/// `features` (comma-separated; empty for the core alone). Offline: the tests run after a
+/// build, so the registry already holds every crate.
+fn crate_count(command: &str, features: &str) -> usize {
+    let mut args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    if features.is_empty() {
+        let at = args
+            .iter()
+            .position(|arg| *arg == "--features")
+            .expect("the command has `--features F`");
+        args.drain(at..at + 2);
+    } else {
+        for arg in &mut args {
+            if *arg == "F" {
+                *arg = features;
+            }
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .args(&args)
+        .arg("--offline")
+        .current_dir(repo())
+        .output()
+        .expect("cargo runs");
+    assert!(
+        output.status.success(),
+        "cargo {} --offline failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .expect("cargo tree prints UTF-8")
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((words.next()?.to_owned(), words.next()?.to_owned()))
+        })
+        .collect::<BTreeSet<_>>()
+        .len()
+}
+
+/// The whole number that `text` starts with, after spaces.
+fn leading_number(text: &str) -> Option<usize> {
+    let digits: String = text
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok()
+}
+
+/// The whole number that `text` ends with, before spaces.
+fn trailing_number(text: &str) -> Option<usize> {
+    let text = text.trim_end();
+    let start = text
+        .rfind(|c: char| !c.is_ascii_digit())
+        .map_or(0, |at| at + 1);
+    text[start..].parse().ok()
+}
+
+/// The features of the runtime's `default` feature.
+fn default_features() -> Vec<String> {
+    let manifest: toml::Table =
+        std::fs::read_to_string(repo().join("runtime/Cargo.toml")).unwrap().parse().unwrap();
+    manifest["features"]["default"]
+        .as_array()
+        .expect("runtime/Cargo.toml has a default feature")
+        .iter()
+        .map(|feature| feature.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The crate counts the docs state — the README's feature table, its "All of them together"
+/// and status row, own-pipeline.md's core with its own features against the default — are what
+/// the README's `cargo tree` command lists now, so a dependency added or dropped fails here
+/// until the numbers are updated. A `N crates` anywhere else in the docs fails too: every count
+/// the docs give is one this test compares.
+#[test]
+fn crate_counts_the_docs_state_are_cargo_trees() {
+    let command = documented_cargo_tree();
+    let mut counts = std::collections::BTreeMap::<String, usize>::new();
+    let mut count = |features: &str| {
+        *counts
+            .entry(features.to_owned())
+            .or_insert_with(|| crate_count(&command, features))
+    };
+    let mut checked: BTreeSet<(String, usize)> = BTreeSet::new();
+    let mut mismatches = Vec::new();
+    let mut compare = |at: String, stated: usize, features: &str, actual: usize| {
+        if stated != actual {
+            mismatches.push(format!(
+                "{at}: says {stated} crates for {}, `cargo tree` lists {actual}",
+                if features.is_empty() { "the core" } else { features }
+            ));
+        }
+    };
+
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let header = lines
+        .iter()
+        .position(|line| line.starts_with("| feature | adds | pulls in (crates) |"))
+        .expect("README.md has the feature table `| feature | adds | pulls in (crates) |`");
+    let mut table_features = Vec::new();
+    for (index, line) in lines.iter().enumerate().skip(header + 2) {
+        if !line.starts_with('|') {
+            break;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split(" | ").collect();
+        let feature = if cells[0].contains("(none") {
+            String::new()
+        } else {
+            cells[0].trim().trim_matches('`').to_owned()
+        };
+        let stated = trailing_number(cells.last().unwrap()).unwrap_or_else(|| {
+            panic!("README.md:{}: the row ends with no crate count", index + 1)
+        });
+        compare(format!("README.md:{}", index + 1), stated, &feature, count(&feature));
+        if !feature.is_empty() {
+            table_features.push(feature);
+        }
+    }
+    let defaults = default_features();
+    for feature in &defaults {
+        assert!(
+            table_features.contains(feature),
+            "README.md's feature table leaves out `{feature}`, a default feature of runtime/Cargo.toml"
+        );
+    }
+    let all = table_features.join(",");
+
+    for (index, line) in lines.iter().enumerate() {
+        let at = format!("README.md:{}", index + 1);
+        if let Some((_, after)) = line.split_once("All of them together") {
+            let stated = after
+                .find(|c: char| c.is_ascii_digit())
+                .and_then(|start| leading_number(&after[start..]))
+                .unwrap_or_else(|| panic!("{at}: \"All of them together\" states no count"));
+            compare(at.clone(), stated, &all, count(&all));
+            let default = defaults.join(",");
+            compare(at.clone(), stated, "the default features", count(&default));
+        }
+        let core = line
+            .split_once("`default-features = false`, ")
+            .and_then(|(_, after)| leading_number(after));
+        if let Some(stated) = core {
+            compare(at.clone(), stated, "", count(""));
+            checked.insert(("README.md".to_owned(), stated));
+        }
+    }
+
+    let own = documents()
+        .into_iter()
+        .find(|document| document.path == "docs/own-pipeline.md")
+        .expect("docs/own-pipeline.md is a document");
+    let toml_block = own
+        .blocks()
+        .into_iter()
+        .find(|block| block.lang() == "toml")
+        .expect("own-pipeline.md shows its dependency in a toml block");
+    let manifest: toml::Table = toml_block.code.parse().unwrap();
+    let own_features: Vec<&str> = manifest["dependencies"]["tonic-traced"]["features"]
+        .as_array()
+        .expect("own-pipeline.md's dependency lists its features")
+        .iter()
+        .map(|feature| feature.as_str().unwrap())
+        .collect();
+    let own_features = own_features.join(",");
+    let sentence = " crates in all, against ";
+    // Line breaks read as spaces, at the same offsets.
+    let flowing = own.text.replace('\n', " ");
+    let (before, after) = flowing.split_once(sentence).unwrap_or_else(|| {
+        panic!("docs/own-pipeline.md should say \"N{sentence}M with the default features\"")
+    });
+    let line = own.text[..before.len()].lines().count();
+    let at = format!("docs/own-pipeline.md:{line}");
+    let stated_own = trailing_number(before).expect("a count before \"crates in all\"");
+    let stated_default = leading_number(after).expect("a count after \"against\"");
+    compare(at.clone(), stated_own, &own_features, count(&own_features));
+    compare(at, stated_default, "the default features", count(&defaults.join(",")));
+    checked.insert(("docs/own-pipeline.md".to_owned(), stated_own));
+
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+
+    for document in documents() {
+        let flowing = document.text.replace('\n', " ");
+        for (at, _) in flowing.match_indices(" crates") {
+            if let Some(number) = trailing_number(&flowing[..at]) {
+                assert!(
+                    checked.contains(&(document.path.clone(), number)),
+                    "{} says \"{number} crates\", a count no test compares with `cargo tree`; \
+                     state it where crate_counts_the_docs_state_are_cargo_trees reads counts",
+                    document.path
+                );
+            }
+        }
+    }
+}
