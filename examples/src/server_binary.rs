@@ -2,7 +2,6 @@
 //! and stops gracefully on SIGTERM or Ctrl-C.
 
 use std::error::Error;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -63,8 +62,11 @@ pub async fn serve(
     let stop = tonic_traced::init::shutdown_signal()?;
 
     let listener = TcpListener::bind(address).await?;
-    println!("listening on {}", listener.local_addr()?);
-    std::io::stdout().flush()?;
+    // A server keeps serving when no one reads its stdout any more.
+    match crate::say!("listening on {}", listener.local_addr()?) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => {}
+        said => said?,
+    }
 
     let (stopping, stopped) = oneshot::channel();
     let signal = async move {

@@ -15,13 +15,21 @@
 //! `OTEL_EXPORTER_PROMETHEUS_PORT` to another port when the server already serves that one.
 
 use std::io::{BufRead, Write};
+use std::process::ExitCode;
 
 use tonic_traced_examples::client_binary;
+use tonic_traced_examples::output;
 use tonic_traced_examples::rpc::fetch_client::FetchClient;
 use tonic_traced_examples::rpc::Payload;
+use tonic_traced_examples::{say, warn_line};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    output::exit(run().await)
+}
+
+/// The client; `Err` of a broken pipe when its output was closed.
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let Some(address) = std::env::args().nth(1) else {
         return Err("usage: capitalize-client ADDR (e.g. 127.0.0.1:9988)".into());
     };
@@ -45,8 +53,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut stop = tonic_traced::init::shutdown_signal()?;
     let mut id = 0;
     loop {
-        print!("> ");
-        std::io::stdout().flush()?;
+        {
+            let mut out = std::io::stdout().lock();
+            out.write_all(b"> ")?;
+            out.flush()?;
+        }
         // A signal that came during the last call wins over the lines already typed.
         let line = tokio::select! {
             biased;
@@ -54,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             line = lines.recv() => line,
         };
         let Some(line) = line else {
-            println!();
+            say!()?;
             break;
         };
         id += 1;
@@ -64,9 +75,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         match client.capitalize(payload).await {
             Ok(reply) => {
-                println!("< {}\n", String::from_utf8_lossy(&reply.into_inner().data));
+                say!("< {}\n", String::from_utf8_lossy(&reply.into_inner().data))?;
             }
-            Err(status) => eprintln!("capitalize-client: the server answered {status}"),
+            Err(status) => warn_line!("capitalize-client: the server answered {status}"),
         }
     }
 

@@ -14,14 +14,19 @@
 //! configured they print as a table every `OTEL_METRIC_EXPORT_INTERVAL` (60 s).
 
 use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use tonic::transport::Server;
 use tonic_traced_examples::capitalize_service::FetchIt;
 use tonic_traced_examples::rpc::fetch_server::FetchServer;
-use tonic_traced_examples::server_binary;
+use tonic_traced_examples::{output, server_binary};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    output::exit(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let address = server_binary::address_argument("capitalize-server")?
         .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)));
     let router = Server::builder().add_service(FetchServer::new(FetchIt));

@@ -5,24 +5,32 @@
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector instead.
 
+use std::process::ExitCode;
 use std::time::Duration;
 
 use tonic::transport::Server;
 use tonic_traced::status::code_name;
 use tonic_traced_examples::loopback::{serve, traced_channel};
 use tonic_traced_examples::order_service::OrderUpdates;
+use tonic_traced_examples::output;
 use tonic_traced_examples::payment::order_service_client::OrderServiceClient;
 use tonic_traced_examples::payment::order_service_server::OrderServiceServer;
 use tonic_traced_examples::payment::payment_service_client::PaymentServiceClient;
 use tonic_traced_examples::payment::payment_service_server::PaymentServiceServer;
 use tonic_traced_examples::payment::{OrderRequest, PaymentRequest};
 use tonic_traced_examples::payment_service::Payments;
+use tonic_traced_examples::say;
 
 /// The variable that picks the request metadata traced servers record.
 const CAPTURE_SERVER_METADATA: &str = "OTEL_INSTRUMENTATION_GRPC_CAPTURE_METADATA_SERVER_REQUEST";
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    output::exit(run().await)
+}
+
+/// The demo; `Err` of a broken pipe when its output was closed.
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // The environment, with one default of the demo's own: the servers record their callers'
     // `user-agent` metadata (docs/semantic-conventions.md, "gRPC metadata").
     let telemetry = tonic_traced::Init::default()
@@ -43,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })),
     )
     .await?;
-    println!("payment service on {payments}, order service on {orders}\n");
+    say!("payment service on {payments}, order service on {orders}\n")?;
 
     let mut payment_client = PaymentServiceClient::new(traced_channel(payments).await?);
     for (amount, currency, what) in [
@@ -60,9 +68,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         match payment_client.process_payment(request).await {
             Ok(reply) => {
                 let reply = reply.into_inner();
-                println!("{what}: {} {}", reply.transaction_id, reply.status);
+                say!("{what}: {} {}", reply.transaction_id, reply.status)?;
             }
-            Err(status) => println!("{what}: {}: {}", code_name(status.code()), status.message()),
+            Err(status) => say!("{what}: {}: {}", code_name(status.code()), status.message())?,
         }
     }
 
@@ -77,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while updates.message().await?.is_some() {
         received += 1;
     }
-    println!("order updates: {received} received\n");
+    say!("order updates: {received} received\n")?;
 
     // Flushes the telemetry: with nothing configured, the metrics table prints.
     telemetry.shutdown()?;

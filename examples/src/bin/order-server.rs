@@ -9,13 +9,15 @@
 //! until SIGTERM or Ctrl-C, then finishes the streams in flight (up to 10 s), flushes its
 //! spans and metrics (up to 5 s) and exits 0.
 
+use std::process::ExitCode;
+
 use tonic::transport::Server;
 use tonic_traced_examples::order_service::OrderUpdates;
 use tonic_traced_examples::payment::order_service_server::OrderServiceServer;
-use tonic_traced_examples::server_binary;
+use tonic_traced_examples::{output, server_binary};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     let router = Server::builder().add_service(OrderServiceServer::new(OrderUpdates::default()));
-    server_binary::run("order-server", "order-service", router).await
+    output::exit(server_binary::run("order-server", "order-service", router).await)
 }

@@ -13,8 +13,10 @@ use std::time::Duration;
 
 use tonic_traced::status::code_name;
 use tonic_traced_examples::client_binary;
+use tonic_traced_examples::output;
 use tonic_traced_examples::payment::payment_service_client::PaymentServiceClient;
 use tonic_traced_examples::payment::PaymentRequest;
+use tonic_traced_examples::{say, warn_line};
 
 /// How long the client waits for the payment service, as the tutorial's context timeout.
 const DEADLINE: Duration = Duration::from_secs(5);
@@ -23,8 +25,9 @@ const DEADLINE: Duration = Duration::from_secs(5);
 async fn main() -> ExitCode {
     match pay().await {
         Ok(outcome) => outcome,
+        Err(error) if output::is_broken_pipe(&*error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("{error}");
+            warn_line!("{error}");
             ExitCode::from(2)
         }
     }
@@ -59,14 +62,15 @@ async fn pay() -> Result<ExitCode, Box<dyn std::error::Error>> {
     let outcome = match client.process_payment(request).await {
         Ok(reply) => {
             let reply = reply.into_inner();
-            println!(
+            say!(
                 "Payment processed: {} ({})",
-                reply.transaction_id, reply.status
-            );
+                reply.transaction_id,
+                reply.status
+            )?;
             ExitCode::SUCCESS
         }
         Err(status) => {
-            eprintln!(
+            warn_line!(
                 "payment-client: payment failed: {}: {}",
                 code_name(status.code()),
                 status.message()

@@ -8,13 +8,15 @@
 //! until SIGTERM or Ctrl-C, then finishes the calls in flight (up to 10 s), flushes its spans
 //! and metrics (up to 5 s) and exits 0.
 
+use std::process::ExitCode;
+
 use tonic::transport::Server;
 use tonic_traced_examples::payment::payment_service_server::PaymentServiceServer;
 use tonic_traced_examples::payment_service::Payments;
-use tonic_traced_examples::server_binary;
+use tonic_traced_examples::{output, server_binary};
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
     let router = Server::builder().add_service(PaymentServiceServer::new(Payments::default()));
-    server_binary::run("payment-server", "payment-service", router).await
+    output::exit(server_binary::run("payment-server", "payment-service", router).await)
 }

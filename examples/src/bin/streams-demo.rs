@@ -6,6 +6,8 @@
 //! span, its SERVER span, and one `message SENT`/`message RECEIVED` span per streamed message
 //! on each side. With `OTEL_EXPORTER_OTLP_ENDPOINT` set the traces go to that collector.
 
+use std::process::ExitCode;
+
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::Server;
@@ -17,13 +19,20 @@ use tonic_traced_examples::files::file_service_client::FileServiceClient;
 use tonic_traced_examples::files::file_service_server::FileServiceServer;
 use tonic_traced_examples::files::Chunk;
 use tonic_traced_examples::loopback::{serve, traced_channel};
+use tonic_traced_examples::output;
+use tonic_traced_examples::say;
 use tonic_traced_examples::upload_service::Uploads;
 
 /// Bytes per uploaded chunk.
 const CHUNK_SIZE: usize = 1024;
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> ExitCode {
+    output::exit(run().await)
+}
+
+/// The streaming demo; `Err` of a broken pipe when its output was closed.
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let chunks: u32 = match std::env::args().nth(1) {
         Some(chunks) => chunks
             .parse()
@@ -36,7 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let files = serve(Server::builder().add_service(FileServiceServer::new(Uploads))).await?;
     let chat = serve(Server::builder().add_service(ChatServiceServer::new(EchoBot))).await?;
-    println!("file service on {files}, chat service on {chat}\n");
+    say!("file service on {files}, chat service on {chat}\n")?;
 
     // Client streaming: the chunks go out as one stream, one summary comes back.
     let mut file_client = FileServiceClient::new(traced_channel(files).await?);
@@ -46,10 +55,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data: vec![b'x'; CHUNK_SIZE],
     });
     let summary = file_client.upload(upload).await?.into_inner();
-    println!(
+    say!(
         "upload: {} chunks, {} bytes of {}",
-        summary.chunks, summary.size, summary.file_name
-    );
+        summary.chunks,
+        summary.size,
+        summary.file_name
+    )?;
 
     // Bidirectional streaming: each line is sent once the previous answer is in.
     let mut chat_client = ChatServiceClient::new(traced_channel(chat).await?);
@@ -65,16 +76,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 text: text.into(),
             })
             .await?;
-        println!("alice: {text}");
+        say!("alice: {text}")?;
         match answers.message().await? {
-            Some(answer) => println!("{}: {}", answer.user, answer.text),
+            Some(answer) => say!("{}: {}", answer.user, answer.text)?,
             None => return Err("the chat ended early".into()),
         }
     }
     // Closing our side ends the server's stream, and with it the call.
     drop(outgoing);
     while answers.message().await?.is_some() {}
-    println!();
+    say!()?;
 
     // Flushes the telemetry: with nothing configured, the metrics table prints.
     telemetry.shutdown()?;

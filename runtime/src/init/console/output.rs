@@ -51,19 +51,24 @@ impl ConsoleWriter {
     }
 
     /// Writes `text` and flushes, holding the stream's lock throughout so that no other line
-    /// of this process lands inside it.
+    /// of this process lands inside it. A pipe no one reads any more (`app 2>&1 | head`) takes
+    /// nothing and is no error: there is no one left to tell.
     pub(crate) fn write_block(&self, text: &str) -> io::Result<()> {
         fn write_all(mut out: impl Write, text: &str) -> io::Result<()> {
             out.write_all(text.as_bytes())?;
             out.flush()
         }
-        match &self.target {
+        let written = match &self.target {
             Target::Stderr => write_all(io::stderr().lock(), text),
             Target::Stdout => write_all(io::stdout().lock(), text),
             Target::Writer(out) => {
                 let mut out = out.lock().unwrap_or_else(PoisonError::into_inner);
                 write_all(&mut *out, text)
             }
+        };
+        match written {
+            Err(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            written => written,
         }
     }
 }
@@ -79,5 +84,47 @@ impl fmt::Debug for ConsoleWriter {
             .field("target", &target)
             .field("colored", &self.colored)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pipe whose reader has gone.
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+    }
+
+    /// A full disk.
+    struct Full;
+
+    impl Write for Full {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::StorageFull.into())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_no_error_and_other_failures_are() {
+        assert!(ConsoleWriter::writer(ClosedPipe, false)
+            .write_block("trace …\n")
+            .is_ok());
+        let error = ConsoleWriter::writer(Full, false)
+            .write_block("trace …\n")
+            .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::StorageFull);
     }
 }
