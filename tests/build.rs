@@ -24,5 +24,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ],
             &["proto"],
         )?;
+    // Default stubs: streaming methods return `BoxStream<…>` instead of a stream type of
+    // their own (tests/tests/default_stubs.rs).
+    tonic_traced_build::configure()
+        .include_file("stubbed.rs")
+        .generate_default_stubs(true)
+        .compile_protos(&["proto/stubbed/v1/stubbed.proto"], &["proto"])?;
     Ok(())
 }

@@ -53,6 +53,10 @@ pub(crate) struct Method {
     pub(crate) shape: Shape,
     /// The response stream, for server-streaming and bidi RPCs.
     pub(crate) stream: Option<Stream>,
+    /// `T` in `Response<T>` when the method has no stream type of its own and `T` is a boxed
+    /// stream, `BoxStream<…>` or `Pin<Box<dyn Stream<…>>>`: the server-streaming and bidi
+    /// methods of a trait generated with `generate_default_stubs(true)`.
+    pub(crate) boxed_stream: Option<Box<Type>>,
 }
 
 /// The response stream of a server-streaming or bidi handler.
@@ -134,14 +138,71 @@ impl Method {
                 boxed: returns_pin(&method.sig.output),
             }
         };
+        let stream = stream_of(&method.sig, stream_types);
+        let boxed_stream = match stream {
+            Some(_) => None,
+            None => response_type(&method.sig.output)
+                .filter(|ty| is_boxed_stream(ty))
+                .map(|ty| Box::new(ty.clone())),
+        };
         Method {
             index,
             options: MethodOptions::read(&traced),
             traced,
             instrumented: method.attrs.iter().any(is_instrument),
             shape,
-            stream: stream_of(&method.sig, stream_types),
+            stream,
+            boxed_stream,
         }
+    }
+}
+
+/// Whether `ty` is a boxed response stream as a trait generated with default stubs declares
+/// it: tonic's `BoxStream<T>` under any path (`tonic::codegen::BoxStream<T>`), or what that
+/// alias stands for, `Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>`, under any paths.
+/// An alias of its own hides the stream, which is then taken for a message.
+fn is_boxed_stream(ty: &Type) -> bool {
+    /// The one type argument of `ty` if its last segment is `name<…>`.
+    fn argument_of<'a>(ty: &'a Type, name: &str) -> Option<&'a Type> {
+        let Type::Path(path) = ty else {
+            return None;
+        };
+        let segment = path.path.segments.last()?;
+        let PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+            return None;
+        };
+        match (segment.ident == name, arguments.args.first()) {
+            (true, Some(GenericArgument::Type(ty))) if arguments.args.len() == 1 => Some(ty),
+            _ => None,
+        }
+    }
+    let ty = ungroup(ty);
+    if argument_of(ty, "BoxStream").is_some() {
+        return true;
+    }
+    let Some(Type::TraitObject(object)) = argument_of(ty, "Pin")
+        .map(ungroup)
+        .and_then(|pointer| argument_of(pointer, "Box"))
+        .map(ungroup)
+    else {
+        return false;
+    };
+    object.bounds.iter().any(|bound| match bound {
+        syn::TypeParamBound::Trait(bound) => bound
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Stream"),
+        _ => false,
+    })
+}
+
+/// `ty` without the parentheses or invisible groups around it.
+fn ungroup(ty: &Type) -> &Type {
+    match ty {
+        Type::Paren(inner) => ungroup(&inner.elem),
+        Type::Group(inner) => ungroup(&inner.elem),
+        ty => ty,
     }
 }
 
@@ -254,5 +315,43 @@ fn returns_pin(output: &ReturnType) -> bool {
             _ => false,
         },
         ReturnType::Default => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    #[test]
+    fn boxed_streams_are_recognised_however_their_paths_are_written() {
+        let streams: [Type; 6] = [
+            parse_quote!(BoxStream<Note>),
+            parse_quote!(tonic::codegen::BoxStream<pb::Note>),
+            parse_quote!(Pin<Box<dyn Stream<Item = Result<Note, Status>> + Send>>),
+            parse_quote!(
+                std::pin::Pin<
+                    std::boxed::Box<
+                        dyn tokio_stream::Stream<Item = Result<Note, Status>> + Send + 'static,
+                    >,
+                >
+            ),
+            parse_quote!(Pin<Box<dyn Send + futures::Stream<Item = Result<Note, Status>>>>),
+            parse_quote!((Pin<Box<(dyn Stream<Item = Result<Note, Status>> + Send)>>)),
+        ];
+        for ty in &streams {
+            assert!(is_boxed_stream(ty), "{}", quote::quote!(#ty));
+        }
+        let messages: [Type; 5] = [
+            parse_quote!(Note),
+            parse_quote!(()),
+            parse_quote!(Pin<Box<dyn Future<Output = Note> + Send>>),
+            parse_quote!(Box<dyn Stream<Item = Result<Note, Status>> + Send>),
+            parse_quote!(MyNotes),
+        ];
+        for ty in &messages {
+            assert!(!is_boxed_stream(ty), "{}", quote::quote!(#ty));
+        }
     }
 }

@@ -113,7 +113,10 @@ impl Expansion<'_> {
         let runtime = &self.runtime;
         let trait_path = &self.trait_path;
         let method_tracing = method_tracing(self.options, handler);
-        let drive = if handler.stream.is_some() {
+        // The kind as far as the handler's type shows it: a response stream (the associated
+        // type tonic declares for it, or a boxed stream where default stubs declare none) or
+        // one message, for unary and client-streaming RPCs.
+        let drive = if handler.stream.is_some() || handler.boxed_stream.is_some() {
             quote!(streaming)
         } else {
             quote!(unary)
@@ -175,6 +178,10 @@ impl Expansion<'_> {
             }
             (None, Shape::ReturnsFuture { .. }) => quote!(#body),
         };
+        if let Some(spelled) = &handler.boxed_stream {
+            method.block = boxed_stream_block(&handler.shape, start, &call, future, spelled);
+            return helper;
+        }
         method.block = match handler.shape {
             Shape::AsyncFn => parse_quote_spanned! {span=>
                 { #start #call.#drive(#future).await }
@@ -231,6 +238,51 @@ impl Expansion<'_> {
         }
         .visit_type_mut(&mut checked);
         check_spelled(&method.sig.ident, name, &checked, declared)
+    }
+}
+
+/// The body of a handler whose response is a boxed stream (`BoxStream<T>`, as a trait with
+/// default stubs declares it): the stream is traced as an associated stream type is, and the
+/// traced stream boxed again as the type `spelled` in the signature, so the signature stays.
+fn boxed_stream_block(
+    shape: &Shape,
+    start: TokenStream,
+    call: &Ident,
+    future: TokenStream,
+    spelled: &Type,
+) -> syn::Block {
+    let span = Span::mixed_site();
+    let reply = Ident::new("__tonic_traced_reply", span);
+    let response = Ident::new("__tonic_traced_response", span);
+    let stream = Ident::new("__tonic_traced_stream", span);
+    let rebox = |traced: TokenStream| {
+        quote_spanned! {span=>
+            ::core::result::Result::map(#traced, |#response| {
+                #response.map(|#stream| -> #spelled { ::std::boxed::Box::pin(#stream) })
+            })
+        }
+    };
+    match shape {
+        Shape::AsyncFn => {
+            let traced = rebox(quote_spanned!(span=> #call.streaming(#future).await));
+            parse_quote_spanned! {span=> { #start #traced } }
+        }
+        Shape::ReturnsFuture { boxed } => {
+            let traced = rebox(quote_spanned!(span=> #reply.await));
+            let reboxed = quote_spanned! {span=> async move { #traced } };
+            let reboxed = if *boxed {
+                quote_spanned!(span=> ::std::boxed::Box::pin(#reboxed))
+            } else {
+                reboxed
+            };
+            parse_quote_spanned! {span=>
+                {
+                    #start
+                    let #reply = #call.streaming(#future);
+                    #reboxed
+                }
+            }
+        }
     }
 }
 
