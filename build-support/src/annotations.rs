@@ -11,6 +11,7 @@ use crate::Error;
 
 /// How an annotated value appears on the span, as `redact:` in `(tonic_traced.field)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Redact {
     /// The value itself: enums by name, bytes by length, repeated and map fields by count.
     None,

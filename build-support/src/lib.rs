@@ -21,7 +21,34 @@
 //! ```
 //!
 //! Every message gets an implementation of `tonic_traced::SpanAttributes`, and every generated
-//! server trait learns the exact proto name and kind of each of its methods.
+//! server trait learns the exact proto name and kind of each of its methods:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let folder = tempfile::tempdir()?;
+//! let proto = folder.path().join("payment.proto");
+//! std::fs::write(&proto, r#"
+//!     syntax = "proto3";
+//!     package payment;
+//!     import "tonic_traced/trace.proto";
+//!     message PaymentRequest {
+//!       double amount = 1 [(tonic_traced.attribute) = "payment.amount"];
+//!     }
+//!     service PaymentService {
+//!       rpc ProcessPayment(PaymentRequest) returns (PaymentRequest);
+//!     }
+//! "#)?;
+//! tonic_traced_build::configure()
+//!     .out_dir(folder.path()) // a build script leaves this out: Cargo's OUT_DIR is used
+//!     .emit_rerun_if_changed(false)
+//!     .compile_protos(&[&proto], &[folder.path()])?;
+//!
+//! let generated = std::fs::read_to_string(folder.path().join("payment.rs"))?;
+//! assert!(generated.contains("impl ::tonic_traced::SpanAttributes for PaymentRequest"));
+//! assert!(generated.contains(r#"full_name: "payment.PaymentService/ProcessPayment""#));
+//! # Ok(())
+//! # }
+//! ```
 
 #![warn(missing_docs)]
 

@@ -367,8 +367,10 @@ fn trailing_number(text: &str) -> Option<usize> {
 
 /// The features of the runtime's `default` feature.
 fn default_features() -> Vec<String> {
-    let manifest: toml::Table =
-        std::fs::read_to_string(repo().join("runtime/Cargo.toml")).unwrap().parse().unwrap();
+    let manifest: toml::Table = std::fs::read_to_string(repo().join("runtime/Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
     manifest["features"]["default"]
         .as_array()
         .expect("runtime/Cargo.toml has a default feature")
@@ -397,7 +399,11 @@ fn crate_counts_the_docs_state_are_cargo_trees() {
         if stated != actual {
             mismatches.push(format!(
                 "{at}: says {stated} crates for {}, `cargo tree` lists {actual}",
-                if features.is_empty() { "the core" } else { features }
+                if features.is_empty() {
+                    "the core"
+                } else {
+                    features
+                }
             ));
         }
     };
@@ -419,10 +425,14 @@ fn crate_counts_the_docs_state_are_cargo_trees() {
         } else {
             cells[0].trim().trim_matches('`').to_owned()
         };
-        let stated = trailing_number(cells.last().unwrap()).unwrap_or_else(|| {
-            panic!("README.md:{}: the row ends with no crate count", index + 1)
-        });
-        compare(format!("README.md:{}", index + 1), stated, &feature, count(&feature));
+        let stated = trailing_number(cells.last().unwrap())
+            .unwrap_or_else(|| panic!("README.md:{}: the row ends with no crate count", index + 1));
+        compare(
+            format!("README.md:{}", index + 1),
+            stated,
+            &feature,
+            count(&feature),
+        );
         if !feature.is_empty() {
             table_features.push(feature);
         }
@@ -484,7 +494,12 @@ fn crate_counts_the_docs_state_are_cargo_trees() {
     let stated_own = trailing_number(before).expect("a count before \"crates in all\"");
     let stated_default = leading_number(after).expect("a count after \"against\"");
     compare(at.clone(), stated_own, &own_features, count(&own_features));
-    compare(at, stated_default, "the default features", count(&defaults.join(",")));
+    compare(
+        at,
+        stated_default,
+        "the default features",
+        count(&defaults.join(",")),
+    );
     checked.insert(("docs/own-pipeline.md".to_owned(), stated_own));
 
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));

@@ -1,5 +1,50 @@
-//! The `#[traced_service]` attribute of tonic-traced. It knows no OpenTelemetry: the code it
-//! writes calls into `tonic_traced::__private`.
+//! The `#[traced_service]` attribute of tonic-traced, used through `tonic_traced` (which
+//! re-exports it). It knows no OpenTelemetry: the code it writes calls into
+//! `tonic_traced::__private`.
+//!
+//! ```
+//! # use std::future::Future;
+//! use tonic::{Request, Response, Status};
+//! # // The trait as tonic-traced-build generates it (see `traced_service`).
+//! # trait Ledger: Send + Sync + 'static {
+//! #     fn balance(&self, request: Request<String>)
+//! #         -> impl Future<Output = Result<Response<u64>, Status>> + Send;
+//! #     fn health(&self, request: Request<()>)
+//! #         -> impl Future<Output = Result<Response<()>, Status>> + Send;
+//! #     fn __tonic_traced_method_balance() -> &'static tonic_traced::RpcMethod where Self: Sized {
+//! #         &tonic_traced::RpcMethod { service: "bank.Ledger", method: "Balance",
+//! #             full_name: "bank.Ledger/Balance", kind: tonic_traced::RpcKind::Unary }
+//! #     }
+//! #     fn __tonic_traced_method_health() -> &'static tonic_traced::RpcMethod where Self: Sized {
+//! #         &tonic_traced::RpcMethod { service: "bank.Ledger", method: "Health",
+//! #             full_name: "bank.Ledger/Health", kind: tonic_traced::RpcKind::Unary }
+//! #     }
+//! # }
+//!
+//! struct Books;
+//!
+//! // Every method traced, with per-message events instead of spans on streams…
+//! #[tonic_traced::traced_service(messages = events)]
+//! impl Ledger for Books {
+//!     async fn balance(&self, request: Request<String>) -> Result<Response<u64>, Status> {
+//!         match request.into_inner().as_str() {
+//!             "acct-1" => Ok(Response::new(120)),
+//!             _ => Err(Status::not_found("no such account")), // the span's status: NOT_FOUND
+//!         }
+//!     }
+//!
+//!     // … but this one.
+//!     #[traced(skip)]
+//!     async fn health(&self, _: Request<()>) -> Result<Response<()>, Status> {
+//!         Ok(Response::new(()))
+//!     }
+//! }
+//! # let waker = std::task::Waker::noop();
+//! # let mut context = std::task::Context::from_waker(waker);
+//! # let reply = std::pin::pin!(Books.balance(Request::new("acct-1".into())));
+//! # let std::task::Poll::Ready(Ok(reply)) = reply.poll(&mut context) else { panic!() };
+//! # assert_eq!(reply.into_inner(), 120);
+//! ```
 //!
 //! Parse, validate, expand: `ast.rs` reads the item and `attr.rs` its options, judging
 //! nothing; `valid.rs` reports every misuse at once through `ctxt.rs`; `expand.rs` writes the

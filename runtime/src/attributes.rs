@@ -9,6 +9,7 @@ use crate::config;
 /// Conversion into an owned OpenTelemetry value happens in the [`AttributeSink`], so a sink
 /// that drops values pays nothing for them.
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum AttributeValue<'a> {
     /// `bool` fields and `PRESENT` redaction.
     Bool(bool),

@@ -26,16 +26,20 @@ static ACTIVE: OnceLock<Active> = OnceLock::new();
 /// How tonic-traced traces and measures calls, installed once per process with
 /// [`install`](Config::install).
 ///
-/// ```no_run
+/// ```
 /// use opentelemetry_sdk::trace::SdkTracerProvider;
-/// use tonic_traced::{Config, SemconvMode};
+/// use tonic_traced::{Config, InstallError, SemconvMode};
 ///
-/// # fn main() -> Result<(), tonic_traced::InstallError> {
+/// # fn main() -> Result<(), InstallError> {
 /// let provider = SdkTracerProvider::builder().build(); // your exporters, sampler, resource
 /// Config::new()
 ///     .semconv(SemconvMode::STABLE)
 ///     .tracer_provider(&provider)
+///     .hash_key("the secret every service shares")
 ///     .install()?;
+///
+/// // Once per process: a second configuration changes nothing.
+/// assert_eq!(Config::new().install(), Err(InstallError::AlreadyInstalled));
 /// # Ok(())
 /// # }
 /// ```
@@ -192,8 +196,8 @@ impl Config {
         self
     }
 
-    /// Treats the service `service` (its proto name, `package.Service`, or `*` for every
-    /// service) as a public endpoint, as `#[traced_service(public_endpoint)]` does: its callers'
+    /// Treats the service `service` (its proto name, `package.Service`, or the `service_name`
+    /// its impl sets in its stead, or `*` for every service) as a public endpoint, as `#[traced_service(public_endpoint)]` does: its callers'
     /// trace context becomes a link of a new root span, sampled by this process's sampler, so
     /// untrusted callers cannot choose what is sampled. Call it once per service.
     pub fn public_endpoint(mut self, service: impl Into<String>) -> Self {
@@ -334,6 +338,7 @@ impl Config {
 
 /// Why [`Config::install`] changed nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum InstallError {
     /// A configuration was installed before.
     AlreadyInstalled,

@@ -11,6 +11,7 @@ use crate::SpanAttributes;
 
 /// How streamed messages appear in a trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MessageMode {
     /// A child span of the RPC span per message (the default for streams).
     Spans,

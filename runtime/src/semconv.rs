@@ -17,9 +17,6 @@ pub struct SemconvMode {
     pub stable: bool,
 }
 
-/// The variable that chooses the conventions.
-pub const OPT_IN: &str = "OTEL_SEMCONV_STABILITY_OPT_IN";
-
 /// An entry of the opt-in list that starts with `rpc` but is neither `rpc` nor `rpc/dup`: a
 /// typo, most likely.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,10 +9,11 @@ use std::cell::RefCell;
 use std::fmt;
 use std::time::Duration;
 
-use crate::semconv::{self, SemconvMode};
+use crate::semconv::SemconvMode;
 
 /// Everything `init()` needs to know, as read by [`from_env`].
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TelemetryConfig {
     /// `OTEL_SDK_DISABLED`: when `true`, install nothing.
     pub sdk_disabled: bool,
@@ -70,6 +71,7 @@ pub enum Strictness {
 /// `otel.instrumentation.grpc.capture-metadata.*`), and
 /// `TONIC_TRACED_CAPTURE_SENSITIVE_METADATA`, which allows `authorization` and cookies.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct MetadataConfig {
     /// Keys of requests traced servers receive.
     pub server_request: Vec<String>,
@@ -85,6 +87,7 @@ pub struct MetadataConfig {
 
 /// The settings of the core's bounds; `None` leaves the core's default.
 #[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
 pub struct LimitsConfig {
     /// `OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT`, else `OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`:
     /// characters kept of string attribute values.
@@ -94,8 +97,8 @@ pub struct LimitsConfig {
     /// `TONIC_TRACED_HASH_KEY`, or the contents of the file `TONIC_TRACED_HASH_KEY_FILE`
     /// names (a mounted Kubernetes Secret, say): the key of `HASH` redaction.
     pub hash_key: Option<Secret>,
-    /// `TONIC_TRACED_PUBLIC_ENDPOINTS`: comma-separated services (`package.Service`), or `*`,
-    /// whose callers do not choose sampling.
+    /// `TONIC_TRACED_PUBLIC_ENDPOINTS`: comma-separated services (`package.Service`, or the
+    /// `service_name` an impl sets in its stead), or `*`, whose callers do not choose sampling.
     pub public_endpoints: Vec<String>,
 }
 
@@ -112,6 +115,7 @@ impl fmt::Debug for Secret {
 /// Where the console exporters print traces and metrics, apart from the application's own
 /// output on stdout.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum ConsoleOutput {
     /// `stderr`, the default: beside the log lines, each trace written in one piece.
     #[default]
@@ -124,6 +128,7 @@ pub enum ConsoleOutput {
 
 /// Span export and sampling settings.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct TracesConfig {
     /// `OTEL_TRACES_EXPORTER`, in order; empty for `none`. Unset means `otlp` when
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set, otherwise
@@ -140,6 +145,7 @@ pub struct TracesConfig {
 
 /// A value of `OTEL_TRACES_EXPORTER`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TracesExporter {
     /// `otlp`: to a collector, see [`OtlpConfig`].
     Otlp,
@@ -149,6 +155,7 @@ pub enum TracesExporter {
 
 /// Metric export settings.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MetricsConfig {
     /// `OTEL_METRICS_EXPORTER`, in order; empty for `none`. Unset means `otlp` when
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` is set, otherwise
@@ -166,6 +173,7 @@ pub struct MetricsConfig {
 
 /// A value of `OTEL_METRICS_EXPORTER`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MetricsExporter {
     /// `otlp`: pushed to a collector, see [`OtlpConfig`].
     Otlp,
@@ -178,6 +186,7 @@ pub enum MetricsExporter {
 /// One signal's OTLP exporter settings; each per-signal variable
 /// (`OTEL_EXPORTER_OTLP_TRACES_*`, `OTEL_EXPORTER_OTLP_METRICS_*`) replaces the generic one.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct OtlpConfig {
     /// The full URL to send to. A per-signal endpoint is used as is; the generic
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` gets `/v1/traces` or `/v1/metrics` appended for
@@ -199,6 +208,7 @@ pub struct OtlpConfig {
 /// uses tonic-traced already links tonic, so the gRPC exporter adds no HTTP client, and
 /// collectors accept both (gRPC on 4317, HTTP on 4318).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OtlpProtocol {
     /// `grpc`: protobuf over gRPC.
     Grpc,
@@ -210,6 +220,7 @@ pub enum OtlpProtocol {
 /// (a number in `[0, 1]`, default 1.0; ignored by samplers without a ratio, as the
 /// specification says). Default [`ParentBasedAlwaysOn`](Self::ParentBasedAlwaysOn).
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub enum Sampler {
     /// `always_on`: keep every trace.
     AlwaysOn,
@@ -227,6 +238,7 @@ pub enum Sampler {
 
 /// A value of `OTEL_PROPAGATORS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Propagator {
     /// `tracecontext`: W3C Trace Context (`traceparent`, `tracestate`).
     TraceContext,
@@ -242,6 +254,7 @@ pub enum Propagator {
 
 /// The batch span processor's settings, from `OTEL_BSP_*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BatchConfig {
     /// `OTEL_BSP_SCHEDULE_DELAY`: time between exports. Default 5 s.
     pub schedule_delay: Duration,
@@ -256,6 +269,7 @@ pub struct BatchConfig {
 
 /// Where the Prometheus exporter serves `/metrics`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PrometheusConfig {
     /// `OTEL_EXPORTER_PROMETHEUS_HOST`: a host name or IP address, an IPv6 address in
     /// brackets. Default `localhost`.
@@ -339,7 +353,7 @@ pub fn from_env(
                 list_names(PROPAGATORS, list)
             }),
         semconv: env
-            .read(semconv::OPT_IN, |var| {
+            .read("OTEL_SEMCONV_STABILITY_OPT_IN", |var| {
                 SemconvMode::from_opt_in(&var.value).map_err(|error| var.error(error))
             })?
             .or_default(&env, SemconvMode::OLD, |_| {

@@ -14,8 +14,8 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 use super::config::{ignored_for_default, ConfigError, Strictness};
+use super::guard::TelemetryGuard;
 use super::terminal::colour_wanted;
-use super::TelemetryGuard;
 
 /// What is logged and traced when `RUST_LOG` is unset: the application at `info`, the HTTP/2
 /// stack only when it warns (its own spans would drown the RPC spans), and the OpenTelemetry

@@ -1,0 +1,224 @@
+//! `init()` and [`Init`]: building the pipelines the environment describes and installing
+//! them with the core's configuration, all or nothing.
+
+use std::time::Duration;
+
+use opentelemetry::global;
+
+use super::config::{self, ConfigError, Strictness, TelemetryConfig};
+use super::guard::TelemetryGuard;
+use super::metrics_pipeline::{self, MetricsPipeline};
+use super::pipeline::{self, TracesPipeline};
+use super::subscriber;
+
+/// Sets up tracing from the environment with the defaults of [`Init`].
+///
+/// With nothing configured, finished traces print as a waterfall in the terminal; with
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there over OTLP. Call it inside a Tokio runtime
+/// (OTLP over gRPC uses tonic). A bad variable is warned about, naming it, its value, what is
+/// allowed and the default used instead, and ignored; see [`Init::strict`] to fail instead.
+pub fn init() -> Result<TelemetryGuard, ConfigError> {
+    Init::default().install()
+}
+
+/// Code-level overrides of what [`init`] reads from the environment.
+#[derive(Debug)]
+pub struct Init {
+    service_name: Option<String>,
+    install_subscriber: bool,
+    shutdown_timeout: Duration,
+    strictness: Strictness,
+}
+
+impl Default for Init {
+    fn default() -> Self {
+        Init {
+            service_name: None,
+            install_subscriber: true,
+            shutdown_timeout: Duration::from_secs(5),
+            strictness: Strictness::Lenient,
+        }
+    }
+}
+
+impl Init {
+    /// The service name when `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES` give none.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Leaves the global `tracing` subscriber to the application, which adds
+    /// [`TelemetryGuard::tracing_layer`] to its own. By default `init` installs a registry with
+    /// that layer and a `fmt` layer whose lines carry `trace_id` and `span_id`, filtered by
+    /// `RUST_LOG` (a value that does not parse is an error of `install`).
+    pub fn without_tracing_subscriber(mut self) -> Self {
+        self.install_subscriber = false;
+        self
+    }
+
+    /// How long dropping the guard may take to flush spans and metrics, together, 5 s by
+    /// default.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Whether a variable whose value cannot be used (`OTEL_TRACES_SAMPLER=sometimes`,
+    /// a malformed `RUST_LOG`) makes [`install`](Self::install) fail (`true`), or is warned
+    /// about and ignored, its default used (`false`, the default, as the OpenTelemetry
+    /// specification asks). The variable `TONIC_TRACED_CONFIG_STRICT` (`true` or `false`),
+    /// when set, overrides this.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strictness = if strict {
+            Strictness::Strict
+        } else {
+            Strictness::Lenient
+        };
+        self
+    }
+
+    /// Reads the environment and installs the tonic-traced [`Config`](crate::Config), the
+    /// global tracer provider, propagator, meter provider and (unless opted out) `tracing`
+    /// subscriber. Fails, installing none of them, when a configuration was installed already,
+    /// a setting cannot be put in place (a Prometheus port in use) or, in
+    /// [strict](Self::strict) mode, a variable is bad.
+    ///
+    /// Each bad value ignored gets one warning, logged through the `tracing` subscriber if
+    /// there is one by then (this one, or the application's), else printed on stderr.
+    pub fn install(self) -> Result<TelemetryGuard, ConfigError> {
+        self.install_with(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`install`](Self::install), reading variables through `lookup`.
+    pub fn install_with(
+        self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<TelemetryGuard, ConfigError> {
+        let mut config = config::from_env(&lookup, self.strictness)?;
+        let mut warnings = std::mem::take(&mut config.warnings);
+        let installed = self.install_config(&config, &lookup, &mut warnings);
+        report(&warnings);
+        installed
+    }
+
+    /// Builds and installs what `config` describes, adding a warning for a bad `RUST_LOG`.
+    fn install_config(
+        self,
+        config: &TelemetryConfig,
+        lookup: &dyn Fn(&str) -> Option<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<TelemetryGuard, ConfigError> {
+        require_hash_key_when_strict(config)?;
+        let log_filter = self
+            .install_subscriber
+            .then(|| subscriber::filter(lookup("RUST_LOG"), config.strictness, warnings))
+            .transpose()?;
+        let service_name = self.service_name.as_deref();
+        let propagator = pipeline::propagator(&config.propagators)?;
+        let traces = pipeline::build(config, service_name)?;
+        let metrics = if config.sdk_disabled {
+            None
+        } else {
+            let resource = pipeline::resource(config, service_name);
+            metrics_pipeline::build(
+                &config.metrics,
+                &config.console_output,
+                config.no_color,
+                resource,
+            )?
+        };
+        core_config(config, traces.as_ref(), metrics.as_ref())
+            .install_quietly()
+            .map_err(|error| ConfigError::new(error.to_string()))?;
+        if let Some(traces) = &traces {
+            global::set_text_map_propagator(propagator);
+            global::set_tracer_provider(traces.provider.clone());
+        }
+        if let Some(metrics) = &metrics {
+            global::set_meter_provider(metrics.provider.clone());
+        }
+        let guard = TelemetryGuard::new(traces, metrics, self.shutdown_timeout);
+        if let Some(filter) = log_filter {
+            subscriber::install(&guard, filter, config.no_color);
+        }
+        // Once logging is set up, so that the warning is seen.
+        crate::redact::warn_if_unkeyed(config.limits.hash_key.is_some());
+        Ok(guard)
+    }
+}
+
+/// In strict mode, a program that can record a `HASH` field needs a hash key: without one its
+/// values would be hashed in a form anyone can reverse by hashing guesses.
+fn require_hash_key_when_strict(config: &TelemetryConfig) -> Result<(), ConfigError> {
+    if config.strictness != Strictness::Strict || config.limits.hash_key.is_some() {
+        return Ok(());
+    }
+    match crate::hashed_fields::first() {
+        Some(field) => Err(ConfigError::new(format!(
+            "{field} is redacted with HASH but no hash key is set, so its values would be \
+             hashed in a form anyone can reverse by hashing guesses: set TONIC_TRACED_HASH_KEY \
+             (or TONIC_TRACED_HASH_KEY_FILE, a file holding it) to a secret shared by every \
+             service, or leave strict mode to go on with a warning"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Logs each warning about a bad value ignored: through `tracing` when a subscriber is installed
+/// (`init`'s or the application's), else on stderr, where it cannot go unseen.
+fn report(warnings: &[String]) {
+    let subscriber = tracing::dispatcher::has_been_set();
+    for warning in warnings {
+        if subscriber {
+            tracing::warn!(target: "tonic_traced::init", "{warning}");
+        } else {
+            eprintln!("tonic-traced: {warning}");
+        }
+    }
+}
+
+/// The configuration of the core that the environment describes: its conventions and bounds,
+/// and the providers just built.
+fn core_config(
+    config: &TelemetryConfig,
+    traces: Option<&TracesPipeline>,
+    metrics: Option<&MetricsPipeline>,
+) -> crate::Config {
+    let limits = &config.limits;
+    let mut core = crate::Config::new().semconv(config.semconv);
+    if let Some(length) = limits.attribute_value_length {
+        core = core.attribute_value_length_limit(length);
+    }
+    if let Some(count) = limits.messages_per_rpc {
+        core = core.max_messages_per_rpc(count);
+    }
+    if let Some(key) = &limits.hash_key {
+        core = core.hash_key(&key.0);
+    }
+    for service in &limits.public_endpoints {
+        core = core.public_endpoint(service);
+    }
+    let metadata = &config.metadata;
+    core = core
+        .capture_server_request_metadata(&metadata.server_request)
+        .capture_server_response_metadata(&metadata.server_response)
+        .capture_client_request_metadata(&metadata.client_request)
+        .capture_client_response_metadata(&metadata.client_response)
+        .capture_sensitive_metadata(metadata.sensitive);
+    if let Some(traces) = traces {
+        core = core
+            .tracer_provider(&traces.provider)
+            .w3c_parent_based_sampling(pipeline::takes_unsampled_fast_path(config));
+    }
+    match metrics {
+        Some(metrics) => {
+            core = core.meter_provider(metrics.provider.clone());
+            if let Some(exemplars) = &metrics.exemplars {
+                core = core.exemplars(exemplars.clone());
+            }
+        }
+        None => core = core.without_metrics(),
+    }
+    core
+}
