@@ -11,6 +11,20 @@
 
 pub mod markdown;
 
+/// Where the commands' `cargo run` builds: a folder of its own in the target directory. A
+/// package built alone unifies fewer features than the workspace's test build, so in the
+/// shared folder it would replace the binaries (`target/debug/demo`) that the examples' tests
+/// run; and it never waits for the lock of a build that runs these tests.
+pub fn commands_target_dir() -> std::path::PathBuf {
+    let test = std::env::current_exe().expect("the test knows its path");
+    // <target>/debug/deps/<test>-…
+    let target = test
+        .ancestors()
+        .nth(3)
+        .expect("the test runs from <target>/<profile>/deps");
+    target.join("docs-check")
+}
+
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct Readme;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::process::Output;
 use std::sync::OnceLock;
 
+use tonic_traced_docs_check::commands_target_dir;
 use tonic_traced_docs_check::markdown::{documents, repo};
 
 /// A command as the docs show it.
@@ -242,20 +243,6 @@ fn every_command_shown_is_run_or_listed_with_a_reason() {
              remove it from the list"
         );
     }
-}
-
-/// Where the commands' `cargo run` builds: a folder of its own in the target directory. A
-/// package built alone unifies fewer features than the workspace's test build, so in the
-/// shared folder it would replace the binaries (`target/debug/demo`) that the examples' tests
-/// run; and it never waits for the lock of a build that runs these tests.
-fn commands_target_dir() -> std::path::PathBuf {
-    let test = std::env::current_exe().expect("the test knows its path");
-    // <target>/debug/deps/commands-…
-    let target = test
-        .ancestors()
-        .nth(3)
-        .expect("the test runs from <target>/<profile>/deps");
-    target.join("docs-check")
 }
 
 /// Runs `text` with `sh -c` from the repository's root, as a reader would, with at most ten

@@ -7,6 +7,7 @@
 
 use std::process::{Command, Output};
 
+use tonic_traced_docs_check::commands_target_dir;
 use tonic_traced_docs_check::markdown::{guide, repo, Block, Document};
 
 /// The command the sample is output of, as the sentence before it quotes it.
@@ -49,18 +50,6 @@ fn sample() -> (Document, Block) {
     );
     assert_eq!(block.lang(), "text", "{}", block.at());
     (setup, block)
-}
-
-/// The folder Cargo builds the examples in for this test, as docs-check/tests/commands.rs
-/// does: next to the test's own target folder, whose lock `cargo test` holds.
-fn commands_target_dir() -> std::path::PathBuf {
-    let test = std::env::current_exe().expect("the test knows its path");
-    // <target>/debug/deps/console_sample-…
-    let target = test
-        .ancestors()
-        .nth(3)
-        .expect("the test runs from <target>/<profile>/deps");
-    target.join("docs-check")
 }
 
 /// Runs [`COMMAND`] from the repository's root, as a reader would, with none of the test's

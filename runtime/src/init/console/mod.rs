@@ -15,6 +15,8 @@
 //! ```
 
 mod output;
+#[cfg(test)]
+mod test_spans;
 mod waterfall;
 
 use std::collections::HashMap;
@@ -294,15 +296,10 @@ impl RunningTraces {
 mod tests {
     use std::sync::Arc;
 
-    use std::time::SystemTime;
-
-    use opentelemetry::trace::{
-        Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceState,
-    };
-    use opentelemetry::InstrumentationScope;
+    use opentelemetry::trace::{Event, SpanContext, SpanKind, Status, TraceFlags, TraceState};
     use opentelemetry::KeyValue;
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 
+    use super::test_spans::at;
     use super::*;
 
     const TRACE: TraceId =
@@ -330,34 +327,9 @@ mod tests {
         }
     }
 
-    /// `micros` after a fixed instant.
-    fn at(micros: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_micros(micros)
-    }
-
-    /// An ended span of `TRACE`, from `start` to `end` microseconds.
-    fn span(id: u64, parent: u64, name: &'static str, start: u64, end: u64) -> SpanData {
-        SpanData {
-            span_context: SpanContext::new(
-                TRACE,
-                SpanId::from_bytes(id.to_be_bytes()),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from_bytes(parent.to_be_bytes()),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: name.into(),
-            start_time: at(start),
-            end_time: at(end),
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::default(),
-        }
+    /// An ended INTERNAL span of `TRACE`, from `start` to `end` microseconds.
+    fn span(id: u64, parent: u64, name: &str, start: u64, end: u64) -> SpanData {
+        super::test_spans::span(TRACE, id, parent, name, start, end)
     }
 
     fn rpc_attributes(code: i64) -> Vec<KeyValue> {

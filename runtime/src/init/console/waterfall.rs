@@ -555,43 +555,15 @@ impl Style {
 
 #[cfg(test)]
 mod tests {
-    use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
-    use opentelemetry::InstrumentationScope;
-    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 
     use super::*;
 
     const TRACE: TraceId =
         TraceId::from_bytes(0x0af7651916cd43dd8448eb211c80319c_u128.to_be_bytes());
 
-    /// `micros` after a fixed instant.
-    fn at(micros: u64) -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000) + Duration::from_micros(micros)
-    }
-
     /// An ended INTERNAL span of `TRACE`, from `start` to `end` microseconds.
     fn span(id: u64, parent: u64, name: &str, start: u64, end: u64) -> SpanData {
-        SpanData {
-            span_context: SpanContext::new(
-                TRACE,
-                SpanId::from_bytes(id.to_be_bytes()),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            ),
-            parent_span_id: SpanId::from_bytes(parent.to_be_bytes()),
-            parent_span_is_remote: false,
-            span_kind: SpanKind::Internal,
-            name: name.to_owned().into(),
-            start_time: at(start),
-            end_time: at(end),
-            attributes: Vec::new(),
-            dropped_attributes_count: 0,
-            events: SpanEvents::default(),
-            links: SpanLinks::default(),
-            status: Status::Unset,
-            instrumentation_scope: InstrumentationScope::default(),
-        }
+        super::super::test_spans::span(TRACE, id, parent, name, start, end)
     }
 
     /// A SERVER span, id 1, from 0 to 10 ms.
