@@ -88,10 +88,17 @@ mod tests {
     fn redacted_fields_show_what_is_recorded() {
         assert_eq!(format!("{:?}", Redacted::Length(42)), "LENGTH(42)");
         assert_eq!(format!("{:?}", Redacted::Present(false)), "PRESENT(false)");
-        // No configuration is installed in this test binary: the key is not known yet.
-        assert_eq!(
-            format!("{:?}", Redacted::Hash(b"alice@example.com")),
-            "HASH(?)"
+        // Other tests of this binary may have installed a configuration: either way, a hash or
+        // the mark of a key not known yet, never the value (tests/tests/redacted_debug.rs
+        // checks both states in order).
+        let hashed = format!("{:?}", Redacted::Hash(b"alice@example.com"));
+        let hex = hashed
+            .strip_prefix("HASH(")
+            .and_then(|rest| rest.strip_suffix(')'))
+            .unwrap_or_default();
+        assert!(
+            hex == "?" || (hex.len() == 16 && hex.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{hashed}"
         );
     }
 

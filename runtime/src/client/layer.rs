@@ -84,6 +84,20 @@ impl fmt::Debug for ClientOptions {
 }
 
 /// The layer to put around a tonic `Channel` (or any gRPC transport service).
+///
+/// ```
+/// use tonic::transport::Channel;
+/// use tower_layer::Layer;
+///
+/// # #[tokio::main]
+/// # async fn main() {
+/// let channel = Channel::from_static("http://127.0.0.1:50051").connect_lazy();
+/// let traced = tonic_traced::client::layer().layer(channel);
+/// // Hand `traced` to a generated client, `PaymentServiceClient::new(traced)`, as here to the
+/// // generic client generated clients are made of.
+/// let _client = tonic::client::Grpc::new(traced);
+/// # }
+/// ```
 pub fn layer() -> TracedClientLayer {
     TracedClientLayer::default()
 }

@@ -1,14 +1,7 @@
 //! Setting up tracing for a process: one call in `main`, configured by the standard `OTEL_*`
 //! environment variables.
 //!
-//! ```
-//! #[tokio::main]
-//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//!     let _telemetry = tonic_traced::init()?; // flushes on drop
-//!     // … serve and call: with nothing configured, each trace prints on stderr …
-//!     Ok(())
-//! }
-//! ```
+//! See [`init`](crate::init()) for an example.
 
 // A build without every battery leaves parts of the setup that serve them unused.
 #![cfg_attr(

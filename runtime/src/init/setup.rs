@@ -17,6 +17,15 @@ use super::subscriber;
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` set they go there over OTLP. Call it inside a Tokio runtime
 /// (OTLP over gRPC uses tonic). A bad variable is warned about, naming it, its value, what is
 /// allowed and the default used instead, and ignored; see [`Init::strict`] to fail instead.
+///
+/// ```
+/// #[tokio::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let _telemetry = tonic_traced::init()?; // flushes on drop
+///     // … serve and call: with nothing configured, each trace prints on stderr …
+///     Ok(())
+/// }
+/// ```
 pub fn init() -> Result<TelemetryGuard, ConfigError> {
     Init::default().install()
 }
