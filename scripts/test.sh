@@ -35,6 +35,13 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r tests/python/deploy-requirements.txt
 
+# Go, for the otelgrpc peer of tests/tests/go_interop.rs (which builds it with `go build`, cached
+# in Go's default caches): nothing to install when it is on the machine; where PATH lacks it,
+# the tarball's /usr/local/go/bin.
+if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
+    export PATH="$PATH:/usr/local/go/bin"
+fi
+
 # docs-check/ is part of the workspace: its tests check the docs' TOML and proto blocks and run
 # the commands they show; its doctests (`--doc`) are every Rust block of README.md and docs/.
 cargo test --workspace --all-targets
