@@ -118,11 +118,11 @@ impl Init {
         lookup: &dyn Fn(&str) -> Option<String>,
         warnings: &mut Vec<String>,
     ) -> Result<TelemetryGuard, ConfigError> {
-        require_hash_key_when_strict(config)?;
         let log_filter = self
             .install_subscriber
             .then(|| subscriber::filter(lookup("RUST_LOG"), config.strictness, warnings))
             .transpose()?;
+        require_hash_key_when_strict(config)?;
         let service_name = self.service_name.as_deref();
         let propagator = pipeline::propagator(&config.propagators)?;
         let traces = pipeline::build(config, service_name)?;
