@@ -1,13 +1,15 @@
-//! Puts each method's exact proto identity into tonic-build's generated code: a hidden function
-//! of the server trait for `#[traced_service]`, and a request extension in every client call.
+//! Gives each method's exact proto identity to the code that traces it: a hidden function of
+//! the server trait for `#[traced_service]`, and for clients a registration under the names
+//! tonic's client code puts on every request (`GrpcMethod`), where the client layer finds it.
 //!
-//! Edits are made where tonic-build's code has the shape this module knows; any other shape
-//! is an error saying what was expected and which tonic-build is supported, never a silent skip.
+//! The server trait is edited, and the client code checked, where tonic-build's code has the
+//! shape this module knows; any other shape is an error saying what was expected and which
+//! tonic-build is supported, never a silent skip.
 
 use proc_macro2::TokenStream;
 use prost_build::{Method, Service};
 use quote::{format_ident, quote};
-use syn::{Expr, ImplItem, ImplItemFn, Item, ItemMod, Pat, Stmt};
+use syn::{Expr, ImplItem, ImplItemFn, Item, ItemMod, Stmt};
 
 /// The tonic-build release line whose generated code these edits expect, the one that the
 /// `tonic-prost-build` dependency of this crate uses.
@@ -54,31 +56,35 @@ pub(crate) fn add_to_server(
     Ok(prettyplease::unparse(&file))
 }
 
-/// Adds `req.extensions_mut().insert(ClientMethod(&…))` right after tonic's own `GrpcMethod`
-/// extension in every method of the generated client, and the codec's `CallLink`, through
-/// which the layer lets the codec record the response messages under the call's span.
-pub(crate) fn add_to_client(
+/// Registers each method of the generated client (`inventory::submit!` of a `ClientMethod`)
+/// under the names tonic's code gives the method in `GrpcMethod`, which the client layer reads
+/// from every request; tonic's code itself is kept as it is. Those names are checked here, so
+/// that a tonic-build whose client code names methods otherwise fails the build rather than
+/// leaving its calls unidentified.
+pub(crate) fn register_client(
     code: &str,
     service: &Service,
     runtime: &syn::Path,
 ) -> Result<String, String> {
     let mut file = parse(code, service, "client")?;
     let client_name = format!("{}Client", service.name);
-    let mut functions: Vec<&mut ImplItemFn> = modules(&mut file)
+    let functions: Vec<&ImplItemFn> = modules(&mut file)
         .flat_map(items)
         .filter_map(|item| match item {
-            Item::Impl(client) if is_named(&client.self_ty, &client_name) => Some(client),
+            Item::Impl(client) if is_named(&client.self_ty, &client_name) => Some(&*client),
             _ => None,
         })
-        .flat_map(|client| client.items.iter_mut())
+        .flat_map(|client| client.items.iter())
         .filter_map(|item| match item {
             ImplItem::Fn(function) => Some(function),
             _ => None,
         })
         .collect();
+    let service_name = service_full_name(service);
+    let mut registrations = TokenStream::new();
     for method in &service.methods {
         let function = functions
-            .iter_mut()
+            .iter()
             .find(|function| function.sig.ident == method.name)
             .ok_or_else(|| {
                 unexpected(
@@ -87,29 +93,29 @@ pub(crate) fn add_to_client(
                     &format!("`impl<T> {client_name}<T>` with a method `{}`", method.name),
                 )
             })?;
-        let position = insertion_point(&function.block.stmts).ok_or_else(|| {
-            unexpected(
+        let names = function.block.stmts.iter().find_map(grpc_method_names);
+        if names != Some((service_name.clone(), method.proto_name.clone())) {
+            return Err(unexpected(
                 service,
                 "client",
                 &format!(
-                    "`{client_name}::{}` to contain `let codec = …;` and then \
-                     `req.extensions_mut().insert(GrpcMethod::new(…));`, after which the \
-                     method's identity is inserted",
-                    method.name
+                    "`{client_name}::{}` to contain `req.extensions_mut().insert(\
+                     GrpcMethod::new(\"{service_name}\", \"{}\"));`, the names the method is \
+                     registered under",
+                    method.name, method.proto_name
                 ),
-            )
-        })?;
+            ));
+        }
         let identity = identity(service, method, runtime);
-        let inserts: [Stmt; 2] = [
-            syn::parse_quote!(req.extensions_mut().insert(#runtime::__private::ClientMethod(#identity));),
-            syn::parse_quote!(req.extensions_mut().insert(codec.call_link());),
-        ];
-        function
-            .block
-            .stmts
-            .splice(position + 1..position + 1, inserts);
+        registrations.extend(quote! {
+            #runtime::__private::inventory::submit! {
+                #runtime::__private::ClientMethod(#identity)
+            }
+        });
     }
-    Ok(prettyplease::unparse(&file))
+    let registrations: syn::File = syn::parse2(registrations)
+        .map_err(|error| format!("tonic-traced-build made code that does not parse: {error}"))?;
+    Ok(format!("{code}\n{}", prettyplease::unparse(&registrations)))
 }
 
 /// `package.Service`, or `Service` without a package.
@@ -142,37 +148,35 @@ fn identity(service: &Service, method: &Method, runtime: &syn::Path) -> TokenStr
     }
 }
 
-/// Where the identity goes: the index of tonic's `req.extensions_mut().insert(GrpcMethod::new(…));`,
-/// which must come after `let codec = …;` (the inserted `codec.call_link()` names it).
-fn insertion_point(stmts: &[Stmt]) -> Option<usize> {
-    let codec = stmts.iter().position(binds_codec)?;
-    let grpc_method = stmts.iter().position(inserts_grpc_method)?;
-    (codec < grpc_method).then_some(grpc_method)
-}
-
-/// `let codec = …;`
-fn binds_codec(stmt: &Stmt) -> bool {
-    matches!(stmt, Stmt::Local(local) if matches!(&local.pat, Pat::Ident(pat) if pat.ident == "codec"))
-}
-
-/// `req.extensions_mut().insert(GrpcMethod::new(…));`
-fn inserts_grpc_method(stmt: &Stmt) -> bool {
+/// The service and method names of tonic's `req.extensions_mut().insert(GrpcMethod::new(…));`,
+/// when `stmt` is that statement and names them with string literals.
+fn grpc_method_names(stmt: &Stmt) -> Option<(String, String)> {
     let Stmt::Expr(Expr::MethodCall(insert), Some(_)) = stmt else {
-        return false;
+        return None;
     };
     let Expr::MethodCall(extensions) = &*insert.receiver else {
-        return false;
+        return None;
     };
-    let new_grpc_method = match insert.args.first() {
-        Some(Expr::Call(call)) if insert.args.len() == 1 => {
-            matches!(&*call.func, Expr::Path(func) if ends_with(&func.path, &["GrpcMethod", "new"]))
-        }
-        _ => false,
-    };
-    insert.method == "insert"
+    let is_insert = insert.method == "insert"
         && extensions.method == "extensions_mut"
-        && matches!(&*extensions.receiver, Expr::Path(req) if req.path.is_ident("req"))
-        && new_grpc_method
+        && matches!(&*extensions.receiver, Expr::Path(req) if req.path.is_ident("req"));
+    let Some(Expr::Call(call)) = insert.args.first().filter(|_| is_insert && insert.args.len() == 1)
+    else {
+        return None;
+    };
+    let new_grpc_method =
+        matches!(&*call.func, Expr::Path(func) if ends_with(&func.path, &["GrpcMethod", "new"]));
+    let literal = |arg: &Expr| match arg {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(text),
+            ..
+        }) => Some(text.value()),
+        _ => None,
+    };
+    match (new_grpc_method, call.args.len()) {
+        (true, 2) => Some((literal(&call.args[0])?, literal(&call.args[1])?)),
+        _ => None,
+    }
 }
 
 /// Whether the last segments of `path` are `suffix`.
@@ -269,24 +273,21 @@ pub(crate) mod tests {
         code
     }
 
-    fn position(code: &str, needle: &str) -> usize {
-        code.find(needle)
-            .unwrap_or_else(|| panic!("no `{needle}` in:\n{code}"))
-    }
-
     #[test]
-    fn client_identity_follows_tonics_grpc_method() {
-        let code = add_to_client(&tonic_code(true), &greeter(), &runtime()).unwrap();
-        let grpc_method = position(&code, "req.extensions_mut().insert(GrpcMethod::new(");
-        let identity = position(&code, "::tonic_traced::__private::ClientMethod(");
-        let call_link = position(&code, "req.extensions_mut().insert(codec.call_link());");
-        let call = position(&code, "self.inner.server_streaming(req, path, codec)");
-        assert!(grpc_method < identity && identity < call_link && call_link < call);
-        assert!(
-            code.contains("full_name: \"hello.Greeter/Greet\""),
-            "{code}"
-        );
-        assert!(code.contains("::tonic_traced::__private::RpcKind::ServerStreaming"));
+    fn client_methods_are_registered_under_tonics_grpc_method_names() {
+        let tonic = tonic_code(true);
+        let code = register_client(&tonic, &greeter(), &runtime()).unwrap();
+        assert!(code.starts_with(&tonic), "tonic's code is kept as it is");
+        assert!(tonic.contains("GrpcMethod::new(\"hello.Greeter\", \"Greet\")"));
+        let registration: String = code[tonic.len()..].split_whitespace().collect();
+        for expected in [
+            "::tonic_traced::__private::inventory::submit!{",
+            "::tonic_traced::__private::ClientMethod(&::tonic_traced::__private::RpcMethod{",
+            "service:\"hello.Greeter\",method:\"Greet\",full_name:\"hello.Greeter/Greet\"",
+            "kind:::tonic_traced::__private::RpcKind::ServerStreaming",
+        ] {
+            assert!(registration.contains(expected), "{expected} in {registration}");
+        }
     }
 
     #[test]
@@ -307,38 +308,31 @@ pub(crate) mod tests {
             "req.extensions_mut().insert(GrpcMethod::new(",
             "req.extensions_mut().insert(MethodName::new(",
         );
-        let problem = add_to_client(&code, &greeter(), &runtime()).unwrap_err();
+        let problem = register_client(&code, &greeter(), &runtime()).unwrap_err();
         assert_eq!(
             problem,
             format!(
                 "tonic-build's client code for service `hello.Greeter` does not have the shape \
-                 tonic-traced-build edits: expected `GreeterClient::greet` to contain `let codec \
-                 = …;` and then `req.extensions_mut().insert(GrpcMethod::new(…));`, after which \
-                 the method's identity is inserted. tonic-traced-build {} supports the code of \
-                 tonic-build 0.14 (as used by tonic-prost-build 0.14); build with that version \
-                 (`cargo tree -i tonic-build` shows which one is used), or report the version \
-                 you use at https://github.com/tonic-traced/tonic-traced/issues",
+                 tonic-traced-build edits: expected `GreeterClient::greet` to contain \
+                 `req.extensions_mut().insert(GrpcMethod::new(\"hello.Greeter\", \"Greet\"));`, \
+                 the names the method is registered under. tonic-traced-build {} supports the \
+                 code of tonic-build 0.14 (as used by tonic-prost-build 0.14); build with that \
+                 version (`cargo tree -i tonic-build` shows which one is used), or report the \
+                 version you use at https://github.com/tonic-traced/tonic-traced/issues",
                 env!("CARGO_PKG_VERSION")
             )
         );
     }
 
     #[test]
-    fn client_codec_after_grpc_method_is_an_error() {
-        let code = "pub mod greeter_client {
-            impl<T> GreeterClient<T> {
-                pub async fn greet(&mut self) {
-                    let mut req = request.into_request();
-                    req.extensions_mut().insert(GrpcMethod::new(\"hello.Greeter\", \"Greet\"));
-                    let codec = Codec::default();
-                    self.inner.unary(req, path, codec).await
-                }
-            }
-        }";
-        let problem = add_to_client(code, &greeter(), &runtime()).unwrap_err();
+    fn client_naming_the_method_otherwise_is_an_error() {
+        let code = tonic_code(true).replace(
+            "GrpcMethod::new(\"hello.Greeter\", \"Greet\")",
+            "GrpcMethod::new(\"Greeter\", \"Greet\")",
+        );
+        let problem = register_client(&code, &greeter(), &runtime()).unwrap_err();
         assert!(
-            problem
-                .contains("expected `GreeterClient::greet` to contain `let codec = …;` and then"),
+            problem.contains("GrpcMethod::new(\"hello.Greeter\", \"Greet\")"),
             "{problem}"
         );
     }
@@ -346,7 +340,7 @@ pub(crate) mod tests {
     #[test]
     fn client_without_the_method_is_an_error() {
         let code = tonic_code(true).replace("pub async fn greet(", "pub async fn say_hi(");
-        let problem = add_to_client(&code, &greeter(), &runtime()).unwrap_err();
+        let problem = register_client(&code, &greeter(), &runtime()).unwrap_err();
         assert!(
             problem.contains(
                 "client code for service `hello.Greeter` does not have the shape \

@@ -63,7 +63,7 @@ impl ServiceGenerator for TracedServiceGenerator {
         if let Some(client) = self.client.as_mut() {
             let mut code = String::new();
             client.generate(service.clone(), &mut code);
-            let edited = method_identities::add_to_client(&code, &service, &self.runtime);
+            let edited = method_identities::register_client(&code, &service, &self.runtime);
             self.append(edited, code, buf);
         }
         if let Some(server) = self.server.as_mut() {

@@ -2,7 +2,9 @@
 
 use opentelemetry::{Key, KeyValue, StringValue, Value};
 
-use crate::config;
+use crate::field_values::FieldValues;
+use crate::limits::{truncate, DEFAULT_ATTRIBUTE_VALUE_LENGTH};
+use crate::redact::HashedValue;
 
 /// One attribute value, borrowed from the message it was read from.
 ///
@@ -30,6 +32,12 @@ pub enum AttributeValue<'a> {
 pub trait AttributeSink {
     /// Records one attribute. A key recorded twice keeps its last value.
     fn record(&mut self, key: &'static str, value: AttributeValue<'_>);
+
+    /// The `HASH` of a field value, as the sink's configuration keys it; by default
+    /// [`redact::hash`](crate::redact::hash), under the installed configuration's key.
+    fn hash(&self, value: &[u8]) -> HashedValue {
+        crate::redact::hash(value)
+    }
 }
 
 /// A message whose annotated fields can become span attributes.
@@ -86,19 +94,47 @@ impl<T: SpanAttributes + ?Sized> SpanAttributes for Box<T> {
 }
 
 /// Collects OpenTelemetry key-values, ready for `Span::set_attributes` or a span builder. A key
-/// recorded again (through two nested messages) replaces its earlier value. Strings are cut
-/// to the configured attribute value length limit.
+/// recorded again (through two nested messages) replaces its earlier value. Strings are cut to
+/// [`DEFAULT_ATTRIBUTE_VALUE_LENGTH`] characters (a traced call cuts them to its configured
+/// limit instead).
 impl AttributeSink for Vec<KeyValue> {
     fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
-        let value = match value {
-            AttributeValue::Str(text) => AttributeValue::Str(config::active().limited(text)),
-            other => other,
-        };
-        let key = Key::from_static_str(key);
-        match self.iter_mut().find(|recorded| recorded.key == key) {
-            Some(recorded) => recorded.value = value.to_otel(),
-            None => self.push(KeyValue::new(key, value.to_otel())),
-        }
+        put(self, key, value, DEFAULT_ATTRIBUTE_VALUE_LENGTH);
+    }
+}
+
+/// The sink of a traced call: values cut and hashed as the call's configuration says.
+pub(crate) struct CallSink<'a> {
+    pub(crate) attributes: &'a mut Vec<KeyValue>,
+    pub(crate) values: &'a FieldValues,
+}
+
+impl AttributeSink for CallSink<'_> {
+    fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
+        put(self.attributes, key, value, self.values.length_limit);
+    }
+
+    fn hash(&self, value: &[u8]) -> HashedValue {
+        self.values.hash(value)
+    }
+}
+
+/// Puts `key` = `value` in `attributes`, replacing an earlier value of the key; a string cut
+/// to `length_limit` characters.
+fn put(
+    attributes: &mut Vec<KeyValue>,
+    key: &'static str,
+    value: AttributeValue<'_>,
+    length_limit: usize,
+) {
+    let value = match value {
+        AttributeValue::Str(text) => AttributeValue::Str(truncate(text, length_limit)),
+        other => other,
+    };
+    let key = Key::from_static_str(key);
+    match attributes.iter_mut().find(|recorded| recorded.key == key) {
+        Some(recorded) => recorded.value = value.to_otel(),
+        None => attributes.push(KeyValue::new(key, value.to_otel())),
     }
 }
 

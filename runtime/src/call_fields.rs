@@ -8,22 +8,17 @@ use std::sync::{Mutex, PoisonError};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, Key, KeyValue};
 
+use crate::attributes::CallSink;
+use crate::field_values::FieldValues;
+use crate::redact::HashedValue;
 use crate::{AttributeSink, AttributeValue, SpanAttributes};
 
-/// The keys of the fields recorded on one RPC span so far: held by the server's call, and in
-/// the context of a client call, whose request and response are seen by different parts.
+/// The keys of the fields recorded on one RPC span so far: held by the server's call, and by
+/// a generated client's call, whose request and response are seen by different parts.
 #[derive(Debug, Default)]
 pub(crate) struct RecordedFields(Mutex<Vec<Key>>);
 
 impl RecordedFields {
-    /// Adds a record to the context of a recording client RPC span.
-    pub(crate) fn attach(cx: Context) -> Context {
-        if !cx.span().is_recording() {
-            return cx;
-        }
-        cx.with_value(RecordedFields::default())
-    }
-
     /// Keeps in `attributes` only the fields whose keys are not recorded yet, and notes them.
     pub(crate) fn keep_new(&self, attributes: &mut Vec<KeyValue>) {
         let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
@@ -31,15 +26,15 @@ impl RecordedFields {
         keys.extend(attributes.iter().map(|attribute| attribute.key.clone()));
     }
 
-    /// Adds to `attributes` the fields of `message` whose keys are not recorded yet, and notes
+    /// Adds to `sink` the fields of `message` whose keys are not recorded yet, and notes
     /// them. The others' values are not even converted.
-    pub(crate) fn record_new(&self, message: &dyn SpanAttributes, attributes: &mut Vec<KeyValue>) {
+    pub(crate) fn record_new(&self, message: &dyn SpanAttributes, sink: CallSink<'_>) {
         let mut keys = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let earlier = keys.len();
         message.record_attributes(&mut NewFields {
             keys: &mut keys,
             earlier,
-            attributes,
+            sink,
         });
     }
 }
@@ -49,7 +44,7 @@ struct NewFields<'a> {
     keys: &'a mut Vec<Key>,
     /// How many of `keys` earlier messages recorded.
     earlier: usize,
-    attributes: &'a mut Vec<KeyValue>,
+    sink: CallSink<'a>,
 }
 
 impl AttributeSink for NewFields<'_> {
@@ -61,44 +56,43 @@ impl AttributeSink for NewFields<'_> {
         if !this_message.iter().any(|recorded| recorded.as_str() == key) {
             self.keys.push(Key::from_static_str(key));
         }
-        self.attributes.record(key, value);
+        self.sink.record(key, value);
+    }
+
+    fn hash(&self, value: &[u8]) -> HashedValue {
+        self.sink.hash(value)
     }
 }
 
 /// Records `message`'s annotated fields on the RPC span of `cx`, when it is recording, except
-/// those `recorded` already has (the context's record when `None`).
+/// those `recorded` already has.
 pub(crate) fn record_message_fields(
     cx: &Context,
-    recorded: Option<&RecordedFields>,
+    recorded: &RecordedFields,
     message: &dyn SpanAttributes,
+    values: &FieldValues,
 ) {
     if !cx.span().is_recording() {
         return;
     }
     let mut attributes = Vec::new();
-    match recorded.or_else(|| cx.get::<RecordedFields>()) {
-        Some(recorded) => recorded.record_new(message, &mut attributes),
-        None => message.record_attributes(&mut attributes),
-    }
+    let sink = CallSink {
+        attributes: &mut attributes,
+        values,
+    };
+    recorded.record_new(message, sink);
     if !attributes.is_empty() {
         cx.span().set_attributes(attributes);
     }
 }
 
 /// Records `attributes`, a message's annotated fields, on the RPC span of `cx`, except those
-/// whose keys an earlier message set there (as `recorded`, or the context's record, says).
-pub(crate) fn record_fields(
-    cx: &Context,
-    recorded: Option<&RecordedFields>,
-    mut attributes: Vec<KeyValue>,
-) {
-    if attributes.is_empty() {
-        return;
+/// whose keys an earlier message set there.
+pub(crate) fn record_fields(cx: &Context, recorded: &RecordedFields, mut attributes: Vec<KeyValue>) {
+    recorded.keep_new(&mut attributes);
+    if !attributes.is_empty() {
+        cx.span().set_attributes(attributes);
     }
-    if let Some(recorded) = recorded.or_else(|| cx.get::<RecordedFields>()) {
-        recorded.keep_new(&mut attributes);
-    }
-    cx.span().set_attributes(attributes);
 }
 
 #[cfg(test)]
@@ -118,18 +112,27 @@ mod tests {
 
     #[test]
     fn later_messages_add_only_new_keys_and_each_keeps_its_last_value() {
+        let values = FieldValues {
+            length_limit: 1,
+            hash_key: None,
+        };
         let recorded = RecordedFields::default();
+        let record = |fields, attributes: &mut Vec<KeyValue>| {
+            let sink = CallSink {
+                attributes,
+                values: &values,
+            };
+            recorded.record_new(&Fields(fields), sink);
+        };
         let mut request = Vec::new();
-        recorded.record_new(&Fields(&[("a", "1"), ("b", "2"), ("a", "3")]), &mut request);
+        record(&[("a", "1"), ("b", "2"), ("a", "3x")], &mut request);
+        // Cut to the call's limit of one character.
         assert_eq!(request, [KeyValue::new("a", "3"), KeyValue::new("b", "2")]);
         let mut response = Vec::new();
-        recorded.record_new(
-            &Fields(&[("b", "4"), ("c", "5"), ("c", "6")]),
-            &mut response,
-        );
+        record(&[("b", "4"), ("c", "5"), ("c", "6")], &mut response);
         assert_eq!(response, [KeyValue::new("c", "6")]);
         let mut none_new = Vec::new();
-        recorded.record_new(&Fields(&[("a", "7"), ("c", "8")]), &mut none_new);
+        record(&[("a", "7"), ("c", "8")], &mut none_new);
         assert!(none_new.is_empty());
     }
 }

@@ -8,14 +8,16 @@ use std::sync::{Arc, OnceLock};
 
 use opentelemetry::global;
 use opentelemetry::metrics::MeterProvider;
+use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use crate::field_values::FieldValues;
+use crate::hashing::HashKey;
 use crate::limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
 use crate::metadata::MetadataCapture;
-use crate::metrics::exemplars::Exemplars;
-use crate::metrics::Instruments;
-use crate::redact::HashKey;
+use crate::metrics::{ExemplarSink, Instruments};
+use crate::propagation::Propagation;
 use crate::semconv::SemconvMode;
 use crate::tracer::{scope, Tracer};
 
@@ -46,13 +48,19 @@ static ACTIVE: OnceLock<Active> = OnceLock::new();
 ///
 /// Without an installed configuration the first traced call installs [`Config::new`]: the old
 /// conventions, the global tracer and meter providers as they are at that moment, and the
-/// propagator looked up per call.
+/// global propagator looked up per call.
+///
+/// What a call needs of the configuration is resolved once, where the call starts (the traced
+/// handler, the client layer), and handed to every part of the call from there.
 pub struct Config {
     semconv: SemconvMode,
     tracer_provider: Option<SdkTracerProvider>,
-    w3c_parent_based: bool,
+    propagator: Option<Arc<dyn TextMapPropagator + Send + Sync>>,
+    /// Declared: the global propagator is W3C's.
+    global_propagator_w3c: bool,
+    parent_based: bool,
     metrics: MetricsSource,
-    exemplars: Option<Arc<Exemplars>>,
+    exemplars: Option<Arc<dyn ExemplarSink>>,
     attribute_value_length: usize,
     messages_per_rpc: u64,
     hash_key: Option<HashKey>,
@@ -106,7 +114,10 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("semconv", &self.semconv)
             .field("tracer_provider", &self.tracer_provider.is_some())
-            .field("w3c_parent_based", &self.w3c_parent_based)
+            .field("propagator", &self.propagator.is_some())
+            .field("global_propagator_w3c", &self.global_propagator_w3c)
+            .field("parent_based", &self.parent_based)
+            .field("exemplars", &self.exemplars.is_some())
             .field("metrics", &metrics)
             .field("attribute_value_length", &self.attribute_value_length)
             .field("messages_per_rpc", &self.messages_per_rpc)
@@ -124,7 +135,9 @@ impl Config {
         Config {
             semconv: SemconvMode::OLD,
             tracer_provider: None,
-            w3c_parent_based: false,
+            propagator: None,
+            global_propagator_w3c: false,
+            parent_based: false,
             metrics: MetricsSource::Global,
             exemplars: None,
             attribute_value_length: DEFAULT_ATTRIBUTE_VALUE_LENGTH,
@@ -149,12 +162,30 @@ impl Config {
         self
     }
 
+    /// Reads and writes trace context with `propagator` rather than with the global one.
+    /// When it uses W3C Trace Context alone (its `fields()` are `traceparent`, perhaps with
+    /// `tracestate` and `baggage`) and the sampler is [parent-based](Self::parent_based_sampling),
+    /// a lone valid `traceparent` is read without it, and calls it marks unsampled start no
+    /// span: they run in the caller's unsampled context, which outgoing calls pass on.
+    pub fn propagator(mut self, propagator: impl TextMapPropagator + Send + Sync + 'static) -> Self {
+        self.propagator = Some(Arc::new(propagator));
+        self
+    }
+
+    /// Declares that the tracer provider's sampler follows the caller's sampled flag
+    /// (`ParentBased`, as `init()` sets it up by default), which the W3C fast path of
+    /// [`propagator`](Self::propagator) relies on.
+    pub fn parent_based_sampling(mut self, declared: bool) -> Self {
+        self.parent_based = declared;
+        self
+    }
+
     /// Declares that the global propagator is W3C Trace Context (with or without Baggage) and
-    /// the sampler is parent-based, as `init()` sets them up by default. A lone valid
-    /// `traceparent` is then read without the propagator, and calls it marks unsampled start
-    /// no span: they run in the caller's unsampled context, which outgoing calls pass on.
+    /// the sampler is parent-based: the fast path of [`propagator`](Self::propagator) for a
+    /// configuration that uses the global propagator.
     pub fn w3c_parent_based_sampling(mut self, declared: bool) -> Self {
-        self.w3c_parent_based = declared;
+        self.global_propagator_w3c = declared;
+        self.parent_based = declared;
         self
     }
 
@@ -270,10 +301,10 @@ impl Config {
         self
     }
 
-    /// Keeps the exemplars of the duration histograms for a scrape endpoint to show.
-    #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
-    pub(crate) fn exemplars(mut self, exemplars: Arc<Exemplars>) -> Self {
-        self.exemplars = Some(exemplars);
+    /// Hands the durations of sampled calls, with their trace and span, to `sink`, for a
+    /// metrics endpoint that shows exemplars (`init()`'s Prometheus endpoint does).
+    pub fn exemplars(mut self, sink: Arc<dyn ExemplarSink>) -> Self {
+        self.exemplars = Some(sink);
         self
     }
 
@@ -319,17 +350,21 @@ impl Config {
         };
         let server_metadata = capture(&names.server_request, &names.server_response);
         let client_metadata = capture(&names.client_request, &names.client_response);
+        let propagation = Propagation::new(self.propagator, self.global_propagator_w3c);
         Active {
             server_metadata,
             client_metadata: Arc::new(client_metadata),
             metadata_names: self.metadata,
             semconv: self.semconv,
             tracer,
-            w3c_parent_based: self.w3c_parent_based,
+            unsampled_fast_path: propagation.w3c_only && self.parent_based,
+            propagation,
             instruments,
-            attribute_value_length: self.attribute_value_length,
+            fields: FieldValues {
+                length_limit: self.attribute_value_length,
+                hash_key: self.hash_key,
+            },
             messages_per_rpc: self.messages_per_rpc,
-            hash_key: self.hash_key,
             public_endpoints: self.public_endpoints,
             defaulted,
         }
@@ -368,18 +403,21 @@ pub(crate) fn installed() -> Option<&'static Active> {
     ACTIVE.get()
 }
 
-/// The installed configuration, resolved for use by calls.
+/// The installed configuration, resolved for use by calls: each call looks it up once, where
+/// it starts, and hands it on.
 pub(crate) struct Active {
     pub(crate) semconv: SemconvMode,
     pub(crate) tracer: Tracer,
-    pub(crate) w3c_parent_based: bool,
+    pub(crate) propagation: Propagation,
+    /// W3C propagation alone and a parent-based sampler: a lone `traceparent` is read
+    /// directly, and a call it marks unsampled starts no span.
+    pub(crate) unsampled_fast_path: bool,
     /// `None` when metrics are off.
     pub(crate) instruments: Option<Instruments>,
-    /// Characters kept of a string attribute value.
-    pub(crate) attribute_value_length: usize,
+    /// How values are cut and hashed.
+    pub(crate) fields: FieldValues,
     /// Message spans or events recorded per RPC.
     pub(crate) messages_per_rpc: u64,
-    pub(crate) hash_key: Option<HashKey>,
     public_endpoints: PublicEndpoints,
     /// The metadata traced servers record.
     pub(crate) server_metadata: MetadataCapture,
@@ -389,6 +427,18 @@ pub(crate) struct Active {
     pub(crate) metadata_names: MetadataNames,
     /// Installed by a traced call, not by the application.
     defaulted: bool,
+}
+
+impl fmt::Debug for Active {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Active")
+            .field("semconv", &self.semconv)
+            .field("propagation", &self.propagation)
+            .field("unsampled_fast_path", &self.unsampled_fast_path)
+            .field("metrics", &self.instruments.is_some())
+            .field("defaulted", &self.defaulted)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Active {
@@ -401,9 +451,9 @@ impl Active {
         }
     }
 
-    /// `value` cut to the attribute value length limit.
-    pub(crate) fn limited<'a>(&self, value: &'a str) -> &'a str {
-        crate::limits::truncate(value, self.attribute_value_length)
+    /// The RPC metrics' instruments, `None` when metrics are off.
+    pub(crate) fn instruments(&'static self) -> Option<&'static Instruments> {
+        self.instruments.as_ref()
     }
 }
 

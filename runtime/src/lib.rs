@@ -41,12 +41,15 @@
 mod attributes;
 mod call_fields;
 pub mod client;
+mod codec_link;
 mod config;
 mod deadline;
 mod decoder;
 mod error_details;
+mod field_values;
 mod framing;
 mod hashed_fields;
+mod hashing;
 #[cfg(feature = "init")]
 pub mod init;
 mod keys;
@@ -74,6 +77,7 @@ pub use init::setup::{init, Init};
 pub use limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
 pub use messages::{MessageMode, TracedMessage};
 pub use method::{RpcKind, RpcMethod};
+pub use metrics::{ExemplarSeries, ExemplarSink, HistogramSeries};
 pub use propagation::extract_remote_context;
 pub use semconv::{SemconvMode, UnknownRpcOptIn};
 #[cfg(feature = "handler-events")]

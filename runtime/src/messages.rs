@@ -1,12 +1,16 @@
 //! One span or event per streamed message, with the semantic conventions' message attributes
 //! and the message's own annotated fields.
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use crate::config;
+use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
+use opentelemetry::{Context, Key, KeyValue};
+
+use crate::attributes::CallSink;
+use crate::config::Active;
 use crate::keys;
-use crate::limits::MessageBudget;
 use crate::SpanAttributes;
 
 /// How streamed messages appear in a trace.
@@ -67,43 +71,120 @@ pub(crate) enum MessageSize {
     Compressed(usize),
 }
 
-/// Records message number `id` (1-based per direction) of the RPC whose span is in `rpc`,
-/// with the attributes `fields` adds. Does nothing, and reads no field, when the RPC span is
-/// not recording.
-pub(crate) fn record_message(
-    rpc: &Context,
+/// How one RPC records its messages: shared by every part of the call that sees one (the
+/// request body or decoder, the response stream or body), so each message costs no lookup.
+/// Empty when nothing per message is recorded: mode `Off`, or the RPC span not recording.
+#[derive(Clone, Default)]
+pub(crate) struct Messages(Option<Arc<MessageLog>>);
+
+/// The recording RPC's messages: its span, its tracer and what is left of its budget.
+struct MessageLog {
+    rpc: Context,
     mode: MessageMode,
-    direction: Direction,
-    id: u64,
-    size: impl FnOnce() -> MessageSize,
-    fields: impl FnOnce(&mut Vec<KeyValue>),
-) {
-    if mode == MessageMode::Off || !rpc.span().is_recording() || !MessageBudget::take(rpc) {
-        return;
+    config: &'static Active,
+    /// Messages this RPC may still record, both directions together.
+    left: AtomicU64,
+    /// Messages the budget left out.
+    unrecorded: AtomicU64,
+}
+
+/// The attribute of an RPC span that counts its messages left unrecorded by the cap.
+const UNRECORDED_MESSAGES: &str = "tonic_traced.messages.unrecorded";
+
+impl Messages {
+    /// The messages of the RPC whose span is in `rpc`, recorded as `mode` says, at most
+    /// `limit` of them.
+    pub(crate) fn new(rpc: &Context, mode: MessageMode, limit: u64, config: &'static Active) -> Self {
+        if mode == MessageMode::Off || !rpc.span().is_recording() {
+            return Messages(None);
+        }
+        Messages(Some(Arc::new(MessageLog {
+            rpc: rpc.clone(),
+            mode,
+            config,
+            left: AtomicU64::new(limit),
+            unrecorded: AtomicU64::new(0),
+        })))
     }
-    let size = match size() {
-        MessageSize::Uncompressed(size) => {
-            KeyValue::new(keys::RPC_MESSAGE_UNCOMPRESSED_SIZE, size as i64)
+
+    /// Whether messages are recorded: the mode is not `Off` and the RPC span records.
+    pub(crate) fn is_on(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Records message number `id` (1-based per direction), with the attributes `fields` adds.
+    /// Does nothing, and reads no field, when no message is recorded or the RPC span has ended.
+    pub(crate) fn record(
+        &self,
+        direction: Direction,
+        id: u64,
+        size: impl FnOnce() -> MessageSize,
+        fields: impl FnOnce(&mut CallSink<'_>),
+    ) {
+        let Some(log) = &self.0 else {
+            return;
+        };
+        if !log.rpc.span().is_recording() || !log.take() {
+            return;
         }
-        MessageSize::Compressed(size) => {
-            KeyValue::new(keys::RPC_MESSAGE_COMPRESSED_SIZE, size as i64)
+        let size = match size() {
+            MessageSize::Uncompressed(size) => {
+                KeyValue::new(keys::RPC_MESSAGE_UNCOMPRESSED_SIZE, size as i64)
+            }
+            MessageSize::Compressed(size) => {
+                KeyValue::new(keys::RPC_MESSAGE_COMPRESSED_SIZE, size as i64)
+            }
+        };
+        let mut attributes = Vec::with_capacity(8);
+        attributes.extend([
+            KeyValue::new(keys::RPC_MESSAGE_TYPE, direction.as_str()),
+            KeyValue::new(keys::RPC_MESSAGE_ID, id as i64),
+            size,
+        ]);
+        fields(&mut CallSink {
+            attributes: &mut attributes,
+            values: &log.config.fields,
+        });
+        match log.mode {
+            MessageMode::Spans => {
+                let builder = SpanBuilder::from_name(direction.span_name())
+                    .with_kind(SpanKind::Internal)
+                    .with_attributes(attributes);
+                log.config.tracer.record(builder, &log.rpc);
+            }
+            MessageMode::Events => log.rpc.span().add_event("message", attributes),
+            MessageMode::Off => {}
         }
-    };
-    let mut attributes = Vec::with_capacity(8);
-    attributes.extend([
-        KeyValue::new(keys::RPC_MESSAGE_TYPE, direction.as_str()),
-        KeyValue::new(keys::RPC_MESSAGE_ID, id as i64),
-        size,
-    ]);
-    fields(&mut attributes);
-    match mode {
-        MessageMode::Spans => {
-            let builder = SpanBuilder::from_name(direction.span_name())
-                .with_kind(SpanKind::Internal)
-                .with_attributes(attributes);
-            config::active().tracer.record(builder, rpc);
+    }
+
+    /// The attribute counting the messages the cap left out, if any.
+    pub(crate) fn unrecorded(&self) -> Option<KeyValue> {
+        let unrecorded = self.0.as_ref()?.unrecorded.load(Ordering::Relaxed);
+        (unrecorded > 0)
+            .then(|| KeyValue::new(Key::from_static_str(UNRECORDED_MESSAGES), unrecorded as i64))
+    }
+}
+
+impl MessageLog {
+    /// Whether one more message may be recorded; counts it as unrecorded if not.
+    fn take(&self) -> bool {
+        let taken = self
+            .left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok();
+        if !taken {
+            self.unrecorded.fetch_add(1, Ordering::Relaxed);
         }
-        MessageMode::Events => rpc.span().add_event("message", attributes),
-        MessageMode::Off => {}
+        taken
+    }
+}
+
+impl fmt::Debug for Messages {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Messages")
+            .field("mode", &self.0.as_ref().map(|log| log.mode))
+            .finish_non_exhaustive()
     }
 }

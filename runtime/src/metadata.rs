@@ -9,7 +9,7 @@ use http::{HeaderMap, HeaderName};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Array, Context, Key, KeyValue, StringValue, Value};
 
-use crate::config;
+use crate::field_values::FieldValues;
 use crate::semconv::SemconvMode;
 
 /// Keys recorded only with [`crate::Config::capture_sensitive_metadata`].
@@ -73,8 +73,14 @@ impl MetadataCapture {
     }
 
     /// Records the chosen keys of `metadata`, sent or received `direction`, on the span of
-    /// `cx` when it is recording; values cut to the attribute value length limit.
-    pub(crate) fn record(&self, cx: &Context, direction: Direction, metadata: &HeaderMap) {
+    /// `cx` when it is recording; values cut to the length limit of `values`.
+    pub(crate) fn record(
+        &self,
+        cx: &Context,
+        direction: Direction,
+        metadata: &HeaderMap,
+        values: &FieldValues,
+    ) {
         let captured = match direction {
             Direction::Request => &self.request,
             Direction::Response => &self.response,
@@ -82,14 +88,13 @@ impl MetadataCapture {
         if captured.is_empty() || !cx.span().is_recording() {
             return;
         }
-        let config = config::active();
         let mut attributes = Vec::new();
         for key in captured {
             let values: Vec<StringValue> = metadata
                 .get_all(&key.header)
                 .iter()
                 .filter_map(|value| value.to_str().ok())
-                .map(|value| StringValue::from(config.limited(value).to_owned()))
+                .map(|value| StringValue::from(values.limited(value).to_owned()))
                 .collect();
             if values.is_empty() {
                 continue;

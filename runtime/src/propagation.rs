@@ -1,7 +1,10 @@
 //! Reads W3C Trace Context, Baggage or any configured format from gRPC request metadata.
 
+use std::fmt;
+use std::sync::Arc;
+
 use http::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::Extractor;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, TraceFlags};
 use opentelemetry::{global, Context};
 use tonic::metadata::{KeyRef, MetadataMap};
@@ -16,9 +19,96 @@ pub(crate) const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 /// The remote context carried by `metadata`, extracted with the global propagator onto an
 /// empty context (never whatever happens to be current). Malformed headers yield no parent.
 pub fn extract_remote_context(metadata: &MetadataMap) -> Context {
-    global::get_text_map_propagator(|propagator| {
-        propagator.extract_with_context(&Context::new(), &MetadataExtractor(metadata))
-    })
+    global::get_text_map_propagator(|propagator| extract_with(propagator, metadata))
+}
+
+/// The remote context `propagator` finds in `metadata`, on an empty context.
+fn extract_with(propagator: &dyn TextMapPropagator, metadata: &MetadataMap) -> Context {
+    propagator.extract_with_context(&Context::new(), &MetadataExtractor(metadata))
+}
+
+/// How a configuration's calls read and write trace context: with its own propagator, or the
+/// global one as it is at each call.
+#[derive(Clone, Default)]
+pub(crate) struct Propagation {
+    propagator: Option<Arc<dyn TextMapPropagator + Send + Sync>>,
+    /// Whether the propagator reads and writes W3C Trace Context alone (with or without
+    /// Baggage), so that a lone `traceparent` says all there is to know about a caller.
+    pub(crate) w3c_only: bool,
+}
+
+impl Propagation {
+    /// With `propagator`, which is W3C-only when the headers it uses (its `fields()`) are
+    /// `traceparent`, and perhaps `tracestate` and `baggage`; without one, the global
+    /// propagator, W3C-only as `declared_w3c` says.
+    pub(crate) fn new(
+        propagator: Option<Arc<dyn TextMapPropagator + Send + Sync>>,
+        declared_w3c: bool,
+    ) -> Self {
+        let w3c_only = match &propagator {
+            Some(propagator) => uses_w3c_only(propagator.as_ref()),
+            None => declared_w3c,
+        };
+        Propagation {
+            propagator,
+            w3c_only,
+        }
+    }
+
+    /// The remote context in `metadata`, on an empty context.
+    pub(crate) fn extract(&self, metadata: &MetadataMap) -> Context {
+        match &self.propagator {
+            Some(propagator) => extract_with(propagator.as_ref(), metadata),
+            None => extract_remote_context(metadata),
+        }
+    }
+
+    /// Writes the context `cx` into `headers`, skipping values HTTP cannot carry.
+    pub(crate) fn inject(&self, cx: &Context, headers: &mut HeaderMap) {
+        let mut injector = HeaderInjector(headers);
+        match &self.propagator {
+            Some(propagator) => propagator.inject_context(cx, &mut injector),
+            None => global::get_text_map_propagator(|propagator| {
+                propagator.inject_context(cx, &mut injector)
+            }),
+        }
+    }
+}
+
+impl fmt::Debug for Propagation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Propagation")
+            .field("own_propagator", &self.propagator.is_some())
+            .field("w3c_only", &self.w3c_only)
+            .finish()
+    }
+}
+
+/// Whether `propagator` uses `traceparent` and no header but `tracestate` and `baggage`.
+fn uses_w3c_only(propagator: &dyn TextMapPropagator) -> bool {
+    let mut traceparent = false;
+    for field in propagator.fields() {
+        match field {
+            "traceparent" => traceparent = true,
+            "tracestate" | "baggage" => {}
+            _ => return false,
+        }
+    }
+    traceparent
+}
+
+/// Writes propagation fields into request headers, skipping values HTTP cannot carry.
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(key.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
 }
 
 /// Exposes ASCII metadata to propagators. A value that is not valid text is absent, and so is
@@ -246,6 +336,52 @@ mod tests {
                     "{digits:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn w3c_only_follows_from_the_headers_a_propagator_uses() {
+        use super::uses_w3c_only;
+        use opentelemetry::propagation::TextMapCompositePropagator;
+        use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+
+        let w3c = TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(BaggagePropagator::new()),
+        ]);
+        assert!(uses_w3c_only(&w3c));
+        assert!(uses_w3c_only(&TraceContextPropagator::new()));
+        assert!(!uses_w3c_only(&BaggagePropagator::new()));
+        assert!(!uses_w3c_only(&TextMapCompositePropagator::new(vec![])));
+        let with_b3 = TextMapCompositePropagator::new(vec![
+            Box::new(TraceContextPropagator::new()),
+            Box::new(B3Like(vec!["b3".to_owned()])),
+        ]);
+        assert!(!uses_w3c_only(&with_b3));
+    }
+
+    /// A propagator that uses headers of its own.
+    #[derive(Debug)]
+    struct B3Like(Vec<String>);
+
+    impl opentelemetry::propagation::TextMapPropagator for B3Like {
+        fn inject_context(
+            &self,
+            _cx: &opentelemetry::Context,
+            _injector: &mut dyn opentelemetry::propagation::Injector,
+        ) {
+        }
+
+        fn extract_with_context(
+            &self,
+            cx: &opentelemetry::Context,
+            _extractor: &dyn opentelemetry::propagation::Extractor,
+        ) -> opentelemetry::Context {
+            cx.clone()
+        }
+
+        fn fields(&self) -> opentelemetry::propagation::text_map_propagator::FieldIter<'_> {
+            opentelemetry::propagation::text_map_propagator::FieldIter::new(&self.0)
         }
     }
 

@@ -7,47 +7,82 @@ use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
-use crate::config;
+use crate::config::Active;
 use crate::error_details::detail_attributes;
 use crate::keys;
-use crate::limits::MessageBudget;
+use crate::messages::{Messages, TracedMessage};
+use crate::metadata::{self, MetadataCapture};
 use crate::metrics::CallMetrics;
-use crate::semconv::SemconvMode;
 use crate::status::code_name;
 
-/// A started RPC span and the call's metrics. Ending it records the status the semantic
-/// conventions ask for; dropping it unended means the caller went away: `DEADLINE_EXCEEDED`
-/// past the deadline, else `CANCELLED`.
+/// A started RPC span, with what the call records besides: its metrics, its messages and the
+/// configuration it started under. Ending it records the status the semantic conventions ask
+/// for; dropping it unended means the caller went away: `DEADLINE_EXCEEDED` past the
+/// deadline, else `CANCELLED`.
 pub(crate) struct RpcSpan {
     pub(crate) cx: Context,
     pub(crate) metrics: CallMetrics,
+    pub(crate) messages: Messages,
+    pub(crate) config: &'static Active,
     /// Whether the span in `cx` records, asked once: it does until it ends.
     pub(crate) recording: bool,
     deadline: Option<Instant>,
     is_error: fn(Code) -> bool,
-    semconv: SemconvMode,
     ended: bool,
 }
 
+/// What an [`RpcSpan`] ends by: the caller's deadline, and which final codes are errors.
+pub(crate) struct Ending {
+    pub(crate) deadline: Option<Instant>,
+    pub(crate) is_error: fn(Code) -> bool,
+}
+
 impl RpcSpan {
-    /// The span in `cx`, of a call whose caller may give up at `deadline`; `is_error` says
-    /// which final codes are errors.
+    /// The span in `cx` of a call under `config`, ending as `ending` says.
     pub(crate) fn new(
         cx: Context,
+        config: &'static Active,
         metrics: CallMetrics,
-        deadline: Option<Instant>,
-        is_error: fn(Code) -> bool,
-        semconv: SemconvMode,
+        messages: Messages,
+        ending: Ending,
     ) -> Self {
         RpcSpan {
             recording: cx.span().is_recording(),
             cx,
             metrics,
-            deadline,
-            is_error,
-            semconv,
+            messages,
+            config,
+            deadline: ending.deadline,
+            is_error: ending.is_error,
             ended: false,
         }
+    }
+
+    /// The encoded size of `message` when the metrics or the message records need it, else 0
+    /// (without encoding anything).
+    pub(crate) fn size_of(&self, message: &dyn TracedMessage) -> usize {
+        if self.metrics.is_on() || self.messages.is_on() {
+            message.encoded_size()
+        } else {
+            0
+        }
+    }
+
+    /// Records the keys `capture` picks of `headers`, sent or received `direction`.
+    pub(crate) fn record_metadata(
+        &self,
+        capture: &MetadataCapture,
+        direction: metadata::Direction,
+        headers: &http::HeaderMap,
+    ) {
+        capture.record(&self.cx, direction, headers, &self.config.fields);
+    }
+
+    /// Records the response metadata (headers, or an error's trailers) that the
+    /// configuration has servers record.
+    pub(crate) fn record_server_response(&self, metadata: &tonic::metadata::MetadataMap) {
+        let capture = &self.config.server_metadata;
+        self.record_metadata(capture, metadata::Direction::Response, metadata.as_ref());
     }
 
     /// Ends the span with the final gRPC status. A call cancelled after its deadline passed
@@ -74,26 +109,27 @@ impl RpcSpan {
         if !recording {
             return;
         }
-        if self.semconv.old {
+        let semconv = self.config.semconv;
+        if semconv.old {
             span.set_attribute(KeyValue::new(keys::RPC_GRPC_STATUS_CODE, code as i64));
         }
-        if self.semconv.stable {
+        if semconv.stable {
             span.set_attribute(KeyValue::new(
                 keys::RPC_RESPONSE_STATUS_CODE,
                 code_name(code),
             ));
         }
-        if let Some(unrecorded) = MessageBudget::unrecorded(&self.cx) {
+        if let Some(unrecorded) = self.messages.unrecorded() {
             span.set_attribute(unrecorded);
         }
         if (self.is_error)(code) {
-            if self.semconv.stable {
+            if semconv.stable {
                 span.set_attribute(KeyValue::new(keys::ERROR_TYPE, code_name(code)));
             }
             let description = if message.is_empty() {
                 code_name(code).to_owned()
             } else {
-                config::active().limited(message).to_owned()
+                self.config.fields.limited(message).to_owned()
             };
             span.add_event(
                 "exception",
@@ -110,7 +146,7 @@ impl RpcSpan {
     /// Ends the span with `status`, recording what its error details say when it has any.
     pub(crate) fn end_with_status(&mut self, status: &tonic::Status) {
         if !self.ended && !status.details().is_empty() && self.recording {
-            let limit = config::active().attribute_value_length;
+            let limit = self.config.fields.length_limit;
             let details = detail_attributes(status.details(), limit);
             self.cx.span().set_attributes(details);
         }

@@ -184,18 +184,6 @@ pub mod inventory_client {
             let mut req = request.into_request();
             req.extensions_mut()
                 .insert(GrpcMethod::new("inventory.Inventory", "Reserve"));
-            req.extensions_mut()
-                .insert(
-                    ::tonic_traced::__private::ClientMethod(
-                        &::tonic_traced::__private::RpcMethod {
-                            service: "inventory.Inventory",
-                            method: "Reserve",
-                            full_name: "inventory.Inventory/Reserve",
-                            kind: ::tonic_traced::__private::RpcKind::Unary,
-                        },
-                    ),
-                );
-            req.extensions_mut().insert(codec.call_link());
             self.inner.unary(req, path, codec).await
         }
         pub async fn watch(
@@ -221,21 +209,20 @@ pub mod inventory_client {
             );
             let mut req = request.into_request();
             req.extensions_mut().insert(GrpcMethod::new("inventory.Inventory", "Watch"));
-            req.extensions_mut()
-                .insert(
-                    ::tonic_traced::__private::ClientMethod(
-                        &::tonic_traced::__private::RpcMethod {
-                            service: "inventory.Inventory",
-                            method: "Watch",
-                            full_name: "inventory.Inventory/Watch",
-                            kind: ::tonic_traced::__private::RpcKind::ServerStreaming,
-                        },
-                    ),
-                );
-            req.extensions_mut().insert(codec.call_link());
             self.inner.server_streaming(req, path, codec).await
         }
     }
+}
+::tonic_traced::__private::inventory::submit! {
+    ::tonic_traced::__private::ClientMethod(& ::tonic_traced::__private::RpcMethod {
+    service : "inventory.Inventory", method : "Reserve", full_name :
+    "inventory.Inventory/Reserve", kind : ::tonic_traced::__private::RpcKind::Unary, })
+}
+::tonic_traced::__private::inventory::submit! {
+    ::tonic_traced::__private::ClientMethod(& ::tonic_traced::__private::RpcMethod {
+    service : "inventory.Inventory", method : "Watch", full_name :
+    "inventory.Inventory/Watch", kind :
+    ::tonic_traced::__private::RpcKind::ServerStreaming, })
 }
 /// Generated server implementations.
 pub mod inventory_server {

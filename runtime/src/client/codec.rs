@@ -1,31 +1,38 @@
 //! The codec generated clients use: the user's codec, noting the annotated fields of each
-//! request message while a traced call's request body is being written, and recording each
-//! response message it decodes, with its fields, under the call's span.
+//! request message as it encodes it, and recording each response message it decodes, with its
+//! fields, under the call's span. Both halves find the call through one [`CallLink`] (see
+//! `codec_link`), which the client layer connects when the call is recorded.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, PoisonError};
 
 use opentelemetry::{Context, KeyValue};
 use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
 use tonic::Status;
 
-use crate::call_fields::record_message_fields;
+use crate::attributes::CallSink;
+use crate::call_fields::{record_message_fields, RecordedFields};
+use crate::codec_link::CodecLink;
+use crate::config::Active;
 use crate::decoder::{ReportDecoded, TracedDecoder};
-use crate::messages::{record_message, Direction, MessageMode, MessageSize};
+use crate::messages::{Direction, MessageSize, Messages};
 use crate::SpanAttributes;
 
 /// Wraps the codec named by `codec_path` (prost's by default) in generated client code.
 #[derive(Debug, Default)]
 pub struct ClientCodec<C> {
     inner: C,
-    link: CallLink,
+    link: Option<CallLink>,
 }
 
 impl<C> ClientCodec<C> {
-    /// The link generated code puts in the call's request, for the layer to connect.
-    pub fn call_link(&self) -> CallLink {
-        self.link.clone()
+    /// The link of this codec's call: made, and offered to the call starting in this poll, by
+    /// whichever half tonic makes first (the encoder).
+    fn link(&mut self) -> CallLink {
+        self.link
+            .get_or_insert_with(|| CallLink(CodecLink::offer()))
+            .clone()
     }
 }
 
@@ -42,64 +49,107 @@ where
 
     fn encoder(&mut self) -> Self::Encoder {
         TracedEncoder {
+            link: self.link(),
             inner: self.inner.encoder(),
         }
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        TracedDecoder::new(self.inner.decoder(), self.link.clone())
+        TracedDecoder::new(self.inner.decoder(), self.link())
     }
 }
 
 /// Shared by one generated client call's codec and the layer: once the layer has connected it
-/// to a recording call, the decoder records each response message under the call's span.
-#[derive(Debug, Clone, Default)]
-pub struct CallLink(Arc<OnceLock<LinkedCall>>);
+/// to a recorded call, the encoder notes each request message's fields there and the decoder
+/// records each response message under the call's span.
+#[derive(Debug, Clone)]
+pub struct CallLink(pub(crate) CodecLink<LinkedCall>);
 
+/// A recorded client call, as its codec sees it.
 #[derive(Debug)]
-struct LinkedCall {
+pub(crate) struct LinkedCall {
     rpc: Context,
-    mode: MessageMode,
+    config: &'static Active,
+    messages: Messages,
+    /// The keys of the annotated fields on the call's span.
+    fields: RecordedFields,
     /// Unary and client-streaming calls: the one response's fields go on the call's span.
     single_response: bool,
     received: AtomicU64,
+    /// The fields of the request messages encoded and not yet seen on the wire.
+    sent: Mutex<VecDeque<Vec<KeyValue>>>,
 }
 
-impl CallLink {
-    /// Connects the codec to the call whose span is in `rpc`.
-    pub(crate) fn connect(&self, rpc: Context, mode: MessageMode, single_response: bool) {
-        let _first_connection_wins = self.0.set(LinkedCall {
+impl LinkedCall {
+    /// The recorded call whose span is in `rpc`.
+    pub(crate) fn new(
+        rpc: Context,
+        config: &'static Active,
+        messages: Messages,
+        single_response: bool,
+    ) -> Self {
+        LinkedCall {
             rpc,
-            mode,
+            config,
+            messages,
+            fields: RecordedFields::default(),
             single_response,
             received: AtomicU64::new(0),
+            sent: Mutex::default(),
+        }
+    }
+
+    /// The keys of the annotated fields on the call's span.
+    pub(crate) fn fields(&self) -> &RecordedFields {
+        &self.fields
+    }
+
+    /// Notes the fields of a request message being encoded.
+    fn note(&self, message: &dyn SpanAttributes) {
+        let mut attributes = Vec::new();
+        message.record_attributes(&mut CallSink {
+            attributes: &mut attributes,
+            values: &self.config.fields,
         });
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push_back(attributes);
+    }
+
+    /// The fields of the next request message written, as the encoder noted them.
+    pub(crate) fn next_sent(&self) -> Vec<KeyValue> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+            .unwrap_or_default()
     }
 }
 
 impl ReportDecoded for CallLink {
     fn decoded(&self, size: usize, message: &dyn SpanAttributes) {
-        if let Some(call) = self.0.get() {
-            let id = call.received.fetch_add(1, Ordering::Relaxed) + 1;
-            if call.single_response && id == 1 {
-                record_message_fields(&call.rpc, None, message);
-            }
-            record_message(
-                &call.rpc,
-                call.mode,
-                Direction::Received,
-                id,
-                || MessageSize::Uncompressed(size),
-                |attributes| message.record_attributes(attributes),
-            );
+        let Some(call) = self.0.call() else {
+            return;
+        };
+        let id = call.received.fetch_add(1, Ordering::Relaxed) + 1;
+        if call.single_response && id == 1 {
+            record_message_fields(&call.rpc, &call.fields, message, &call.config.fields);
         }
+        call.messages.record(
+            Direction::Received,
+            id,
+            || MessageSize::Uncompressed(size),
+            |sink| message.record_attributes(sink),
+        );
     }
 }
 
-/// Encodes like the wrapped encoder and hands each message's attributes to the traced call.
+/// Encodes like the wrapped encoder and notes each message's fields for the traced call.
 #[derive(Debug)]
 pub struct TracedEncoder<E> {
     inner: E,
+    link: CallLink,
 }
 
 impl<E> Encoder for TracedEncoder<E>
@@ -111,39 +161,13 @@ where
     type Error = Status;
 
     fn encode(&mut self, item: Self::Item, dst: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        SentFields::note(&item);
+        if let Some(call) = self.link.0.call() {
+            call.note(&item);
+        }
         self.inner.encode(item, dst)
     }
 
     fn buffer_settings(&self) -> BufferSettings {
         self.inner.buffer_settings()
-    }
-}
-
-/// Put in the context a sampled call's request body is written under: the encoder leaves each
-/// message's attributes here, and the body takes them as it finds each message's frame.
-#[derive(Debug, Default)]
-pub(crate) struct SentFields(Mutex<VecDeque<Vec<KeyValue>>>);
-
-impl SentFields {
-    fn note(message: &dyn SpanAttributes) {
-        Context::map_current(|cx| {
-            if let Some(fields) = cx.get::<SentFields>() {
-                let mut attributes = Vec::new();
-                message.record_attributes(&mut attributes);
-                if let Ok(mut queue) = fields.0.lock() {
-                    queue.push_back(attributes);
-                }
-            }
-        });
-    }
-
-    /// The attributes of the next message written, if the encoder noted them.
-    pub(crate) fn next(&self) -> Vec<KeyValue> {
-        self.0
-            .lock()
-            .ok()
-            .and_then(|mut queue| queue.pop_front())
-            .unwrap_or_default()
     }
 }

@@ -6,28 +6,27 @@ use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll};
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::propagation::Injector;
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
-use opentelemetry::{global, Context, KeyValue};
+use opentelemetry::{Context, KeyValue};
 use tonic::body::Body;
 use tonic::Code;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call_error::CallError;
-use super::codec::CallLink;
+use super::codec::{CallLink, LinkedCall};
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
-use crate::call_fields::RecordedFields;
+use crate::codec_link::CodecLink;
 use crate::config::{self, Active};
 use crate::deadline::deadline;
 use crate::keys;
-use crate::limits::MessageBudget;
+use crate::messages::Messages;
 use crate::metadata::{self, MetadataCapture};
 use crate::metrics::{CallMetrics, Side};
 use crate::propagation::inject_trace_context;
-use crate::rpc_span::RpcSpan;
+use crate::rpc_span::{Ending, RpcSpan};
 use crate::semconv::SemconvMode;
 use crate::{MessageMode, RpcKind};
 
@@ -210,13 +209,23 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
+        // Taken for every call, so that no codec's link outlives its call's start.
+        let link = CodecLink::<LinkedCall>::take();
         let identity = CallIdentity::of(&request);
+        let config = config::active();
         if let Some(skip) = &self.options.skip {
             if skip(&identity.full_name) {
-                inject_with_propagator(&Context::current(), request.headers_mut());
+                config
+                    .propagation
+                    .inject(&Context::current(), request.headers_mut());
                 return ResponseFuture::untraced(self.inner.call(request));
             }
         }
+        // Only a generated client's call has its codec's link; any other call is recorded from
+        // its bodies alone.
+        let link = identity
+            .kind
+            .and_then(|_| expect_link(link, &identity.full_name));
         let single_request = matches!(
             identity.kind,
             Some(RpcKind::Unary | RpcKind::ServerStreaming)
@@ -225,9 +234,7 @@ where
             identity.kind,
             Some(RpcKind::Unary | RpcKind::ClientStreaming)
         );
-        let config = config::active();
-        let semconv = config.semconv;
-        let messages = self.options.messages.unwrap_or(match identity.kind {
+        let mode = self.options.messages.unwrap_or(match identity.kind {
             Some(RpcKind::Unary) | None => MessageMode::Off,
             Some(_) => MessageMode::Spans,
         });
@@ -235,8 +242,9 @@ where
         let parent = Context::current();
         // With W3C propagators and no baggage, all they would write is the span's
         // `traceparent` (and `tracestate`): written here without them.
-        let w3c_only = config.w3c_parent_based && parent.baggage().is_empty();
-        let unsampled = w3c_only && is_unsampled(&parent);
+        let no_baggage = parent.baggage().is_empty();
+        let w3c_only = config.propagation.w3c_only && no_baggage;
+        let unsampled = config.unsampled_fast_path && no_baggage && is_unsampled(&parent);
         if unsampled && config.instruments.is_none() {
             // Nothing of the call is recorded: the server is told the caller's unsampled span,
             // and the call and its bodies pass through untouched.
@@ -254,50 +262,54 @@ where
                     &identity,
                     &request,
                     &self.options.server,
-                    semconv,
+                    config.semconv,
                 ));
-            let cx = RecordedFields::attach(config.tracer.start(builder, &parent));
-            MessageBudget::attach(cx, messages, config.messages_per_rpc)
+            config.tracer.start(builder, &parent)
         };
+        let messages = Messages::new(&cx, mode, config.messages_per_rpc, config);
         let metadata = self.options.metadata(config);
-        metadata.record(&cx, metadata::Direction::Request, request.headers());
+        metadata.record(
+            &cx,
+            metadata::Direction::Request,
+            request.headers(),
+            &config.fields,
+        );
         if w3c_only {
             inject_trace_context(cx.span().span_context(), request.headers_mut());
         } else {
-            inject_with_propagator(&cx, request.headers_mut());
+            config.propagation.inject(&cx, request.headers_mut());
         }
 
         // A generated client's codec records the response messages, with their fields.
-        let link = request.extensions_mut().remove::<CallLink>();
+        let link = link.filter(|_| cx.span().is_recording());
         let body_messages = match &link {
-            Some(link) => {
-                if cx.span().is_recording() {
-                    link.connect(cx.clone(), messages, single_response);
-                }
-                MessageMode::Off
+            Some(CallLink(link)) => {
+                let call = LinkedCall::new(cx.clone(), config, messages.clone(), single_response);
+                link.connect(call);
+                Messages::default()
             }
-            None => messages,
+            None => messages.clone(),
         };
 
         let metrics = CallMetrics::start(
+            config.instruments(),
             Side::Client,
             identity.service,
             identity.method,
             identity.full_name,
         );
-        let span = RpcSpan::new(
-            cx.clone(),
-            metrics.clone(),
-            deadline(request.headers()),
-            self.options.is_error,
-            semconv,
-        );
+        let ending = Ending {
+            deadline: deadline(request.headers()),
+            is_error: self.options.is_error,
+        };
+        let span = RpcSpan::new(cx.clone(), config, metrics.clone(), messages.clone(), ending);
         // A generated client's codec notes the request's fields as it encodes it: for a
         // recorded single-request call, encoded now, so a call that never reaches the wire
         // still carries them.
-        let prefetch = link.is_some() && single_request && cx.span().is_recording();
+        let prefetch = link.is_some() && single_request;
         let request = request.map(|body| {
-            let mut body = TracedRequestBody::new(body, cx, metrics, messages, single_request);
+            let mut body =
+                TracedRequestBody::new(body, cx, link, metrics, messages, single_request);
             if prefetch {
                 Pin::new(&mut body).prefetch();
             }
@@ -312,11 +324,24 @@ where
     }
 }
 
-/// Writes the context `cx` into `headers` with the global propagator.
-fn inject_with_propagator(cx: &Context, headers: &mut http::HeaderMap) {
-    global::get_text_map_propagator(|propagator| {
-        propagator.inject_context(cx, &mut HeaderInjector(headers))
-    });
+/// The link of a generated client's codec, whose encoder tonic makes just before the call
+/// reaches this layer; its absence means a tonic whose order this crate does not know (or a
+/// layer above this one that calls it later, such as a buffer), which is logged once, since
+/// the call's messages then go unrecorded with their fields.
+fn expect_link(link: Option<CodecLink<LinkedCall>>, method: &str) -> Option<CallLink> {
+    if link.is_none() {
+        static LOGGED: std::sync::Once = std::sync::Once::new();
+        LOGGED.call_once(|| {
+            tracing::error!(
+                target: "tonic_traced",
+                method,
+                "a generated client's codec was not made just before its call reached the \
+                 client layer: message fields are not recorded; put the layer right around the \
+                 channel (below any buffer), and use the tonic version tonic-traced-build names"
+            );
+        });
+    }
+    link.map(CallLink)
 }
 
 /// Whether the caller's span is valid, unsampled and not recording.
@@ -357,18 +382,4 @@ fn server_attributes(authority: &http::uri::Authority) -> Vec<KeyValue> {
         attributes.push(KeyValue::new(keys::SERVER_PORT, i64::from(port)));
     }
     attributes
-}
-
-/// Writes propagation fields into request headers, skipping values HTTP cannot carry.
-struct HeaderInjector<'a>(&'a mut http::HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::header::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
 }

@@ -1,21 +1,20 @@
-//! The request body of a traced call: written with the call's context current, so the client
-//! codec can note each message's fields, and read for message boundaries.
+//! The request body of a traced call, read for message boundaries: each message is counted,
+//! and recorded with the fields a generated client's codec noted as it encoded it.
 
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use opentelemetry::trace::TraceContextExt;
 use opentelemetry::Context;
 use pin_project_lite::pin_project;
 use tonic::body::Body;
 use tonic::Status;
 
-use super::codec::SentFields;
+use super::codec::CallLink;
 use crate::call_fields::record_fields;
 use crate::framing::MessageFraming;
-use crate::messages::{record_message, Direction, MessageMode, MessageSize};
+use crate::messages::{Direction, MessageSize, Messages};
 use crate::metrics::CallMetrics;
 
 pin_project! {
@@ -25,11 +24,10 @@ pin_project! {
         inner: Body,
         // The call's span context.
         span_cx: Context,
-        // A sampled call's: the same with the call's `SentFields`, current while tonic
-        // encodes messages.
-        encode_cx: Option<Context>,
+        // A generated client's recorded call: its codec notes each message's fields.
+        link: Option<CallLink>,
         metrics: CallMetrics,
-        messages: MessageMode,
+        messages: Messages,
         // Unary and server-streaming calls: the one request's fields go on the call's span.
         single_request: bool,
         framing: MessageFraming,
@@ -40,23 +38,20 @@ pin_project! {
 }
 
 impl TracedRequestBody {
-    /// The body of a call whose span is in `span_cx`; the encoder notes the messages' fields
-    /// only when the span is recording.
+    /// The body of a call whose span is in `span_cx`; `link` is a generated client's recorded
+    /// call, whose codec notes the messages' fields.
     pub(crate) fn new(
         inner: Body,
         span_cx: Context,
+        link: Option<CallLink>,
         metrics: CallMetrics,
-        messages: MessageMode,
+        messages: Messages,
         single_request: bool,
     ) -> Self {
-        let encode_cx = span_cx
-            .span()
-            .is_recording()
-            .then(|| span_cx.with_value(SentFields::default()));
         TracedRequestBody {
             inner,
             span_cx,
-            encode_cx,
+            link,
             metrics,
             messages,
             single_request,
@@ -76,39 +71,31 @@ impl TracedRequestBody {
         }
     }
 
-    /// Polls the inner body under the encoding context and notes what each frame holds.
+    /// Polls the inner body and notes what each frame holds.
     fn poll_inner(
         self: Pin<&mut Self>,
         task: &mut TaskContext<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let this = self.project();
-        let polled = match this.encode_cx {
-            Some(encode_cx) => {
-                let _encoding = encode_cx.clone().attach();
-                this.inner.poll_frame(task)
-            }
-            None => this.inner.poll_frame(task),
-        };
+        let polled = this.inner.poll_frame(task);
         if let Poll::Ready(Some(Ok(frame))) = &polled {
             if let Some(data) = frame.data_ref() {
                 let span_cx = &*this.span_cx;
-                let fields = this.encode_cx.as_ref().and_then(Context::get::<SentFields>);
-                let metrics = &*this.metrics;
-                let (sent, messages, single) = (this.sent, *this.messages, *this.single_request);
+                let call = this.link.as_ref().and_then(|link| link.0.call());
+                let (metrics, messages) = (&*this.metrics, &*this.messages);
+                let (sent, single) = (this.sent, *this.single_request);
                 this.framing.feed(data, |prefix| {
                     *sent += 1;
                     metrics.sent(prefix.length);
-                    let noted = fields.map(SentFields::next).unwrap_or_default();
-                    if single && *sent == 1 {
-                        record_fields(span_cx, None, noted.clone());
+                    let noted = call.map(|call| call.next_sent()).unwrap_or_default();
+                    if let Some(call) = call.filter(|_| single && *sent == 1) {
+                        record_fields(span_cx, call.fields(), noted.clone());
                     }
-                    record_message(
-                        span_cx,
-                        messages,
+                    messages.record(
                         Direction::Sent,
                         *sent,
                         || frame_size(prefix),
-                        |attributes| attributes.extend(noted),
+                        |sink| sink.attributes.extend(noted),
                     );
                 });
             }

@@ -15,7 +15,7 @@ use tonic::{Code, Status};
 use super::call_error::CallError;
 use super::request_body::frame_size;
 use crate::framing::MessageFraming;
-use crate::messages::{record_message, Direction, MessageMode};
+use crate::messages::{Direction, Messages};
 use crate::metadata::{self, MetadataCapture};
 use crate::rpc_span::RpcSpan;
 
@@ -26,7 +26,8 @@ pin_project! {
         #[pin]
         inner: F,
         span: Option<RpcSpan>,
-        messages: MessageMode,
+        // The response messages this body records: none when the codec records them.
+        messages: Messages,
         // The response metadata keys to record, if any.
         metadata: Option<Arc<MetadataCapture>>,
     }
@@ -36,7 +37,7 @@ impl<F> ResponseFuture<F> {
     pub(crate) fn new(
         inner: F,
         span: RpcSpan,
-        messages: MessageMode,
+        messages: Messages,
         metadata: Option<Arc<MetadataCapture>>,
     ) -> Self {
         ResponseFuture {
@@ -52,7 +53,7 @@ impl<F> ResponseFuture<F> {
         ResponseFuture {
             inner,
             span: None,
-            messages: MessageMode::Off,
+            messages: Messages::default(),
             metadata: None,
         }
     }
@@ -82,11 +83,11 @@ where
             }
             Ok(response) => {
                 if let (Some(span), Some(metadata)) = (&span, &*this.metadata) {
-                    metadata.record(&span.cx, metadata::Direction::Response, response.headers());
+                    span.record_metadata(metadata, metadata::Direction::Response, response.headers());
                 }
                 let open_span =
                     span.and_then(|mut span| (!end_if_final(&mut span, &response)).then_some(span));
-                let messages = *this.messages;
+                let messages = std::mem::take(this.messages);
                 let metadata = this.metadata.take();
                 Ok(response.map(|body| TracedResponseBody {
                     inner: body,
@@ -143,7 +144,7 @@ pin_project! {
         #[pin]
         inner: B,
         span: Option<RpcSpan>,
-        messages: MessageMode,
+        messages: Messages,
         // The response metadata keys to record in the trailers, if any.
         metadata: Option<Arc<MetadataCapture>>,
         framing: MessageFraming,
@@ -157,7 +158,7 @@ impl<B: Default> Default for TracedResponseBody<B> {
         TracedResponseBody {
             inner: B::default(),
             span: None,
-            messages: MessageMode::Off,
+            messages: Messages::default(),
             metadata: None,
             framing: MessageFraming::default(),
             received: 0,
@@ -185,14 +186,12 @@ where
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    let (received, messages, cx) = (this.received, *this.messages, &span.cx);
+                    let (received, messages) = (this.received, &*this.messages);
                     let metrics = &span.metrics;
                     this.framing.feed(data.chunk(), |prefix| {
                         *received += 1;
                         metrics.received(prefix.length);
-                        record_message(
-                            cx,
-                            messages,
+                        messages.record(
                             Direction::Received,
                             *received,
                             || frame_size(prefix),
@@ -201,7 +200,7 @@ where
                     });
                 } else if let Some(trailers) = frame.trailers_ref() {
                     if let Some(metadata) = &*this.metadata {
-                        metadata.record(&span.cx, metadata::Direction::Response, trailers);
+                        span.record_metadata(metadata, metadata::Direction::Response, trailers);
                     }
                     if !end_with_status_in(span, trailers) {
                         span.end(

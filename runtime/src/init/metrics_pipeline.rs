@@ -20,7 +20,9 @@ use super::export_failures::ReportedOnce;
 use super::otlp;
 #[cfg(feature = "prometheus")]
 use super::prometheus_endpoint::PrometheusEndpoint;
-use crate::metrics::exemplars::Exemplars;
+#[cfg(feature = "prometheus")]
+use super::exemplars::Exemplars;
+use crate::ExemplarSink;
 
 /// The meter provider, with the Prometheus exporter its scrape endpoint and the exemplars it
 /// shows, and with the OTLP exporter the ledger of what it sent.
@@ -30,7 +32,7 @@ pub(super) struct MetricsPipeline {
     #[cfg(feature = "prometheus")]
     prometheus: Option<PrometheusEndpoint>,
     /// Where calls leave the exemplars the scrape endpoint shows.
-    pub(super) exemplars: Option<Arc<Exemplars>>,
+    pub(super) exemplars: Option<Arc<dyn ExemplarSink>>,
     /// What became of the metrics sent to the collector, for the shutdown warning.
     pub(super) ledgers: Vec<Arc<Ledger>>,
 }
@@ -86,7 +88,7 @@ pub(super) fn build(
                     registry,
                     kept.clone(),
                 )?);
-                exemplars = Some(kept);
+                exemplars = Some(kept as Arc<dyn ExemplarSink>);
                 builder.with_reader(reader)
             }
             #[allow(unreachable_patterns)]

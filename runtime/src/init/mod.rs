@@ -19,6 +19,8 @@ pub mod config;
 pub mod console;
 #[cfg(feature = "console")]
 mod console_metrics;
+#[cfg(feature = "prometheus")]
+mod exemplars;
 mod export_failures;
 pub(crate) mod guard;
 mod metrics_pipeline;

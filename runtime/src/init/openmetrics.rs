@@ -7,7 +7,7 @@ use std::time::UNIX_EPOCH;
 
 use prometheus::proto::{Metric, MetricFamily, MetricType};
 
-use crate::metrics::exemplars::{Exemplar, Exemplars};
+use super::exemplars::{Exemplar, Exemplars};
 
 /// The media type of [`encode`]'s output.
 pub(super) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -56,7 +56,7 @@ fn histogram(text: &mut String, name: &str, metric: &Metric, exemplars: &Exempla
         .get_label()
         .iter()
         .map(|label| (label.name(), label.value()));
-    let series = exemplars.series(name, labels);
+    let series = exemplars.find(name, labels);
     let histogram = metric.get_histogram();
     let mut buckets: Vec<(f64, u64)> = histogram
         .get_bucket()
@@ -146,6 +146,7 @@ mod tests {
     use prometheus::proto::{Bucket, Counter, Gauge, Histogram, LabelPair};
 
     use super::*;
+    use crate::{ExemplarSink, HistogramSeries};
 
     fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
         pairs
@@ -195,14 +196,19 @@ mod tests {
     fn families_with_exemplars_on_the_buckets_of_sampled_calls() {
         const BOUNDS: [f64; 2] = [5.0, 10.0];
         let exemplars = Exemplars::default();
+        exemplars.series(&HistogramSeries {
+            name: "rpc.server.duration",
+            unit: "ms",
+            boundaries: &BOUNDS,
+            attributes: &[KeyValue::new("rpc.method", "Get")],
+        });
         let get = exemplars
-            .register(
-                "rpc_server_duration_milliseconds".to_owned(),
-                &[KeyValue::new("rpc.method", "Get")],
-                &BOUNDS,
+            .find(
+                "rpc_server_duration_milliseconds",
+                [("rpc_method", "Get")].into_iter(),
             )
             .unwrap();
-        get.record(Exemplar {
+        get.keep(Exemplar {
             value: 7.25,
             trace_id: TraceId::from(0x4bf92f3577b34da6a3ce929d0e0e4736),
             span_id: SpanId::from(0x00f067aa0ba902b7),

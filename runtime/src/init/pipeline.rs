@@ -91,20 +91,14 @@ pub(super) fn build(
     }))
 }
 
-/// W3C propagation and a parent-based sampler: an unsampled `traceparent` decides it all.
-pub(super) fn takes_unsampled_fast_path(config: &TelemetryConfig) -> bool {
-    let w3c = config.propagators.contains(&Propagator::TraceContext)
-        && config
-            .propagators
-            .iter()
-            .all(|p| matches!(p, Propagator::TraceContext | Propagator::Baggage));
-    let parent_based = matches!(
-        config.traces.sampler,
+/// Whether the sampler follows the caller's sampled flag.
+pub(super) fn is_parent_based(sampler: &Sampler) -> bool {
+    matches!(
+        sampler,
         Sampler::ParentBasedAlwaysOn
             | Sampler::ParentBasedAlwaysOff
             | Sampler::ParentBasedTraceIdRatio(_)
-    );
-    w3c && parent_based
+    )
 }
 
 /// The composite propagator of `names`; an error for a format this build leaves out.

@@ -16,7 +16,7 @@ use tokio::sync::oneshot;
 
 use super::config::{ConfigError, PrometheusConfig};
 use super::openmetrics;
-use crate::metrics::exemplars::Exemplars;
+use super::exemplars::Exemplars;
 
 /// The running scrape endpoint; dropping it stops the server.
 #[derive(Debug)]

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use opentelemetry::global;
+use opentelemetry::propagation::TextMapCompositePropagator;
 
 use super::config::{self, ConfigError, Strictness, TelemetryConfig};
 use super::guard::TelemetryGuard;
@@ -137,7 +138,8 @@ impl Init {
                 resource,
             )?
         };
-        core_config(config, traces.as_ref(), metrics.as_ref())
+        let core_propagator = pipeline::propagator(&config.propagators)?;
+        core_config(config, traces.as_ref(), metrics.as_ref(), core_propagator)
             .install_quietly()
             .map_err(|error| ConfigError::new(error.to_string()))?;
         if let Some(traces) = &traces {
@@ -188,11 +190,12 @@ fn report(warnings: &[String]) {
 }
 
 /// The configuration of the core that the environment describes: its conventions and bounds,
-/// and the providers just built.
+/// the providers just built and the propagator (the same formats as the global one).
 fn core_config(
     config: &TelemetryConfig,
     traces: Option<&TracesPipeline>,
     metrics: Option<&MetricsPipeline>,
+    propagator: TextMapCompositePropagator,
 ) -> crate::Config {
     let limits = &config.limits;
     let mut core = crate::Config::new().semconv(config.semconv);
@@ -218,7 +221,8 @@ fn core_config(
     if let Some(traces) = traces {
         core = core
             .tracer_provider(&traces.provider)
-            .w3c_parent_based_sampling(pipeline::takes_unsampled_fast_path(config));
+            .propagator(propagator)
+            .parent_based_sampling(pipeline::is_parent_based(&config.traces.sampler));
     }
     match metrics {
         Some(metrics) => {

@@ -5,15 +5,15 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::SystemTime;
 
 use opentelemetry::metrics::{BoundHistogram, Histogram, Meter};
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry::KeyValue;
 use tonic::Code;
 
-use super::exemplars::{BucketExemplars, Exemplar, Exemplars};
+use super::exemplar_sink::{ExemplarSeries, ExemplarSink, HistogramSeries};
 use super::Side;
 use crate::keys;
 use crate::semconv::SemconvMode;
@@ -21,7 +21,7 @@ use crate::status::code_name;
 
 /// Series kept bound; past this (clients calling unbounded paths), each call binds anew.
 /// The SDK's own cardinality limit per instrument is 2000.
-pub(super) const MAX_BOUND_SERIES: usize = 2000;
+const MAX_BOUND_SERIES: usize = 2000;
 
 /// The old `rpc.*.duration` boundaries, in milliseconds: the SDK's default ones, named so the
 /// exemplars know its buckets.
@@ -65,7 +65,15 @@ pub(crate) struct Instruments {
     server: SideInstruments,
     client: SideInstruments,
     series: RwLock<HashMap<SeriesKey, Arc<Series>, BuildHasherDefault<SeriesHasher>>>,
-    exemplars: Option<Arc<Exemplars>>,
+    exemplars: Option<Arc<dyn ExemplarSink>>,
+}
+
+impl fmt::Debug for Instruments {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Instruments")
+            .field("exemplars", &self.exemplars.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One side's instruments; `None` for conventions the mode leaves out.
@@ -178,8 +186,8 @@ pub(super) struct FinishedCall<'a> {
 struct Series {
     old: Option<OldInstruments<BoundHistogram<f64>, BoundHistogram<u64>>>,
     call_duration: Option<BoundHistogram<f64>>,
-    duration_exemplars: Option<Arc<BucketExemplars>>,
-    call_duration_exemplars: Option<Arc<BucketExemplars>>,
+    duration_exemplars: Option<Arc<dyn ExemplarSeries>>,
+    call_duration_exemplars: Option<Arc<dyn ExemplarSeries>>,
 }
 
 impl Instruments {
@@ -188,7 +196,7 @@ impl Instruments {
     pub(crate) fn new(
         meter: &Meter,
         semconv: SemconvMode,
-        exemplars: Option<Arc<Exemplars>>,
+        exemplars: Option<Arc<dyn ExemplarSink>>,
     ) -> Self {
         Instruments {
             server: SideInstruments::new(meter, semconv, "server", "inbound"),
@@ -279,7 +287,7 @@ impl SideInstruments {
 
     /// Binds this side's histograms to the attributes of `call`'s series, and keeps its
     /// duration exemplars in `exemplars`, if given.
-    fn bind(&self, call: &FinishedCall<'_>, exemplars: Option<&Exemplars>) -> Series {
+    fn bind(&self, call: &FinishedCall<'_>, exemplars: Option<&dyn ExemplarSink>) -> Series {
         let side = self.side;
         let mut duration_exemplars = None;
         let mut call_duration_exemplars = None;
@@ -291,11 +299,12 @@ impl SideInstruments {
                 KeyValue::new(keys::RPC_GRPC_STATUS_CODE, call.code as i64),
             ];
             duration_exemplars = exemplars.and_then(|exemplars| {
-                exemplars.register(
-                    format!("rpc_{side}_duration_milliseconds"),
-                    &attributes,
-                    &DURATION_MILLISECONDS,
-                )
+                exemplars.series(&HistogramSeries {
+                    name: &format!("rpc.{side}.duration"),
+                    unit: "ms",
+                    boundaries: &DURATION_MILLISECONDS,
+                    attributes: &attributes,
+                })
             });
             OldInstruments {
                 duration: old.duration.bind(&attributes),
@@ -316,11 +325,12 @@ impl SideInstruments {
                 attributes.push(KeyValue::new(keys::ERROR_TYPE, status));
             }
             call_duration_exemplars = exemplars.and_then(|exemplars| {
-                exemplars.register(
-                    format!("rpc_{side}_call_duration_seconds"),
-                    &attributes,
-                    &CALL_DURATION_SECONDS,
-                )
+                exemplars.series(&HistogramSeries {
+                    name: &format!("rpc.{side}.call.duration"),
+                    unit: "s",
+                    boundaries: &CALL_DURATION_SECONDS,
+                    attributes: &attributes,
+                })
             });
             call_duration.bind(&attributes)
         });
@@ -336,17 +346,11 @@ impl SideInstruments {
 impl Series {
     fn record(&self, call: &FinishedCall<'_>) {
         if let Some((trace_id, span_id)) = call.sampled {
-            let exemplar = |value| Exemplar {
-                value,
-                trace_id,
-                span_id,
-                time: SystemTime::now(),
-            };
-            if let Some(buckets) = &self.duration_exemplars {
-                buckets.record(exemplar(call.seconds * 1000.0));
+            if let Some(series) = &self.duration_exemplars {
+                series.record(call.seconds * 1000.0, trace_id, span_id);
             }
-            if let Some(buckets) = &self.call_duration_exemplars {
-                buckets.record(exemplar(call.seconds));
+            if let Some(series) = &self.call_duration_exemplars {
+                series.record(call.seconds, trace_id, span_id);
             }
         }
         if let Some(old) = &self.old {

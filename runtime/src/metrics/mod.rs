@@ -7,10 +7,10 @@
 //! `rpc.method` and `rpc.grpc.status_code`. Stable (`OTEL_SEMCONV_STABILITY_OPT_IN=rpc`):
 //! `rpc.{server,client}.call.duration` (s) with `rpc.system.name`, the fully-qualified
 //! `rpc.method`, `rpc.response.status_code` and, on failure, `error.type`. `rpc/dup`: both.
-//! No attribute names a peer or anything else without a bound. With the Prometheus endpoint,
-//! sampled calls also leave exemplars of their durations (see [`exemplars`]).
+//! No attribute names a peer or anything else without a bound. Sampled calls also hand their
+//! durations to the configuration's [`ExemplarSink`], if it has one.
 
-pub(crate) mod exemplars;
+mod exemplar_sink;
 mod instruments;
 
 use std::borrow::Cow;
@@ -21,7 +21,7 @@ use std::time::Instant;
 use opentelemetry::trace::SpanContext;
 use tonic::Code;
 
-use crate::config;
+pub use exemplar_sink::{ExemplarSeries, ExemplarSink, HistogramSeries};
 use instruments::FinishedCall;
 pub(crate) use instruments::Instruments;
 
@@ -61,6 +61,7 @@ pub(crate) struct CallMetrics(Option<Arc<Measured>>);
 
 #[derive(Debug)]
 struct Measured {
+    instruments: &'static Instruments,
     side: Side,
     service: Cow<'static, str>,
     method: Cow<'static, str>,
@@ -71,17 +72,18 @@ struct Measured {
 }
 
 impl CallMetrics {
-    /// Starts timing a call of `service`/`method` (`full_name` is `service/method`), if the
-    /// configuration records metrics.
+    /// Starts timing a call of `service`/`method` (`full_name` is `service/method`) for
+    /// `instruments`; `None` when metrics are off.
     pub(crate) fn start(
+        instruments: Option<&'static Instruments>,
         side: Side,
         service: Cow<'static, str>,
         method: Cow<'static, str>,
         full_name: Cow<'static, str>,
     ) -> Self {
-        let on = config::active().instruments.is_some();
-        CallMetrics(on.then(|| {
+        CallMetrics(instruments.map(|instruments| {
             Arc::new(Measured {
+                instruments,
                 side,
                 service,
                 method,
@@ -91,6 +93,11 @@ impl CallMetrics {
                 received: Direction::default(),
             })
         }))
+    }
+
+    /// Whether the call is measured: metrics are on.
+    pub(crate) fn is_on(&self) -> bool {
+        self.0.is_some()
     }
 
     /// Counts a message this side wrote, of `bytes` before compression.
@@ -110,7 +117,7 @@ impl CallMetrics {
     /// Records the finished call with its final status; `is_error` is the side's error rule,
     /// `sampled` the call's span when it was sampled (its durations' exemplar).
     pub(crate) fn record(&self, code: Code, is_error: bool, sampled: Option<&SpanContext>) {
-        let (Some(measured), Some(instruments)) = (&self.0, &config::active().instruments) else {
+        let Some(measured) = &self.0 else {
             return;
         };
         let (sent, received) = (measured.sent.totals(), measured.received.totals());
@@ -118,7 +125,7 @@ impl CallMetrics {
             Side::Server => (received, sent),
             Side::Client => (sent, received),
         };
-        instruments.record(&FinishedCall {
+        measured.instruments.record(&FinishedCall {
             side: measured.side,
             service: &measured.service,
             method: &measured.method,

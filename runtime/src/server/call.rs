@@ -13,15 +13,15 @@ use super::in_context::InContext;
 use super::options::MethodTracing;
 use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
+use crate::attributes::CallSink;
 use crate::call_fields::{record_message_fields, RecordedFields};
+use crate::codec_link::CodecLink;
 use crate::config;
 use crate::deadline::timeout_deadline;
-use crate::limits::MessageBudget;
-use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
+use crate::messages::{Direction, MessageMode, MessageSize, Messages, TracedMessage};
 use crate::metadata;
 use crate::metrics::{CallMetrics, Side};
-use crate::propagation::extract_remote_context;
-use crate::rpc_span::RpcSpan;
+use crate::rpc_span::{Ending, RpcSpan};
 use crate::w3c_fast_path::w3c_remote_context;
 use crate::{RpcKind, RpcMethod};
 
@@ -46,7 +46,6 @@ impl<T> RequestBody for Streaming<T> {
 /// One traced RPC on the server, from the request's arrival to its final status.
 pub struct ServerCall {
     span: RpcSpan,
-    messages: MessageMode,
     /// The keys of the annotated fields on the span, so the response's do not repeat them.
     fields: RecordedFields,
 }
@@ -59,11 +58,18 @@ impl ServerCall {
         generated: &'static RpcMethod,
         request: &Request<T>,
     ) -> Self {
+        // Taken for every call, so that no decoder's link outlives its call's start.
+        let link = CodecLink::<ReceivedMessages>::take();
         let config = config::active();
         let method = tracing.identity(generated);
-        let semconv = config.semconv;
-        let messages = tracing.messages(method.kind != RpcKind::Unary);
+        let streams_requests = matches!(
+            method.kind,
+            RpcKind::ClientStreaming | RpcKind::BidiStreaming
+        );
+        let request_stream = streams_requests.then(|| expect_link(link, method)).flatten();
+        let mode = tracing.messages(method.kind != RpcKind::Unary);
         let metrics = CallMetrics::start(
+            config.instruments(),
             Side::Server,
             Cow::Borrowed(method.service),
             Cow::Borrowed(method.method),
@@ -72,33 +78,30 @@ impl ServerCall {
         let request_size = request
             .get_ref()
             .message()
-            .filter(|_| sizes_wanted(messages))
+            .filter(|_| config.instruments.is_some() || mode != MessageMode::Off)
             .map(|message| message.encoded_size());
         if let Some(size) = request_size {
             metrics.received(size);
         }
-        // Taken for every call, so that no decoder's slot outlives its call's start; a request
-        // stream's decoder counts, and records, what is read from it.
-        let request_stream = CallSlot::take_new().filter(|_| {
-            matches!(
-                method.kind,
-                RpcKind::ClientStreaming | RpcKind::BidiStreaming
-            )
-        });
         let headers = RequestHeaders::scan(request.metadata().as_ref());
-        let deadline = headers.grpc_timeout.and_then(timeout_deadline);
+        let ending = Ending {
+            deadline: headers.grpc_timeout.and_then(timeout_deadline),
+            is_error: tracing.is_error(),
+        };
+        let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
         let rpc_span = |cx: Context, metrics: CallMetrics| {
-            if let Some(slot) = &request_stream {
-                slot.connect(ReceivedMessages::new(cx.clone(), messages, metrics.clone()));
+            let messages = Messages::new(&cx, mode, limit, config);
+            if let Some(CallSlot(link)) = &request_stream {
+                link.connect(ReceivedMessages::new(messages.clone(), metrics.clone()));
             }
-            RpcSpan::new(cx, metrics, deadline, tracing.is_error(), semconv)
+            RpcSpan::new(cx, config, metrics, messages, ending)
         };
         let fields = RecordedFields::default();
         let public_endpoint =
             tracing.public_endpoint() || config.is_public_endpoint(method.service);
         let fast_path = headers
             .lone_traceparent
-            .filter(|_| config.w3c_parent_based)
+            .filter(|_| config.unsampled_fast_path)
             .and_then(w3c_remote_context);
         let remote = match fast_path {
             // The caller did not sample and the sampler follows it: the call runs in the
@@ -106,14 +109,14 @@ impl ServerCall {
             Some(remote) if !public_endpoint && !remote.span().span_context().is_sampled() => {
                 return ServerCall {
                     span: rpc_span(remote, metrics),
-                    messages,
                     fields,
                 };
             }
             Some(remote) => remote,
-            None => extract_remote_context(request.metadata()),
+            None => config.propagation.extract(request.metadata()),
         };
 
+        let semconv = config.semconv;
         let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
             .with_attributes(tracing.static_attributes(method, semconv));
@@ -126,39 +129,34 @@ impl ServerCall {
         } else {
             remote
         };
-        let limit = tracing.max_messages().unwrap_or(config.messages_per_rpc);
-        let cx = MessageBudget::attach(config.tracer.start(builder, &parent), messages, limit);
-        let span = rpc_span(cx, metrics);
+        let span = rpc_span(config.tracer.start(builder, &parent), metrics);
 
-        let cx = &span.cx;
         if span.recording {
             let mut attributes = Vec::with_capacity(8);
             if let Some(message) = request.get_ref().message() {
-                fields.record_new(message, &mut attributes);
+                let sink = CallSink {
+                    attributes: &mut attributes,
+                    values: &config.fields,
+                };
+                fields.record_new(message, sink);
             }
             peer_attributes(request, &mut attributes);
-            cx.span().set_attributes(attributes);
-            config.server_metadata.record(
-                cx,
+            span.cx.span().set_attributes(attributes);
+            span.record_metadata(
+                &config.server_metadata,
                 metadata::Direction::Request,
                 request.metadata().as_ref(),
             );
         }
         if let (Some(message), Some(size)) = (request.get_ref().message(), request_size) {
-            record_message(
-                cx,
-                messages,
+            span.messages.record(
                 Direction::Received,
                 1,
                 || MessageSize::Uncompressed(size),
-                |attributes| message.record_attributes(attributes),
+                |sink| message.record_attributes(sink),
             );
         }
-        ServerCall {
-            span,
-            messages,
-            fields,
-        }
+        ServerCall { span, fields }
     }
 
     /// Runs the handler of a unary or client-streaming RPC; the span ends with its result.
@@ -167,11 +165,7 @@ impl ServerCall {
         R: TracedMessage,
         F: Future<Output = Result<Response<R>, Status>>,
     {
-        let ServerCall {
-            span,
-            messages,
-            fields,
-        } = self;
+        let ServerCall { span, fields } = self;
         InContext::new(
             span,
             handler,
@@ -179,28 +173,22 @@ impl ServerCall {
                 match &result {
                     Ok(response) => {
                         let message = response.get_ref();
-                        let size = if sizes_wanted(messages) {
-                            message.encoded_size()
-                        } else {
-                            0
-                        };
+                        let size = span.size_of(message);
                         span.metrics.sent(size);
                         if span.recording {
-                            record_message_fields(&span.cx, Some(&fields), message);
-                            record_response_metadata(&span.cx, response.metadata());
-                            record_message(
-                                &span.cx,
-                                messages,
+                            record_message_fields(&span.cx, &fields, message, &span.config.fields);
+                            span.record_server_response(response.metadata());
+                            span.messages.record(
                                 Direction::Sent,
                                 1,
                                 || MessageSize::Uncompressed(size),
-                                |attributes| message.record_attributes(attributes),
+                                |sink| message.record_attributes(sink),
                             );
                         }
                         span.end(Code::Ok, "");
                     }
                     Err(status) => {
-                        record_response_metadata(&span.cx, status.metadata());
+                        span.record_server_response(status.metadata());
                         span.end_with_status(status);
                     }
                 }
@@ -218,17 +206,16 @@ impl ServerCall {
     where
         F: Future<Output = Result<Response<S>, Status>>,
     {
-        let ServerCall { span, messages, .. } = self;
         InContext::new(
-            span,
+            self.span,
             handler,
             move |mut span: RpcSpan, result: Result<Response<S>, Status>| match result {
                 Ok(response) => {
-                    record_response_metadata(&span.cx, response.metadata());
-                    Ok(response.map(|stream| TracedStream::new(span, stream, messages)))
+                    span.record_server_response(response.metadata());
+                    Ok(response.map(|stream| TracedStream::new(span, stream)))
                 }
                 Err(status) => {
-                    record_response_metadata(&span.cx, status.metadata());
+                    span.record_server_response(status.metadata());
                     span.end_with_status(&status);
                     Err(status)
                 }
@@ -237,15 +224,21 @@ impl ServerCall {
     }
 }
 
-/// Whether messages' encoded sizes are needed: by the RPC metrics or by message spans; they
-/// are not computed otherwise.
-fn sizes_wanted(messages: MessageMode) -> bool {
-    config::active().instruments.is_some() || messages != MessageMode::Off
-}
-
-/// Records the response metadata (headers, or an error's trailers) the configuration picks.
-pub(super) fn record_response_metadata(cx: &Context, metadata: &tonic::metadata::MetadataMap) {
-    config::active()
-        .server_metadata
-        .record(cx, metadata::Direction::Response, metadata.as_ref());
+/// The link of the request stream's decoder, which tonic makes just before the handler
+/// starts; its absence means a tonic whose order this crate does not know, which is logged
+/// once, since request messages then go unrecorded.
+fn expect_link(link: Option<CodecLink<ReceivedMessages>>, method: &RpcMethod) -> Option<CallSlot> {
+    if link.is_none() {
+        static LOGGED: std::sync::Once = std::sync::Once::new();
+        LOGGED.call_once(|| {
+            tracing::error!(
+                target: "tonic_traced",
+                method = method.full_name,
+                "the request stream's decoder was not made just before the handler started, as \
+                 the tonic versions tonic-traced supports do: request messages of streams are \
+                 not recorded; use the tonic version tonic-traced-build names"
+            );
+        });
+    }
+    link.map(CallSlot)
 }

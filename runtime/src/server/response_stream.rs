@@ -9,7 +9,7 @@ use futures_core::Stream;
 use pin_project_lite::pin_project;
 use tonic::{Code, Status};
 
-use crate::messages::{record_message, Direction, MessageMode, MessageSize, TracedMessage};
+use crate::messages::{Direction, MessageSize, TracedMessage};
 use crate::rpc_span::RpcSpan;
 
 pin_project! {
@@ -20,17 +20,15 @@ pin_project! {
         #[pin]
         inner: S,
         span: Option<RpcSpan>,
-        messages: MessageMode,
         sent: u64,
     }
 }
 
 impl<S> TracedStream<S> {
-    pub(crate) fn new(span: RpcSpan, inner: S, messages: MessageMode) -> Self {
+    pub(crate) fn new(span: RpcSpan, inner: S) -> Self {
         TracedStream {
             inner,
             span: Some(span),
-            messages,
             sent: 0,
         }
     }
@@ -59,19 +57,17 @@ where
         match &polled {
             Poll::Ready(Some(Ok(message))) => {
                 *this.sent += 1;
-                let size = message.encoded_size();
+                let size = span.size_of(message);
                 span.metrics.sent(size);
-                record_message(
-                    &span.cx,
-                    *this.messages,
+                span.messages.record(
                     Direction::Sent,
                     *this.sent,
                     || MessageSize::Uncompressed(size),
-                    |attributes| message.record_attributes(attributes),
+                    |sink| message.record_attributes(sink),
                 );
             }
             Poll::Ready(Some(Err(status))) => {
-                super::call::record_response_metadata(&span.cx, status.metadata());
+                span.record_server_response(status.metadata());
                 span.end_with_status(status);
                 *this.span = None;
             }
