@@ -430,3 +430,110 @@ pub(crate) fn is_instrument(attr: &Attribute) -> bool {
         .last()
         .is_some_and(|s| s.ident == "instrument")
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    use super::*;
+
+    /// The messages of the errors `read` records, in order, and what it read.
+    fn read<T>(read: impl FnOnce(&Ctxt) -> T) -> (T, Vec<String>) {
+        let cx = Ctxt::new();
+        let read = read(&cx);
+        let errors = match cx.check() {
+            Ok(()) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|error| error.to_string()).collect(),
+        };
+        (read, errors)
+    }
+
+    #[test]
+    fn service_options_are_read_into_their_types() {
+        let tokens = quote!(
+            messages = events,
+            max_messages = 5,
+            public_endpoint,
+            service_name = "bank.Ledger",
+            is_error = codes::only_internal,
+            crate = "::traced"
+        );
+        let (options, errors) = read(|cx| ServiceOptions::read(cx, tokens));
+        assert_eq!(errors, Vec::<String>::new());
+        assert!(matches!(options.messages, Some(Messages::Events)));
+        assert_eq!(options.max_messages.unwrap().base10_digits(), "5");
+        assert!(options.public_endpoint);
+        assert_eq!(options.service_name.unwrap().value(), "bank.Ledger");
+        let is_error = options.is_error.unwrap();
+        assert_eq!(quote!(#is_error).to_string(), "codes :: only_internal");
+        let runtime = options.runtime.unwrap();
+        assert_eq!(quote!(#runtime).to_string(), ":: traced");
+    }
+
+    #[test]
+    fn every_misuse_is_reported_and_the_first_value_counts() {
+        let tokens = quote!(
+            sampled,
+            messages = spans,
+            messages = events,
+            public_endpoint = true,
+            max_messages,
+            service_name = 3
+        );
+        let (options, errors) = read(|cx| ServiceOptions::read(cx, tokens));
+        assert!(matches!(options.messages, Some(Messages::Spans)));
+        assert!(!options.public_endpoint);
+        assert_eq!(
+            errors,
+            [
+                "unknown #[traced_service] option; expected one of: messages = spans | events \
+                 | off, max_messages = 128, public_endpoint, service_name = \"…\", \
+                 is_error = path::to::fn, crate = \"path::to::tonic_traced\"",
+                "`messages` is given twice; keep one",
+                "public_endpoint takes no value; write just `public_endpoint`",
+                "max_messages needs a value; write max_messages = 128",
+                "service_name takes a string, e.g. service_name = \"payment.Payments\"",
+            ]
+        );
+    }
+
+    #[test]
+    fn method_options_are_read_from_every_traced_attribute() {
+        let attrs: Vec<Attribute> = vec![
+            syn::parse_quote!(#[doc = "not ours"]),
+            syn::parse_quote!(#[traced(max_messages = 3)]),
+            syn::parse_quote!(#[traced(messages = off)]),
+            syn::parse_quote!(#[traced(messages = often)]),
+        ];
+        let (options, errors) = read(|cx| MethodOptions::read(cx, &attrs));
+        assert!(!options.skip);
+        assert!(matches!(options.messages, Some(Messages::Off)));
+        assert_eq!(options.max_messages.unwrap().base10_digits(), "3");
+        assert_eq!(
+            errors,
+            [
+                "`messages` is given twice; keep one",
+                "unknown message mode; write messages = spans, messages = events or \
+                 messages = off",
+            ]
+        );
+    }
+
+    #[test]
+    fn skip_conflicts_with_each_message_option_before_or_after_it() {
+        let attrs: Vec<Attribute> = vec![
+            syn::parse_quote!(#[traced(max_messages = 3, skip)]),
+            syn::parse_quote!(#[traced(messages = spans)]),
+        ];
+        let (options, errors) = read(|cx| MethodOptions::read(cx, &attrs));
+        assert!(options.skip);
+        let why = "a skipped method has no span; keep one of the two";
+        assert_eq!(
+            errors,
+            [
+                format!("skip conflicts with messages: {why}"),
+                format!("skip conflicts with max_messages: {why}"),
+            ]
+        );
+    }
+}

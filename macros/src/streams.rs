@@ -184,3 +184,62 @@ pub(crate) fn check_spelled(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use syn::parse_quote;
+
+    use super::*;
+
+    #[test]
+    fn types_are_the_same_as_far_as_both_paths_are_written() {
+        let same: [(Type, Type); 6] = [
+            (parse_quote!(Notes), parse_quote!(Notes)),
+            (parse_quote!(pb::Notes), parse_quote!(Notes)),
+            (
+                parse_quote!(tonic::codegen::BoxStream<pb::Note>),
+                parse_quote!(BoxStream<Note>),
+            ),
+            (
+                parse_quote!(Pin<Box<dyn Stream<Item = Result<Note, Status>> + Send + 'static>>),
+                parse_quote!(
+                    std::pin::Pin<
+                        Box<(dyn futures::Stream<Item = Result<Note, Status>> + Send + 'static)>,
+                    >
+                ),
+            ),
+            (parse_quote!((Notes)), parse_quote!(Notes)),
+            (parse_quote!(&'a [Note]), parse_quote!(&'a [Note])),
+        ];
+        for (a, b) in &same {
+            assert!(
+                same_type(a, b),
+                "{} and {}",
+                quote::quote!(#a),
+                quote::quote!(#b)
+            );
+        }
+        let different: [(Type, Type); 6] = [
+            (parse_quote!(Notes), parse_quote!(Replies)),
+            (parse_quote!(Self::Notes), parse_quote!(pb::Notes)),
+            (
+                parse_quote!(BoxStream<Note>),
+                parse_quote!(BoxStream<Reply>),
+            ),
+            (parse_quote!(BoxStream<Note>), parse_quote!(BoxStream)),
+            (
+                parse_quote!(Pin<Box<dyn Stream<Item = Note> + Send>>),
+                parse_quote!(Pin<Box<dyn Stream<Item = Note>>>),
+            ),
+            (parse_quote!([Note; 2]), parse_quote!([Note; 2])),
+        ];
+        for (a, b) in &different {
+            assert!(
+                !same_type(a, b),
+                "{} and {}",
+                quote::quote!(#a),
+                quote::quote!(#b)
+            );
+        }
+    }
+}
