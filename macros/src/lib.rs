@@ -69,9 +69,9 @@ use crate::ctxt::Ctxt;
 /// `package.Service/Method`, per-message spans on streams, the status as the semantic
 /// conventions say. Handler bodies stay as written.
 ///
-/// Options, all optional: `#[traced_service(messages = spans | events | off,
+/// Options, all optional: `#[traced_service(messages = spans | events | off, max_messages = N,
 /// public_endpoint, service_name = "name", is_error = path::to::fn, crate = "path")]`; on a
-/// method, `#[traced(skip)]` or `#[traced(messages = …)]`. Misuse is a compile error at the
+/// method, `#[traced(skip)]`, or `#[traced(messages = …, max_messages = …)]`. Misuse is a compile error at the
 /// offending tokens, every one reported at once.
 ///
 /// ```

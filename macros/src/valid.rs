@@ -211,8 +211,10 @@ fn certainly_not(ty: &Type, names: &[&str]) -> bool {
     match ty {
         Type::Path(path) if path.qself.is_none() => {
             path.path.segments.last().is_some_and(|segment| {
-                let name = segment.ident.to_string();
-                PRIMITIVES.contains(&name.as_str()) || names.contains(&name.as_str())
+                PRIMITIVES
+                    .iter()
+                    .chain(names)
+                    .any(|name| segment.ident == name)
             })
         }
         Type::Paren(inner) => certainly_not(&inner.elem, names),
