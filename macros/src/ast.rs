@@ -1,20 +1,22 @@
 //! Reads the item under `#[traced_service]` as written: the impl, its stream types, and each
-//! method's options, shape and stream. Reading judges nothing: `valid.rs` rejects what is
-//! wrong, and `expand.rs` writes the traced impl.
+//! method's shape and stream, with the options `attr.rs` reads. Reading judges nothing but the
+//! options: `valid.rs` rejects handlers and streams that are wrong, and `expand.rs` writes the
+//! traced impl.
 
 use proc_macro2::TokenStream;
 use syn::visit::Visit;
 use syn::{
-    GenericArgument, Ident, ImplItem, ImplItemFn, Item, ItemImpl, Meta, PathArguments, ReturnType,
+    GenericArgument, Ident, ImplItem, ImplItemFn, Item, ItemImpl, PathArguments, ReturnType,
     Signature, Type,
 };
 
-use crate::attr::{is_instrument, is_traced, read_options, MethodOptions, TracedAttr};
+use crate::attr::{is_instrument, MethodOptions, ServiceOptions};
+use crate::ctxt::Ctxt;
 
 /// The attribute's options and the item it is on.
 pub(crate) struct Input {
-    /// The options of `#[traced_service(...)]`, or why they do not parse.
-    pub(crate) options: syn::Result<Vec<Meta>>,
+    /// The options of `#[traced_service(...)]`, as far as they are valid.
+    pub(crate) options: ServiceOptions,
     pub(crate) target: Target,
 }
 
@@ -45,8 +47,7 @@ pub(crate) enum Shape {
 pub(crate) struct Method {
     /// Index of the method in the impl's items.
     pub(crate) index: usize,
-    /// Its `#[traced]` attributes, as written.
-    pub(crate) traced: Vec<TracedAttr>,
+    /// The options of its `#[traced(...)]` attributes, as far as they are valid.
     pub(crate) options: MethodOptions,
     /// Whether it is marked `#[tracing::instrument]`.
     pub(crate) instrumented: bool,
@@ -79,21 +80,19 @@ pub(crate) enum Written {
 }
 
 impl Input {
-    /// Reads the attribute's options and its item; fails only when the item does not parse.
-    pub(crate) fn read(options: TokenStream, item: TokenStream) -> syn::Result<Self> {
-        let target = match syn::parse2(item)? {
-            Item::Impl(item) => Target::Impl(Service::read(item)),
+    /// Reads the attribute's options and the item it is on, recording misused options in `cx`.
+    pub(crate) fn read(cx: &Ctxt, options: TokenStream, item: Item) -> Self {
+        let options = ServiceOptions::read(cx, options);
+        let target = match item {
+            Item::Impl(item) => Target::Impl(Service::read(cx, item)),
             other => Target::Other(other),
         };
-        Ok(Input {
-            options: read_options(options),
-            target,
-        })
+        Input { options, target }
     }
 }
 
 impl Service {
-    fn read(item: ItemImpl) -> Self {
+    fn read(cx: &Ctxt, item: ItemImpl) -> Self {
         let stream_types: Vec<&Ident> = item
             .items
             .iter()
@@ -107,7 +106,7 @@ impl Service {
             .iter()
             .enumerate()
             .filter_map(|(index, item)| match item {
-                ImplItem::Fn(method) => Some(Method::read(index, method, &stream_types)),
+                ImplItem::Fn(method) => Some(Method::read(cx, index, method, &stream_types)),
                 _ => None,
             })
             .collect();
@@ -124,13 +123,7 @@ impl Service {
 }
 
 impl Method {
-    fn read(index: usize, method: &ImplItemFn, stream_types: &[&Ident]) -> Self {
-        let traced: Vec<TracedAttr> = method
-            .attrs
-            .iter()
-            .filter(|attr| is_traced(attr))
-            .map(TracedAttr::read)
-            .collect();
+    fn read(cx: &Ctxt, index: usize, method: &ImplItemFn, stream_types: &[&Ident]) -> Self {
         let shape = if method.sig.asyncness.is_some() {
             Shape::AsyncFn
         } else {
@@ -147,8 +140,7 @@ impl Method {
         };
         Method {
             index,
-            options: MethodOptions::read(&traced),
-            traced,
+            options: MethodOptions::read(cx, &method.attrs),
             instrumented: method.attrs.iter().any(is_instrument),
             shape,
             stream,
@@ -198,7 +190,7 @@ fn is_boxed_stream(ty: &Type) -> bool {
 }
 
 /// `ty` without the parentheses or invisible groups around it.
-fn ungroup(ty: &Type) -> &Type {
+pub(crate) fn ungroup(ty: &Type) -> &Type {
     match ty {
         Type::Paren(inner) => ungroup(&inner.elem),
         Type::Group(inner) => ungroup(&inner.elem),

@@ -46,9 +46,9 @@
 //! # assert_eq!(reply.into_inner(), 120);
 //! ```
 //!
-//! Parse, validate, expand: `ast.rs` reads the item and `attr.rs` its options, judging
-//! nothing; `valid.rs` reports every misuse at once through `ctxt.rs`; `expand.rs` writes the
-//! traced impl.
+//! Parse, validate, expand: `ast.rs` reads the item and `attr.rs` its options, against one
+//! table of them; `valid.rs` rejects handlers and streams of the wrong shape; every misuse is
+//! recorded in `ctxt.rs` and reported at once; `expand.rs` writes the traced impl.
 
 #![warn(missing_docs)]
 
@@ -63,16 +63,15 @@ mod valid;
 use proc_macro::TokenStream;
 
 use crate::ast::{Input, Target};
-use crate::attr::ServiceOptions;
 use crate::ctxt::Ctxt;
 
 /// Traces every method of a tonic service impl: one SERVER span per call named
 /// `package.Service/Method`, per-message spans on streams, the status as the semantic
 /// conventions say. Handler bodies stay as written.
 ///
-/// Options, all optional: `#[traced_service(messages = spans | events | off,
+/// Options, all optional: `#[traced_service(messages = spans | events | off, max_messages = N,
 /// public_endpoint, service_name = "name", is_error = path::to::fn, crate = "path")]`; on a
-/// method, `#[traced(skip)]` or `#[traced(messages = …)]`. Misuse is a compile error at the
+/// method, `#[traced(skip)]`, or `#[traced(messages = …, max_messages = …)]`. Misuse is a compile error at the
 /// offending tokens, every one reported at once.
 ///
 /// ```
@@ -124,26 +123,27 @@ use crate::ctxt::Ctxt;
 #[proc_macro_attribute]
 pub fn traced_service(args: TokenStream, item: TokenStream) -> TokenStream {
     let item: proc_macro2::TokenStream = item.into();
-    let input = match Input::read(args.into(), item.clone()) {
-        Ok(input) => input,
+    let parsed = match syn::parse2(item.clone()) {
+        Ok(parsed) => parsed,
         Err(error) => return error.into_compile_error().into(),
     };
     let cx = Ctxt::new();
+    let input = Input::read(&cx, args.into(), parsed);
     valid::check(&input, &cx);
     match (cx.check(), input) {
         (
             Ok(()),
             Input {
-                options: Ok(options),
+                options,
                 target: Target::Impl(service),
             },
-        ) => expand::traced_service(&ServiceOptions::read(&options), service).into(),
+        ) => expand::traced_service(&options, service).into(),
         (Err(error), _) => {
             let error = error.into_compile_error();
             let item = expand::untraced(item);
             quote::quote!(#error #item).into()
         }
-        (Ok(()), _) => unreachable!("valid.rs rejects options that do not parse and non-impls"),
+        (Ok(()), _) => unreachable!("valid.rs rejects items other than impls"),
     }
 }
 

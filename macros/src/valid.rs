@@ -1,125 +1,21 @@
-//! Rejects misuse of `#[traced_service]` and `#[traced]`, each error at the offending tokens and
-//! saying what to write instead. Every error is recorded, so all are reported at once.
+//! Rejects an item that `#[traced_service]` cannot trace, handlers and response streams of the
+//! wrong shape, and `#[traced]` out of place: each error at the offending tokens and saying what
+//! to write instead. The options are read, and their misuse reported, by `attr.rs`. Every error
+//! is recorded, so all are reported at once.
 
 use proc_macro2::TokenStream;
 use syn::visit::Visit;
-use syn::{FnArg, Ident, ImplItem, Item, ItemImpl, Meta, Pat, ReturnType, Type};
+use syn::{FnArg, Ident, ImplItem, Item, ItemImpl, Pat, ReturnType, Type};
 
 use crate::ast::{Input, Method, Service, Shape, Stream, Target, Written};
-use crate::attr::{crate_path, path, positive_int, string, value, Messages, TracedAttr};
+use crate::attr::is_traced;
 use crate::ctxt::Ctxt;
 
-const SERVICE_OPTIONS: &str = "messages = spans | events | off, max_messages = 128, \
-     public_endpoint, service_name = \"…\", is_error = path::to::fn, \
-     crate = \"path::to::tonic_traced\"";
-const METHOD_OPTIONS: &str = "skip, messages = spans | events | off, max_messages = 128";
-const MAX_MESSAGES: &str = "max_messages takes a whole number above zero, the message spans or \
-     events recorded per call, e.g. max_messages = 1000";
-const MESSAGE_MODES: &str =
-    "unknown message mode; write messages = spans, messages = events or messages = off";
-
-/// Checks the attribute's options and the item it is on.
+/// Checks the item the attribute is on.
 pub(crate) fn check(input: &Input, cx: &Ctxt) {
-    match &input.options {
-        Ok(options) => check_service_options(options, cx),
-        Err(error) => cx.syn_error(error.clone()),
-    }
     match &input.target {
         Target::Impl(service) => check_service(service, cx),
         Target::Other(item) => not_an_impl(item, cx),
-    }
-}
-
-fn check_service_options(options: &[Meta], cx: &Ctxt) {
-    let mut seen = Vec::new();
-    for option in options {
-        let name = option.path();
-        let known = [
-            "messages",
-            "max_messages",
-            "public_endpoint",
-            "service_name",
-            "is_error",
-            "crate",
-        ]
-        .into_iter()
-        .find(|known| name.is_ident(known));
-        let Some(known) = known else {
-            cx.error_spanned_by(
-                name,
-                format!("unknown #[traced_service] option; expected one of: {SERVICE_OPTIONS}"),
-            );
-            continue;
-        };
-        once(&mut seen, known, option, cx);
-        match known {
-            "messages" => check_messages(option, cx),
-            "max_messages" => check_max_messages(option, cx),
-            "public_endpoint" => flag(option, cx),
-            "service_name" => match value(option).map(|value| (value, string(value))) {
-                Some((_, Some(name))) if name.value().is_empty() => cx.error_spanned_by(
-                    name,
-                    "service_name must not be empty; write the name spans should carry, \
-                     e.g. service_name = \"payment.Payments\", or remove the option",
-                ),
-                Some((_, Some(_))) => {}
-                Some((value, None)) => cx.error_spanned_by(value, SERVICE_NAME),
-                None => cx.error_spanned_by(option, SERVICE_NAME),
-            },
-            "is_error" => match value(option) {
-                Some(value) if path(value).is_some() => {}
-                Some(value) => cx.error_spanned_by(value, IS_ERROR),
-                None => cx.error_spanned_by(option, IS_ERROR),
-            },
-            _ => match value(option) {
-                Some(value) if crate_path(value).is_some() => {}
-                Some(value) => cx.error_spanned_by(value, CRATE),
-                None => cx.error_spanned_by(option, CRATE),
-            },
-        }
-    }
-}
-
-const SERVICE_NAME: &str = "service_name takes a string, e.g. service_name = \"payment.Payments\"";
-const IS_ERROR: &str =
-    "is_error takes the path of a `fn(tonic::Code) -> bool`, e.g. is_error = only_internal";
-const CRATE: &str = "crate must name the tonic-traced crate as a path, e.g. \
-     crate = \"::tonic_traced\" or crate = \"my_reexports::tonic_traced\"";
-
-/// Rejects an option given a second time, at its second occurrence.
-fn once(seen: &mut Vec<&'static str>, name: &'static str, option: &Meta, cx: &Ctxt) {
-    if seen.contains(&name) {
-        cx.error_spanned_by(option.path(), format!("`{name}` is given twice; keep one"));
-    } else {
-        seen.push(name);
-    }
-}
-
-/// Rejects `flag = …` or `flag(…)` for an option that is a bare word.
-fn flag(option: &Meta, cx: &Ctxt) {
-    if !matches!(option, Meta::Path(_)) {
-        let name = option.path();
-        let name = quote::quote!(#name).to_string();
-        cx.error_spanned_by(
-            option.path(),
-            format!("{name} takes no value; write just `{name}`"),
-        );
-    }
-}
-
-fn check_messages(option: &Meta, cx: &Ctxt) {
-    match value(option) {
-        Some(value) if Messages::from_value(value).is_some() => {}
-        Some(value) => cx.error_spanned_by(value, MESSAGE_MODES),
-        None => cx.error_spanned_by(option, MESSAGE_MODES),
-    }
-}
-
-fn check_max_messages(option: &Meta, cx: &Ctxt) {
-    match value(option) {
-        Some(value) if positive_int(value).is_some() => {}
-        Some(value) => cx.error_spanned_by(value, MAX_MESSAGES),
-        None => cx.error_spanned_by(option, MAX_MESSAGES),
     }
 }
 
@@ -156,12 +52,11 @@ fn check_service(service: &Service, cx: &Ctxt) {
             ImplItem::Macro(mac) => &mac.attrs,
             _ => continue,
         };
-        for attr in attrs.iter().filter(|attr| crate::attr::is_traced(attr)) {
+        for attr in attrs.iter().filter(|attr| is_traced(attr)) {
             cx.error_spanned_by(attr, "#[traced] belongs on a method of this impl, not here");
         }
     }
     for method in &service.methods {
-        check_traced_attrs(&method.traced, cx);
         if !method.options.skip {
             check_handler(service, method, cx);
             check_stream(service, method, cx);
@@ -235,56 +130,6 @@ fn check_trait(item: &ItemImpl, cx: &Ctxt) -> bool {
             );
             false
         }
-    }
-}
-
-fn check_traced_attrs(attrs: &[TracedAttr], cx: &Ctxt) {
-    let mut seen = Vec::new();
-    for attr in attrs {
-        if !matches!(attr.attr.meta, Meta::List(_)) {
-            cx.error_spanned_by(
-                &attr.attr,
-                format!("#[traced] needs an option: #[traced({METHOD_OPTIONS})]"),
-            );
-        }
-        let options = match &attr.options {
-            Ok(options) => options,
-            Err(error) => {
-                cx.syn_error(error.clone());
-                continue;
-            }
-        };
-        for option in options {
-            let name = option.path();
-            if name.is_ident("skip") {
-                conflict(&seen, "messages", option, cx);
-                once(&mut seen, "skip", option, cx);
-                flag(option, cx);
-            } else if name.is_ident("messages") {
-                conflict(&seen, "skip", option, cx);
-                once(&mut seen, "messages", option, cx);
-                check_messages(option, cx);
-            } else if name.is_ident("max_messages") {
-                conflict(&seen, "skip", option, cx);
-                once(&mut seen, "max_messages", option, cx);
-                check_max_messages(option, cx);
-            } else {
-                cx.error_spanned_by(
-                    name,
-                    format!("unknown #[traced] option; expected one of: {METHOD_OPTIONS}"),
-                );
-            }
-        }
-    }
-}
-
-/// Rejects `skip` with `messages`, at whichever comes second.
-fn conflict(seen: &[&str], other: &str, option: &Meta, cx: &Ctxt) {
-    if seen.contains(&other) {
-        cx.error_spanned_by(
-            option,
-            "skip conflicts with messages: a skipped method has no span; keep one of the two",
-        );
     }
 }
 
@@ -366,8 +211,10 @@ fn certainly_not(ty: &Type, names: &[&str]) -> bool {
     match ty {
         Type::Path(path) if path.qself.is_none() => {
             path.path.segments.last().is_some_and(|segment| {
-                let name = segment.ident.to_string();
-                PRIMITIVES.contains(&name.as_str()) || names.contains(&name.as_str())
+                PRIMITIVES
+                    .iter()
+                    .chain(names)
+                    .any(|name| segment.ident == name)
             })
         }
         Type::Paren(inner) => certainly_not(&inner.elem, names),
