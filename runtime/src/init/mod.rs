@@ -20,6 +20,7 @@ pub mod console;
 #[cfg(feature = "console")]
 mod console_metrics;
 mod export_failures;
+mod files;
 pub(crate) mod guard;
 mod metrics_pipeline;
 #[cfg(feature = "prometheus")]
