@@ -135,12 +135,7 @@ impl Init {
             None
         } else {
             let resource = pipeline::resource(config, service_name);
-            metrics_pipeline::build(
-                &config.metrics,
-                &config.console_output,
-                config.no_color,
-                resource,
-            )?
+            metrics_pipeline::build(config, resource)?
         };
         core_config(config, hash_key, traces.as_ref(), metrics.as_ref())
             .install_quietly()
