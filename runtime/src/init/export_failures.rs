@@ -4,17 +4,22 @@
 //! with what was not exported. (The batch span processor itself warns once when its queue
 //! overflows, and gives the dropped count at shutdown.)
 
-use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
+#[cfg(feature = "otlp")]
+use std::{fmt::Display, sync::Arc};
 
+#[cfg(feature = "otlp")]
 use opentelemetry::Context;
+#[cfg(feature = "otlp")]
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
+#[cfg(feature = "otlp")]
+use opentelemetry_sdk::metrics::{
+    data::ResourceMetrics, exporter::PushMetricExporter, Temporality,
+};
+#[cfg(feature = "otlp")]
 use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+#[cfg(feature = "otlp")]
 use opentelemetry_sdk::Resource;
 
 /// What became of one signal's items on their way to one destination.
@@ -31,6 +36,7 @@ pub(super) struct Ledger {
 }
 
 impl Ledger {
+    #[cfg(feature = "otlp")]
     /// An empty ledger for `signal` (`spans`, `metrics`) sent to `destination`.
     pub(super) fn new(signal: &'static str, destination: &str) -> Arc<Self> {
         Arc::new(Ledger {
@@ -44,14 +50,19 @@ impl Ledger {
         })
     }
 
+    /// Counts `items` handed to the pipeline.
+    #[cfg(feature = "otlp")]
     fn received(&self, items: u64) {
         self.received.fetch_add(items, Ordering::Relaxed);
     }
 
+    /// Counts `items` exported.
+    #[cfg(feature = "otlp")]
     fn exported(&self, items: u64) {
         self.exported.fetch_add(items, Ordering::Relaxed);
     }
 
+    #[cfg(feature = "otlp")]
     /// Notes an export of `items` that failed; warns the first time only. The failure is
     /// then answered as a success, so the SDK does not log it again.
     fn failed(&self, items: u64, error: impl Display) -> OTelSdkResult {
@@ -109,6 +120,7 @@ impl Ledger {
     }
 }
 
+#[cfg(feature = "otlp")]
 /// Wraps the exporter that sends one signal to its ledger's destination.
 #[derive(Debug)]
 pub(super) struct ReportedOnce<E> {
@@ -116,6 +128,7 @@ pub(super) struct ReportedOnce<E> {
     ledger: Arc<Ledger>,
 }
 
+#[cfg(feature = "otlp")]
 impl<E> ReportedOnce<E> {
     /// `inner`, keeping its accounts in `ledger`.
     pub(super) fn new(inner: E, ledger: Arc<Ledger>) -> Self {
@@ -123,6 +136,7 @@ impl<E> ReportedOnce<E> {
     }
 }
 
+#[cfg(feature = "otlp")]
 impl<E: SpanExporter> SpanExporter for ReportedOnce<E> {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let spans = batch.len() as u64;
@@ -149,6 +163,7 @@ impl<E: SpanExporter> SpanExporter for ReportedOnce<E> {
     }
 }
 
+#[cfg(feature = "otlp")]
 impl<E: PushMetricExporter> PushMetricExporter for ReportedOnce<E> {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let count = metrics.scope_metrics().map(|scope| scope.metrics().count());
@@ -177,6 +192,7 @@ impl<E: PushMetricExporter> PushMetricExporter for ReportedOnce<E> {
     }
 }
 
+#[cfg(feature = "otlp")]
 /// Wraps a span processor to count the spans handed to it in the ledger of its exporter.
 #[derive(Debug)]
 pub(super) struct Counted<P> {
@@ -184,6 +200,7 @@ pub(super) struct Counted<P> {
     ledger: Arc<Ledger>,
 }
 
+#[cfg(feature = "otlp")]
 impl<P> Counted<P> {
     /// `inner`, counting into `ledger`.
     pub(super) fn new(inner: P, ledger: Arc<Ledger>) -> Self {
@@ -191,6 +208,7 @@ impl<P> Counted<P> {
     }
 }
 
+#[cfg(feature = "otlp")]
 impl<P: SpanProcessor> SpanProcessor for Counted<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         self.inner.on_start(span, cx);

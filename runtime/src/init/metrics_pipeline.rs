@@ -4,13 +4,14 @@
 use std::sync::Arc;
 
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+#[cfg(any(feature = "console", feature = "otlp"))]
+use opentelemetry_sdk::metrics::{exporter::PushMetricExporter, PeriodicReader};
 use opentelemetry_sdk::Resource;
 
-use super::config::{
-    name_of, ConfigError, ConsoleOutput, MetricsConfig, MetricsExporter, METRICS_EXPORTERS,
-};
+#[cfg(any(feature = "console", feature = "otlp"))]
+use super::config::MetricsConfig;
+use super::config::{name_of, ConfigError, MetricsExporter, TelemetryConfig, METRICS_EXPORTERS};
 #[cfg(feature = "console")]
 use super::console_metrics::ConsoleMetricExporter;
 use super::export_failures::Ledger;
@@ -38,70 +39,66 @@ pub(super) struct MetricsPipeline {
 }
 
 /// Builds the meter provider `config` describes; `None` for `OTEL_METRICS_EXPORTER=none`.
-/// A console exporter prints to `console_output`, coloured on a terminal unless `no_color`.
+/// A console exporter prints where `config` says, coloured on a terminal unless `NO_COLOR`.
+///
+/// The console exporter comes first, as with traces, so that a collector that does not answer
+/// cannot hold up the console's table at shutdown.
 pub(super) fn build(
-    config: &MetricsConfig,
-    console_output: &ConsoleOutput,
-    no_color: bool,
+    config: &TelemetryConfig,
     resource: Resource,
 ) -> Result<Option<MetricsPipeline>, ConfigError> {
-    if config.exporters.is_empty() {
+    let metrics = &config.metrics;
+    let exporters = &metrics.exporters;
+    if exporters.is_empty() {
         return Ok(None);
     }
-    let mut builder = SdkMeterProvider::builder().with_resource(resource);
-    #[cfg(feature = "prometheus")]
-    let mut prometheus = None;
-    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
-    let mut ledgers = Vec::new();
-    #[cfg_attr(not(feature = "prometheus"), allow(unused_mut))]
-    let mut exemplars = None;
-    for exporter in &config.exporters {
-        builder = match exporter {
-            #[cfg(feature = "otlp")]
-            MetricsExporter::Otlp => {
-                let timeout = config.otlp.timeout.min(config.export_timeout);
-                let exporter = otlp::metric_exporter(&config.otlp, timeout)?;
-                let ledger = Ledger::new("metrics", &config.otlp.endpoint);
-                ledgers.push(ledger.clone());
-                builder.with_reader(periodic(ReportedOnce::new(exporter, ledger), config))
-            }
-            #[cfg(feature = "console")]
-            MetricsExporter::Console => {
-                let exporter = ConsoleMetricExporter::to(console_output, no_color)?;
-                builder.with_reader(periodic(exporter, config))
-            }
-            #[cfg(feature = "prometheus")]
-            MetricsExporter::Prometheus => {
-                let registry = prometheus::Registry::new();
-                let reader = opentelemetry_prometheus::exporter()
-                    .with_registry(registry.clone())
-                    .build()
-                    .map_err(|error| {
-                        ConfigError::new(format!(
-                            "could not set up the Prometheus exporter: {error}"
-                        ))
-                    })?;
-                // Only the scrape endpoint shows exemplars: calls keep them for it alone.
-                let kept = Arc::<Exemplars>::default();
-                prometheus = Some(PrometheusEndpoint::serve(
-                    &config.prometheus,
-                    registry,
-                    kept.clone(),
-                )?);
-                exemplars = Some(kept as Arc<dyn ExemplarSink>);
-                builder.with_reader(reader)
-            }
-            #[allow(unreachable_patterns)]
-            left_out => {
-                let name = name_of(METRICS_EXPORTERS, left_out);
-                return Err(ConfigError::not_compiled_in(
-                    "OTEL_METRICS_EXPORTER",
-                    name,
-                    name,
-                ));
-            }
-        };
+    if let Some(left_out) = exporters.iter().find(|exporter| !compiled_in(**exporter)) {
+        let name = name_of(METRICS_EXPORTERS, left_out);
+        return Err(ConfigError::not_compiled_in(
+            "OTEL_METRICS_EXPORTER",
+            name,
+            name,
+        ));
     }
+    let builder = SdkMeterProvider::builder().with_resource(resource);
+    #[cfg(feature = "console")]
+    let builder = if exporters.contains(&MetricsExporter::Console) {
+        let exporter = ConsoleMetricExporter::to(&config.console_output, config.no_color)?;
+        builder.with_reader(periodic(exporter, metrics))
+    } else {
+        builder
+    };
+    #[cfg(feature = "otlp")]
+    let (builder, ledgers) = if exporters.contains(&MetricsExporter::Otlp) {
+        let timeout = metrics.otlp.timeout.min(metrics.export_timeout);
+        let exporter = otlp::metric_exporter(&metrics.otlp, timeout)?;
+        let ledger = Ledger::new("metrics", &metrics.otlp.endpoint);
+        let reader = periodic(ReportedOnce::new(exporter, ledger.clone()), metrics);
+        (builder.with_reader(reader), vec![ledger])
+    } else {
+        (builder, Vec::new())
+    };
+    #[cfg(not(feature = "otlp"))]
+    let ledgers = Vec::new();
+    #[cfg(feature = "prometheus")]
+    let (builder, prometheus, exemplars) = if exporters.contains(&MetricsExporter::Prometheus) {
+        let registry = prometheus::Registry::new();
+        let reader = opentelemetry_prometheus::exporter()
+            .with_registry(registry.clone())
+            .build()
+            .map_err(|error| {
+                ConfigError::new(format!("could not set up the Prometheus exporter: {error}"))
+            })?;
+        // Only the scrape endpoint shows exemplars: calls keep them for it alone.
+        let kept = Arc::<Exemplars>::default();
+        let endpoint = PrometheusEndpoint::serve(&metrics.prometheus, registry, kept.clone())?;
+        let kept: Arc<dyn ExemplarSink> = kept;
+        (builder.with_reader(reader), Some(endpoint), Some(kept))
+    } else {
+        (builder, None, None)
+    };
+    #[cfg(not(feature = "prometheus"))]
+    let exemplars = None;
     Ok(Some(MetricsPipeline {
         provider: builder.build(),
         #[cfg(feature = "prometheus")]
@@ -111,8 +108,17 @@ pub(super) fn build(
     }))
 }
 
+/// Whether this build has `exporter`.
+fn compiled_in(exporter: MetricsExporter) -> bool {
+    match exporter {
+        MetricsExporter::Otlp => cfg!(feature = "otlp"),
+        MetricsExporter::Prometheus => cfg!(feature = "prometheus"),
+        MetricsExporter::Console => cfg!(feature = "console"),
+    }
+}
+
 /// A reader pushing to `exporter` at the configured interval.
-#[cfg_attr(not(any(feature = "console", feature = "otlp")), allow(dead_code))]
+#[cfg(any(feature = "console", feature = "otlp"))]
 fn periodic<E: PushMetricExporter>(exporter: E, config: &MetricsConfig) -> PeriodicReader<E> {
     PeriodicReader::builder(exporter)
         .with_interval(config.export_interval)

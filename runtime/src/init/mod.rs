@@ -3,17 +3,6 @@
 //!
 //! See [`init`](crate::init()) for an example.
 
-// A build without every battery leaves parts of the setup that serve them unused.
-#![cfg_attr(
-    not(all(
-        feature = "otlp",
-        feature = "prometheus",
-        feature = "console",
-        feature = "propagators"
-    )),
-    allow(unused, unreachable_code, clippy::never_loop)
-)]
-
 pub mod config;
 #[cfg(feature = "console")]
 pub mod console;
@@ -22,6 +11,7 @@ mod console_metrics;
 #[cfg(feature = "prometheus")]
 mod exemplars;
 mod export_failures;
+mod files;
 pub(crate) mod guard;
 mod metrics_pipeline;
 #[cfg(feature = "prometheus")]

@@ -6,14 +6,17 @@ use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use opentelemetry_sdk::resource::TelemetryResourceDetector;
-use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanExporter,
-};
+use opentelemetry_sdk::trace::SdkTracerProvider;
+#[cfg(feature = "otlp")]
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SpanExporter};
 use opentelemetry_sdk::Resource;
 
+#[cfg(feature = "otlp")]
+use super::config::BatchConfig;
+#[cfg(not(feature = "propagators"))]
+use super::config::PROPAGATORS;
 use super::config::{
-    name_of, BatchConfig, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter,
-    PROPAGATORS, TRACES_EXPORTERS,
+    name_of, ConfigError, Propagator, Sampler, TelemetryConfig, TracesExporter, TRACES_EXPORTERS,
 };
 #[cfg(feature = "console")]
 use super::console::ConsoleProcessor;
@@ -46,49 +49,57 @@ pub(super) fn build(
     if config.sdk_disabled {
         return Ok(None);
     }
-    let mut builder = SdkTracerProvider::builder()
+    let exporters = &config.traces.exporters;
+    if let Some(left_out) = exporters.iter().find(|exporter| !compiled_in(**exporter)) {
+        let name = name_of(TRACES_EXPORTERS, left_out);
+        return Err(ConfigError::not_compiled_in(
+            "OTEL_TRACES_EXPORTER",
+            name,
+            name,
+        ));
+    }
+    let builder = SdkTracerProvider::builder()
         .with_sampler(sampler(config.traces.sampler))
         .with_resource(resource(config, fallback_service_name));
-    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
-    let mut ledgers = Vec::new();
-    let mut exporters = config.traces.exporters.clone();
-    exporters.sort_by_key(|exporter| *exporter != TracesExporter::Console);
-    for exporter in exporters {
-        builder = match exporter {
-            #[cfg(feature = "console")]
-            TracesExporter::Console => builder.with_span_processor(ConsoleProcessor::configured(
-                &config.console_output,
-                config.no_color,
-            )?),
-            #[cfg(feature = "otlp")]
-            TracesExporter::Otlp => {
-                let otlp = &config.traces.otlp;
-                // One export may take the OTLP timeout or OTEL_BSP_EXPORT_TIMEOUT, the shorter.
-                let timeout = otlp.timeout.min(config.traces.batch.export_timeout);
-                let exporter = otlp::span_exporter(otlp, timeout)?;
-                let ledger = Ledger::new("spans", &otlp.endpoint);
-                ledgers.push(ledger.clone());
-                let processor = batch(
-                    ReportedOnce::new(exporter, ledger.clone()),
-                    &config.traces.batch,
-                );
-                builder.with_span_processor(Counted::new(processor, ledger))
-            }
-            #[allow(unreachable_patterns)]
-            left_out => {
-                let name = name_of(TRACES_EXPORTERS, &left_out);
-                return Err(ConfigError::not_compiled_in(
-                    "OTEL_TRACES_EXPORTER",
-                    name,
-                    name,
-                ));
-            }
-        };
-    }
+    #[cfg(feature = "console")]
+    let builder = if exporters.contains(&TracesExporter::Console) {
+        builder.with_span_processor(ConsoleProcessor::configured(
+            &config.console_output,
+            config.no_color,
+        )?)
+    } else {
+        builder
+    };
+    #[cfg(feature = "otlp")]
+    let (builder, ledgers) = if exporters.contains(&TracesExporter::Otlp) {
+        let otlp = &config.traces.otlp;
+        // One export may take the OTLP timeout or OTEL_BSP_EXPORT_TIMEOUT, the shorter.
+        let timeout = otlp.timeout.min(config.traces.batch.export_timeout);
+        let exporter = otlp::span_exporter(otlp, timeout)?;
+        let ledger = Ledger::new("spans", &otlp.endpoint);
+        let processor = batch(
+            ReportedOnce::new(exporter, ledger.clone()),
+            &config.traces.batch,
+        );
+        let counted = Counted::new(processor, ledger.clone());
+        (builder.with_span_processor(counted), vec![ledger])
+    } else {
+        (builder, Vec::new())
+    };
+    #[cfg(not(feature = "otlp"))]
+    let ledgers = Vec::new();
     Ok(Some(TracesPipeline {
         provider: builder.build(),
         ledgers,
     }))
+}
+
+/// Whether this build has `exporter`.
+fn compiled_in(exporter: TracesExporter) -> bool {
+    match exporter {
+        TracesExporter::Console => cfg!(feature = "console"),
+        TracesExporter::Otlp => cfg!(feature = "otlp"),
+    }
 }
 
 /// Whether the sampler follows the caller's sampled flag.
@@ -116,8 +127,8 @@ pub(super) fn propagator(names: &[Propagator]) -> Result<TextMapCompositePropaga
                     Propagator::B3Multi => Box::new(B3::multi()),
                     #[cfg(feature = "propagators")]
                     Propagator::Jaeger => Box::new(Jaeger::new()),
-                    #[allow(unreachable_patterns)]
-                    left_out => {
+                    #[cfg(not(feature = "propagators"))]
+                    left_out @ (Propagator::B3 | Propagator::B3Multi | Propagator::Jaeger) => {
                         return Err(ConfigError::not_compiled_in(
                             "OTEL_PROPAGATORS",
                             name_of(PROPAGATORS, left_out),
@@ -131,6 +142,7 @@ pub(super) fn propagator(names: &[Propagator]) -> Result<TextMapCompositePropaga
     Ok(TextMapCompositePropagator::new(propagators))
 }
 
+/// The SDK's sampler for `sampler`.
 fn sampler(sampler: Sampler) -> opentelemetry_sdk::trace::Sampler {
     use opentelemetry_sdk::trace::Sampler as Sdk;
     let parent_based = |root: Sdk| Sdk::ParentBased(Box::new(root));
@@ -165,7 +177,7 @@ pub(super) fn resource(config: &TelemetryConfig, fallback_service_name: Option<&
 }
 
 /// A batch processor exporting with `exporter`, as `OTEL_BSP_*` configure it.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+#[cfg(feature = "otlp")]
 fn batch<E: SpanExporter + 'static>(exporter: E, config: &BatchConfig) -> BatchSpanProcessor {
     let config = BatchConfigBuilder::default()
         .with_max_queue_size(config.max_queue_size)

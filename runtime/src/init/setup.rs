@@ -6,7 +6,8 @@ use std::time::Duration;
 use opentelemetry::global;
 use opentelemetry::propagation::TextMapCompositePropagator;
 
-use super::config::{self, ConfigError, Strictness, TelemetryConfig};
+use super::config::{self, ConfigError, Secret, Strictness, TelemetryConfig};
+use super::files;
 use super::guard::TelemetryGuard;
 use super::metrics_pipeline::{self, MetricsPipeline};
 use super::pipeline::{self, TracesPipeline};
@@ -107,15 +108,19 @@ impl Init {
     ) -> Result<TelemetryGuard, ConfigError> {
         let mut config = config::from_env(&lookup, self.strictness)?;
         let mut warnings = std::mem::take(&mut config.warnings);
-        let installed = self.install_config(&config, &lookup, &mut warnings);
+        let installed = files::open(&mut config, &mut warnings).and_then(|hash_key| {
+            self.install_config(&config, hash_key.as_ref(), &lookup, &mut warnings)
+        });
         report(&warnings);
         installed
     }
 
-    /// Builds and installs what `config` describes, adding a warning for a bad `RUST_LOG`.
+    /// Builds and installs what `config` describes, keyed with `hash_key`, adding a warning for
+    /// a bad `RUST_LOG`.
     fn install_config(
         self,
         config: &TelemetryConfig,
+        hash_key: Option<&Secret>,
         lookup: &dyn Fn(&str) -> Option<String>,
         warnings: &mut Vec<String>,
     ) -> Result<TelemetryGuard, ConfigError> {
@@ -131,15 +136,10 @@ impl Init {
             None
         } else {
             let resource = pipeline::resource(config, service_name);
-            metrics_pipeline::build(
-                &config.metrics,
-                &config.console_output,
-                config.no_color,
-                resource,
-            )?
+            metrics_pipeline::build(config, resource)?
         };
         let core_propagator = pipeline::propagator(&config.propagators)?;
-        core_config(config, traces.as_ref(), metrics.as_ref(), core_propagator)
+        core_config(config, hash_key, traces.as_ref(), metrics.as_ref(), core_propagator)
             .install_quietly()
             .map_err(|error| ConfigError::new(error.to_string()))?;
         if let Some(traces) = &traces {
@@ -190,9 +190,11 @@ fn report(warnings: &[String]) {
 }
 
 /// The configuration of the core that the environment describes: its conventions and bounds,
-/// the providers just built and the propagator (the same formats as the global one).
+/// the hash key read, the providers just built and the propagator (the same formats as the
+/// global one).
 fn core_config(
     config: &TelemetryConfig,
+    hash_key: Option<&Secret>,
     traces: Option<&TracesPipeline>,
     metrics: Option<&MetricsPipeline>,
     propagator: TextMapCompositePropagator,
@@ -205,7 +207,7 @@ fn core_config(
     if let Some(count) = limits.messages_per_rpc {
         core = core.max_messages_per_rpc(count);
     }
-    if let Some(key) = &limits.hash_key {
+    if let Some(key) = hash_key {
         core = core.hash_key(&key.0);
     }
     for service in &limits.public_endpoints {

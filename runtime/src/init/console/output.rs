@@ -5,7 +5,8 @@ use std::fmt;
 use std::io::{self, Write};
 use std::sync::{Mutex, PoisonError};
 
-use super::super::config::{open_console_file, ConfigError, ConsoleOutput};
+use super::super::config::{ConfigError, ConsoleOutput};
+use super::super::files::open_console_file;
 use super::super::terminal::colour_wanted;
 
 /// An open console destination, and whether to colour what is written to it.
