@@ -122,6 +122,11 @@ fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: 
         "{theirs}"
     );
     assert_eq!(attributes["server.port"], port, "{theirs}");
+    // Java also records, on both kinds of span, the server's address (from the authority),
+    // the peer's socket address and the network type.
+    assert_eq!(attributes["server.address"], "127.0.0.1", "{theirs}");
+    assert_eq!(attributes["network.peer.address"], "127.0.0.1", "{theirs}");
+    assert_eq!(attributes["network.type"], "ipv4", "{theirs}");
 }
 
 /// Java's instrumentation records each message on the RPC span as an event `message` with
