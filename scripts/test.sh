@@ -42,6 +42,9 @@ if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
     export PATH="$PATH:/usr/local/go/bin"
 fi
 
+# Java 17 and Maven, for the grpc-java peer of tests/tests/java_interop.rs (which builds it with
+# `mvn -q package`, its dependencies cached in ~/.m2): on the machine already, nothing to install.
+
 # docs-check/ is part of the workspace: its tests check the docs' TOML and proto blocks and run
 # the commands they show; its doctests (`--doc`) are every Rust block of README.md and docs/.
 cargo test --workspace --all-targets

@@ -3,8 +3,10 @@
 pub mod edge;
 pub mod harness;
 pub mod ledger;
+pub mod peer;
 pub mod relay;
 pub mod semconv_check;
 pub mod things;
+pub mod tutorial;
 
 include!(concat!(env!("OUT_DIR"), "/protos.rs"));
