@@ -316,7 +316,7 @@ impl Config {
     pub fn install(self) -> Result<(), InstallError> {
         let keyed = self.hash_key.is_some();
         self.install_quietly()?;
-        crate::redact::warn_if_unkeyed(keyed);
+        crate::hashed_fields::warn_if_unkeyed(keyed);
         Ok(())
     }
 
@@ -460,7 +460,7 @@ impl Active {
 /// The configuration calls use: the installed one, or the defaults from the first call on.
 pub(crate) fn active() -> &'static Active {
     ACTIVE.get_or_init(|| {
-        crate::redact::warn_if_unkeyed(false);
+        crate::hashed_fields::warn_if_unkeyed(false);
         Config::new().activate(true)
     })
 }

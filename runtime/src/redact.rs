@@ -24,21 +24,3 @@ pub fn hash(value: &[u8]) -> HashedValue {
 pub(crate) fn hash_if_configured(value: &[u8]) -> Option<HashedValue> {
     config::installed().map(|config| config.fields.hash(value))
 }
-
-/// Warns, at setup and outside any call's trace, that the `HASH` fields of this program will
-/// be hashed without a key, unless it is `keyed` or has no such field.
-pub(crate) fn warn_if_unkeyed(keyed: bool) {
-    let Some(field) = crate::hashed_fields::first().filter(|_| !keyed) else {
-        return;
-    };
-    // Detached from whatever call may be running: the warning belongs to no trace.
-    let _detached = opentelemetry::Context::new().attach();
-    tracing::warn!(
-        target: "tonic_traced",
-        parent: None,
-        "fields redacted with HASH (such as {field}) will be hashed without a key, which lets \
-         anyone recover small values (ids, numbers) by hashing guesses; set \
-         TONIC_TRACED_HASH_KEY or TONIC_TRACED_HASH_KEY_FILE (init()), or Config::hash_key, to \
-         the same secret in every service"
-    );
-}

@@ -154,7 +154,7 @@ impl Init {
             subscriber::install(&guard, filter, config.no_color);
         }
         // Once logging is set up, so that the warning is seen.
-        crate::redact::warn_if_unkeyed(config.limits.hash_key.is_some());
+        crate::hashed_fields::warn_if_unkeyed(config.limits.hash_key.is_some());
         Ok(guard)
     }
 }
