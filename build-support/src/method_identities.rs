@@ -160,7 +160,10 @@ fn grpc_method_names(stmt: &Stmt) -> Option<(String, String)> {
     let is_insert = insert.method == "insert"
         && extensions.method == "extensions_mut"
         && matches!(&*extensions.receiver, Expr::Path(req) if req.path.is_ident("req"));
-    let Some(Expr::Call(call)) = insert.args.first().filter(|_| is_insert && insert.args.len() == 1)
+    let Some(Expr::Call(call)) = insert
+        .args
+        .first()
+        .filter(|_| is_insert && insert.args.len() == 1)
     else {
         return None;
     };
@@ -286,7 +289,10 @@ pub(crate) mod tests {
             "service:\"hello.Greeter\",method:\"Greet\",full_name:\"hello.Greeter/Greet\"",
             "kind:::tonic_traced::__private::RpcKind::ServerStreaming",
         ] {
-            assert!(registration.contains(expected), "{expected} in {registration}");
+            assert!(
+                registration.contains(expected),
+                "{expected} in {registration}"
+            );
         }
     }
 

@@ -88,7 +88,11 @@ pub(crate) fn record_message_fields(
 
 /// Records `attributes`, a message's annotated fields, on the RPC span of `cx`, except those
 /// whose keys an earlier message set there.
-pub(crate) fn record_fields(cx: &Context, recorded: &RecordedFields, mut attributes: Vec<KeyValue>) {
+pub(crate) fn record_fields(
+    cx: &Context,
+    recorded: &RecordedFields,
+    mut attributes: Vec<KeyValue>,
+) {
     recorded.keep_new(&mut attributes);
     if !attributes.is_empty() {
         cx.span().set_attributes(attributes);

@@ -167,7 +167,10 @@ impl Config {
     /// `tracestate` and `baggage`) and the sampler is [parent-based](Self::parent_based_sampling),
     /// a lone valid `traceparent` is read without it, and calls it marks unsampled start no
     /// span: they run in the caller's unsampled context, which outgoing calls pass on.
-    pub fn propagator(mut self, propagator: impl TextMapPropagator + Send + Sync + 'static) -> Self {
+    pub fn propagator(
+        mut self,
+        propagator: impl TextMapPropagator + Send + Sync + 'static,
+    ) -> Self {
         self.propagator = Some(Arc::new(propagator));
         self
     }

@@ -94,7 +94,12 @@ const UNRECORDED_MESSAGES: &str = "tonic_traced.messages.unrecorded";
 impl Messages {
     /// The messages of the RPC whose span is in `rpc`, recorded as `mode` says, at most
     /// `limit` of them.
-    pub(crate) fn new(rpc: &Context, mode: MessageMode, limit: u64, config: &'static Active) -> Self {
+    pub(crate) fn new(
+        rpc: &Context,
+        mode: MessageMode,
+        limit: u64,
+        config: &'static Active,
+    ) -> Self {
         if mode == MessageMode::Off || !rpc.span().is_recording() {
             return Messages(None);
         }

@@ -15,11 +15,11 @@ use tonic::codegen::http::uri::PathAndQuery;
 use tonic::codegen::tokio_stream;
 use tonic::transport::{Channel, Server};
 use tonic::{GrpcMethod, Request};
-use tower::Layer as _;
 use tonic_traced_tests::harness::{attribute, header, in_root_span, serve, telemetry};
 use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
 use tonic_traced_tests::relay::traced_client;
 use tonic_traced_tests::things;
+use tower::Layer as _;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -75,7 +75,9 @@ fn message_fields(spans: &[SpanData], method: &str, kind: SpanKind, name: &str) 
         .iter()
         .map(|span| match attribute(span, "http.url_path") {
             Some(Value::String(path)) => path.to_string(),
-            other => panic!("{name} of {method} without the field a linked codec records: {other:?}"),
+            other => {
+                panic!("{name} of {method} without the field a linked codec records: {other:?}")
+            }
         })
         .collect()
 }
@@ -84,12 +86,12 @@ fn message_fields(spans: &[SpanData], method: &str, kind: SpanKind, name: &str) 
 async fn every_kind_links_both_sides_codecs_to_their_calls() {
     let (errors, _logging) = log_errors();
     telemetry();
-    let mut client = traced_client(serve(Server::builder().add_service(things::server())).await).await;
+    let mut client =
+        traced_client(serve(Server::builder().add_service(things::server())).await).await;
 
     let (unary, reply) = in_root_span(client.get_http_thing(header("ok"))).await;
     reply.unwrap();
-    let (server_stream, updates) =
-        in_root_span(client.watch_http_things(header("count=2"))).await;
+    let (server_stream, updates) = in_root_span(client.watch_http_things(header("count=2"))).await;
     let mut updates = updates.unwrap().into_inner();
     while updates.message().await.unwrap().is_some() {}
     let uploads = || tokio_stream::iter([header("ok"), header("ok again")]);
@@ -122,25 +124,37 @@ async fn every_kind_links_both_sides_codecs_to_their_calls() {
 
     // The client's decoder recorded each streamed response with its fields.
     let spans = trace(server_stream, 7).await;
-    let updates = message_fields(&spans, "/WatchHTTPThings", SpanKind::Client, "message RECEIVED");
+    let updates = message_fields(
+        &spans,
+        "/WatchHTTPThings",
+        SpanKind::Client,
+        "message RECEIVED",
+    );
     assert_eq!(updates, ["update 1", "update 2"]);
 
     // The client's encoder and the server's decoder each saw both uploads.
     let spans = trace(client_stream, 7).await;
-    let sent = message_fields(&spans, "/UploadHTTPThings", SpanKind::Client, "message SENT");
-    let received =
-        message_fields(&spans, "/UploadHTTPThings", SpanKind::Server, "message RECEIVED");
+    let sent = message_fields(
+        &spans,
+        "/UploadHTTPThings",
+        SpanKind::Client,
+        "message SENT",
+    );
+    let received = message_fields(
+        &spans,
+        "/UploadHTTPThings",
+        SpanKind::Server,
+        "message RECEIVED",
+    );
     assert_eq!(sent, ["ok", "ok again"]);
     assert_eq!(received, sent);
 
     // Both ways, both sides.
     let spans = trace(bidi, 11).await;
     let client_sent = message_fields(&spans, "/ChatHTTP", SpanKind::Client, "message SENT");
-    let server_received =
-        message_fields(&spans, "/ChatHTTP", SpanKind::Server, "message RECEIVED");
+    let server_received = message_fields(&spans, "/ChatHTTP", SpanKind::Server, "message RECEIVED");
     let server_sent = message_fields(&spans, "/ChatHTTP", SpanKind::Server, "message SENT");
-    let client_received =
-        message_fields(&spans, "/ChatHTTP", SpanKind::Client, "message RECEIVED");
+    let client_received = message_fields(&spans, "/ChatHTTP", SpanKind::Client, "message RECEIVED");
     assert_eq!(client_sent, ["ok", "ok again"]);
     assert_eq!(server_received, client_sent);
     assert_eq!(server_sent, ["echo ok", "echo ok again"]);

@@ -13,9 +13,9 @@ const MAX_LINES: usize = 1000;
 const EXPORTER_FEATURES: [&str; 3] = ["otlp", "prometheus", "console"];
 
 /// Every `.rs` file under `dir`, with its path relative to `dir`.
-fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
+fn sources(root: &Path) -> Vec<(PathBuf, String)> {
     let mut found = Vec::new();
-    let mut pending = vec![dir.to_owned()];
+    let mut pending = vec![root.to_owned()];
     while let Some(dir) = pending.pop() {
         for entry in fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
@@ -23,7 +23,7 @@ fn sources(dir: &Path) -> Vec<(PathBuf, String)> {
                 pending.push(path);
             } else if path.extension().is_some_and(|ext| ext == "rs") {
                 let text = fs::read_to_string(&path).unwrap();
-                found.push((path.strip_prefix(dir.as_path()).unwrap().to_owned(), text));
+                found.push((path.strip_prefix(root).unwrap().to_owned(), text));
             }
         }
     }
@@ -42,7 +42,10 @@ fn module_of(path: &Path) -> String {
 
 /// `text` without comments and without its unit tests (a `mod tests` at the end).
 fn code_of(text: &str) -> String {
-    let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or_default();
+    let text = text
+        .split("#[cfg(test)]\nmod tests")
+        .next()
+        .unwrap_or_default();
     text.lines()
         .map(|line| line.split("//").next().unwrap_or_default())
         .collect::<Vec<_>>()
@@ -63,12 +66,18 @@ fn imports(modules: &BTreeMap<String, String>) -> BTreeMap<&str, BTreeSet<&str>>
         let own: Vec<&str> = module.split('/').filter(|part| !part.is_empty()).collect();
         let mut names = BTreeSet::new();
         let code = code_of(text);
-        for (start, _) in code.match_indices("crate::").chain(code.match_indices("super::")) {
+        for (start, _) in code
+            .match_indices("crate::")
+            .chain(code.match_indices("super::"))
+        {
             if code[..start].ends_with("::") {
                 continue; // `super::super::…`, read from its first `super`
             }
             for path in paths_at(&code[start..]) {
-                let ups = path.iter().take_while(|segment| **segment == "super").count();
+                let ups = path
+                    .iter()
+                    .take_while(|segment| **segment == "super")
+                    .count();
                 let full = match path.first() {
                     Some(&"crate") => path[1..].to_vec(),
                     _ => [&own[..own.len().saturating_sub(ups)], &path[ups..]].concat(),
@@ -159,8 +168,10 @@ fn cycles<'a>(graph: &BTreeMap<&'a str, BTreeSet<&'a str>>) -> Vec<Vec<&'a str>>
         }
         seen
     };
-    let reachable: BTreeMap<&str, BTreeSet<&str>> =
-        graph.keys().map(|module| (*module, reaches(module))).collect();
+    let reachable: BTreeMap<&str, BTreeSet<&str>> = graph
+        .keys()
+        .map(|module| (*module, reaches(module)))
+        .collect();
     let mut found: Vec<Vec<&str>> = Vec::new();
     for (module, reached) in &reachable {
         let cycle: Vec<&str> = reached

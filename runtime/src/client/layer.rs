@@ -302,7 +302,13 @@ where
             deadline: deadline(request.headers()),
             is_error: self.options.is_error,
         };
-        let span = RpcSpan::new(cx.clone(), config, metrics.clone(), messages.clone(), ending);
+        let span = RpcSpan::new(
+            cx.clone(),
+            config,
+            metrics.clone(),
+            messages.clone(),
+            ending,
+        );
         // A generated client's codec notes the request's fields as it encodes it: for a
         // recorded single-request call, encoded now, so a call that never reaches the wire
         // still carries them.

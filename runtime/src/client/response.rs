@@ -83,7 +83,11 @@ where
             }
             Ok(response) => {
                 if let (Some(span), Some(metadata)) = (&span, &*this.metadata) {
-                    span.record_metadata(metadata, metadata::Direction::Response, response.headers());
+                    span.record_metadata(
+                        metadata,
+                        metadata::Direction::Response,
+                        response.headers(),
+                    );
                 }
                 let open_span =
                     span.and_then(|mut span| (!end_if_final(&mut span, &response)).then_some(span));

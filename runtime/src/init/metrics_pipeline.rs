@@ -14,6 +14,8 @@ use super::config::MetricsConfig;
 use super::config::{name_of, ConfigError, MetricsExporter, TelemetryConfig, METRICS_EXPORTERS};
 #[cfg(feature = "console")]
 use super::console_metrics::ConsoleMetricExporter;
+#[cfg(feature = "prometheus")]
+use super::exemplars::Exemplars;
 use super::export_failures::Ledger;
 #[cfg(feature = "otlp")]
 use super::export_failures::ReportedOnce;
@@ -21,8 +23,6 @@ use super::export_failures::ReportedOnce;
 use super::otlp;
 #[cfg(feature = "prometheus")]
 use super::prometheus_endpoint::PrometheusEndpoint;
-#[cfg(feature = "prometheus")]
-use super::exemplars::Exemplars;
 use crate::ExemplarSink;
 
 /// The meter provider, with the Prometheus exporter its scrape endpoint and the exemplars it

@@ -15,8 +15,8 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::sync::oneshot;
 
 use super::config::{ConfigError, PrometheusConfig};
-use super::openmetrics;
 use super::exemplars::Exemplars;
+use super::openmetrics;
 
 /// The running scrape endpoint; dropping it stops the server.
 #[derive(Debug)]

@@ -139,9 +139,15 @@ impl Init {
             metrics_pipeline::build(config, resource)?
         };
         let core_propagator = pipeline::propagator(&config.propagators)?;
-        core_config(config, hash_key, traces.as_ref(), metrics.as_ref(), core_propagator)
-            .install_quietly()
-            .map_err(|error| ConfigError::new(error.to_string()))?;
+        core_config(
+            config,
+            hash_key,
+            traces.as_ref(),
+            metrics.as_ref(),
+            core_propagator,
+        )
+        .install_quietly()
+        .map_err(|error| ConfigError::new(error.to_string()))?;
         if let Some(traces) = &traces {
             global::set_text_map_propagator(propagator);
             global::set_tracer_provider(traces.provider.clone());

@@ -66,7 +66,9 @@ impl ServerCall {
             method.kind,
             RpcKind::ClientStreaming | RpcKind::BidiStreaming
         );
-        let request_stream = streams_requests.then(|| expect_link(link, method)).flatten();
+        let request_stream = streams_requests
+            .then(|| expect_link(link, method))
+            .flatten();
         let mode = tracing.messages(method.kind != RpcKind::Unary);
         let metrics = CallMetrics::start(
             config.instruments(),
