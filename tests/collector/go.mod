@@ -2,6 +2,8 @@ module tonic-traced/collector
 
 go 1.26.0
 
+// The loadbalancing exporter's AWS Cloud Map resolver (unused here) asks for v1.48.0, which the
+// module proxy this project uses does not serve; v1.40.2 is served and has the API it calls.
 replace github.com/aws/aws-sdk-go-v2/service/servicediscovery => github.com/aws/aws-sdk-go-v2/service/servicediscovery v1.40.2
 
 require (
