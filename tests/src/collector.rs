@@ -22,6 +22,13 @@ pub const SECOND_TIER: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../deploy/otel-collector/sampler.yaml"
 );
+/// The second tier's `decision_wait` in the tests (`OTELCOL_DECISION_WAIT`; 10 s deployed).
+/// A trace must be whole when it is decided, and its spans reach the second tier up to a
+/// first-tier batch apart (`timeout: 5s`: a trace's first span, `validate_payment`, can leave
+/// in one batch and the rest, 1.2 s later, in the next, or from the other first-tier
+/// collector), plus the slow call's 1.2 s and the services' 100 ms export delay: about 6.5 s.
+/// With 2 s, a fifth of the slow traces were decided on `validate_payment` alone and lost.
+pub const DECISION_WAIT: &str = "8s";
 /// How long a collector may take to listen.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -107,16 +114,15 @@ pub struct Tiers {
 }
 
 impl Tiers {
-    /// Starts Jaeger, then tier two with `decision_wait` (a duration such as `2s`), then tier
-    /// one; `None` when the test skips (no Go, not under CI). Binaries are built into `out`,
-    /// logs go to `logs`.
-    pub fn start(out: &Path, logs: &Path, decision_wait: &str) -> Option<Tiers> {
+    /// Starts Jaeger, then tier two (with [`DECISION_WAIT`]), then tier one; `None` when the
+    /// test skips (no Go, not under CI). Binaries are built into `out`, logs go to `logs`.
+    pub fn start(out: &Path, logs: &Path) -> Option<Tiers> {
         let collector = binary(out)?;
         let jaeger = Jaeger::start(crate::jaeger::binary(out)?, logs);
         let sampler = |name: &str| {
             let env = [
                 ("OTELCOL_JAEGER", format!("127.0.0.1:{}", jaeger.otlp_grpc)),
-                ("OTELCOL_DECISION_WAIT", decision_wait.to_owned()),
+                ("OTELCOL_DECISION_WAIT", DECISION_WAIT.to_owned()),
             ];
             Collector::start(collector, SECOND_TIER, name, &env, logs)
         };

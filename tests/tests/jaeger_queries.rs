@@ -24,11 +24,9 @@ use tonic_traced_tests::services::{
 const SERVER: &str = env!("CARGO_BIN_EXE_tests-payment-server");
 const CLIENT: &str = env!("CARGO_BIN_EXE_tests-payment-client");
 const DOC: &str = "docs/finding-calls.md";
-/// The tail's wait for a trace's spans (deploy/'s is 10 s).
-const DECISION_WAIT: &str = "2s";
-/// How long the kept traces may take to reach Jaeger: the wait, then each tier's batch
-/// (`timeout: 5s`) and Jaeger's.
-const ARRIVAL: Duration = Duration::from_secs(30);
+/// How long the kept traces may take to reach Jaeger: the first tier's batch (`timeout: 5s`),
+/// the decision wait (`collector::DECISION_WAIT`, 8 s), the second tier's batch and Jaeger's, with room.
+const ARRIVAL: Duration = Duration::from_secs(40);
 
 /// The fenced block of the doc whose text contains `needle`.
 fn doc_block(needle: &str) -> String {
@@ -108,7 +106,7 @@ fn the_one<'a>(traces: &'a BTreeMap<String, Trace>, is: impl Fn(&Trace) -> bool)
 fn the_docs_jaeger_queries_find_the_slow_and_the_failed_call() {
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("pipeline");
     let logs = out.join("logs-jaeger-queries");
-    let Some(tiers) = Tiers::start(&out, &logs, DECISION_WAIT) else {
+    let Some(tiers) = Tiers::start(&out, &logs) else {
         return;
     };
     // The server and the client send to different first-tier collectors: the trace comes
