@@ -89,7 +89,11 @@ impl Collector {
     pub fn metric(&self, name: &str) -> f64 {
         let url = format!("http://127.0.0.1:{}/metrics", self.metrics);
         let output = Command::new("curl").args(["-sf", &url]).output().unwrap();
-        assert!(output.status.success(), "{url}: {}", self.program.log_tail());
+        assert!(
+            output.status.success(),
+            "{url}: {}",
+            self.program.log_tail()
+        );
         String::from_utf8_lossy(&output.stdout)
             .lines()
             .filter(|line| {

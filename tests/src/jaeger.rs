@@ -50,9 +50,15 @@ impl Jaeger {
         let mut command = Command::new(binary);
         command
             .arg(format!("--config={MODULE}/config.yaml"))
-            .env("JAEGER_OTLP_GRPC_ENDPOINT", format!("127.0.0.1:{otlp_grpc}"))
+            .env(
+                "JAEGER_OTLP_GRPC_ENDPOINT",
+                format!("127.0.0.1:{otlp_grpc}"),
+            )
             .env("JAEGER_QUERY_ENDPOINT", format!("127.0.0.1:{query}"))
-            .env("JAEGER_QUERY_GRPC_ENDPOINT", format!("127.0.0.1:{}", free_port()));
+            .env(
+                "JAEGER_QUERY_GRPC_ENDPOINT",
+                format!("127.0.0.1:{}", free_port()),
+            );
         let mut program = Program::start("jaeger", &mut command, logs);
         program.wait_for_port(otlp_grpc, START_TIMEOUT);
         program.wait_for_port(query, START_TIMEOUT);

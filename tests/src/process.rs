@@ -52,7 +52,10 @@ impl Program {
                 return;
             }
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!("exited with {status} before listening on {port}: {}", self.log_tail());
+                panic!(
+                    "exited with {status} before listening on {port}: {}",
+                    self.log_tail()
+                );
             }
             assert!(
                 Instant::now() < deadline,

@@ -138,7 +138,10 @@ pub fn whole_payment(trace: &Trace) -> Result<(), String> {
     ];
     for (span, parent, kind, parent_kind) in links {
         if span.parent.as_ref() != parent {
-            return Err(format!("{} is not a child of the {parent_kind} span", span.name));
+            return Err(format!(
+                "{} is not a child of the {parent_kind} span",
+                span.name
+            ));
         }
         if span.tag("span.kind") != Some(kind) {
             return Err(format!("{} is not of kind {kind}", span.name));

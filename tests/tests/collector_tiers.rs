@@ -109,11 +109,11 @@ fn client_name(index: usize) -> String {
 /// The trace went through both first-tier collectors: its client is one replica's, its server
 /// the other replica.
 fn crossed_both_collectors(trace: &Trace) -> Result<(), String> {
-    let instance = |service: &str| {
-        trace.span(service, PROCESS_PAYMENT).process["service.instance.id"].clone()
-    };
+    let instance =
+        |service: &str| trace.span(service, PROCESS_PAYMENT).process["service.instance.id"].clone();
     let (client, server) = (instance("payment-client"), instance("payment-service"));
-    let crossed = (0..2).any(|index| client == client_name(index) && server == replica_name(1 - index));
+    let crossed =
+        (0..2).any(|index| client == client_name(index) && server == replica_name(1 - index));
     crossed
         .then_some(())
         .ok_or(format!("{client} called {server}"))
@@ -173,9 +173,10 @@ fn the_tail_keeps_every_failed_and_slow_trace_whole_and_a_tenth_of_the_rest() {
         .collect();
     let kept = loop {
         let kept = kept_by_call(payment_traces(&tiers.jaeger));
-        let complete = must_keep
-            .iter()
-            .all(|index| kept.get(index).is_some_and(|trace| whole_payment(trace).is_ok()));
+        let complete = must_keep.iter().all(|index| {
+            kept.get(index)
+                .is_some_and(|trace| whole_payment(trace).is_ok())
+        });
         if complete && done.elapsed() >= SETTLE {
             break kept;
         }
@@ -185,7 +186,9 @@ fn the_tail_keeps_every_failed_and_slow_trace_whole_and_a_tenth_of_the_rest() {
             done.elapsed(),
             must_keep
                 .iter()
-                .filter(|index| kept.get(index).is_none_or(|trace| whole_payment(trace).is_err()))
+                .filter(|index| kept
+                    .get(index)
+                    .is_none_or(|trace| whole_payment(trace).is_err()))
                 .map(|index| (call(*index), kept.get(index).map(whole_payment)))
                 .collect::<Vec<_>>()
         );
@@ -237,6 +240,10 @@ fn the_tail_keeps_every_failed_and_slow_trace_whole_and_a_tenth_of_the_rest() {
     let second: Vec<f64> = tiers.second.iter().map(accepted_spans).collect();
     eprintln!("spans accepted: first tier {first:?}, second tier {second:?}");
     assert_eq!(first.iter().sum::<f64>(), (CALLS * 4) as f64, "{first:?}");
-    assert_eq!(second.iter().sum::<f64>(), first.iter().sum::<f64>(), "{second:?}");
+    assert_eq!(
+        second.iter().sum::<f64>(),
+        first.iter().sum::<f64>(),
+        "{second:?}"
+    );
     assert!(second.iter().all(|spans| *spans > 0.0), "{second:?}");
 }

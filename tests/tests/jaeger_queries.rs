@@ -96,7 +96,7 @@ fn run_query(script: &str, jaeger: &str) -> Vec<String> {
 }
 
 /// The one trace of `traces` that `is` picks.
-fn the_one<'a>(traces: &'a BTreeMap<String, Trace>, is: impl Fn(&Trace) -> bool) -> &'a Trace {
+fn the_one(traces: &BTreeMap<String, Trace>, is: impl Fn(&Trace) -> bool) -> &Trace {
     let found: Vec<&Trace> = traces.values().filter(|trace| is(trace)).collect();
     assert_eq!(found.len(), 1, "{traces:#?}");
     found[0]
@@ -130,7 +130,10 @@ fn the_docs_jaeger_queries_find_the_slow_and_the_failed_call() {
             amount,
             currency,
         );
-        assert!(output.status.code().is_some_and(|code| code <= 1), "{output:?}");
+        assert!(
+            output.status.code().is_some_and(|code| code <= 1),
+            "{output:?}"
+        );
     }
 
     // Three of the four are kept whatever their trace id: the slow one and the two errors.
@@ -158,23 +161,20 @@ fn the_docs_jaeger_queries_find_the_slow_and_the_failed_call() {
     let client = declined.span("payment-client", PROCESS_PAYMENT);
     assert_eq!(client.tag("error"), Some("true"));
 
-    let queries = doc_queries();
-    let expected = [
+    // Every query of the doc, and only these, each finding exactly its call.
+    let expected = BTreeMap::from([
         ("slow server calls", slow),
         ("UNAVAILABLE calls", failed),
         ("payments of 250, by an annotated field", slow),
-    ];
+    ]);
+    let queries = doc_queries();
     assert_eq!(
-        queries.keys().collect::<Vec<_>>(),
-        {
-            let mut titles: Vec<&str> = expected.iter().map(|(title, _)| *title).collect();
-            titles.sort();
-            titles
-        },
+        queries.keys().map(String::as_str).collect::<Vec<_>>(),
+        expected.keys().copied().collect::<Vec<_>>(),
         "the doc's queries"
     );
     for (title, trace) in expected {
         let found = run_query(&queries[title], &tiers.jaeger.url());
-        assert_eq!(found, [trace.id.clone()], "{title}: {}", queries[title]);
+        assert_eq!(found, [trace.id.as_str()], "{title}: {}", queries[title]);
     }
 }
