@@ -19,8 +19,10 @@ const HASH_KEY: &str = "pipeline-test-key";
 /// `x-otel-env`), as `service`, exporting to the collector whose OTLP gRPC port is
 /// `collector`, with `resource` as extra resource attributes. Spans leave every 100 ms rather
 /// than every 5 s (OTEL_BSP_SCHEDULE_DELAY), to keep the tests short; no metrics are exported.
-/// None of the test's own OTEL_* or TONIC_TRACED_* variables reach it.
-pub fn traced_command(binary: &Path, service: &str, collector: u16, resource: &str) -> Command {
+/// No public endpoint (deploy/'s `payment-service` is one): the client's and the server's
+/// spans make one trace, as inside a trust boundary. None of the test's own OTEL_* or
+/// TONIC_TRACED_* variables reach it.
+fn traced_command(binary: &Path, service: &str, collector: u16, resource: &str) -> Command {
     let mut command = Command::new(binary);
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
