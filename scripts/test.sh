@@ -5,8 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The real Prometheus server that examples/tests/prometheus.rs scrapes the examples with.
-if ! command -v prometheus >/dev/null; then
+# Debian packages: the real Prometheus server that examples/tests/prometheus.rs scrapes the
+# examples with; curl and jq, which tests/tests/{jaeger_queries,collector_tiers}.rs query Jaeger
+# and the collectors with (docs/finding-calls.md's commands use both).
+packages=()
+command -v prometheus >/dev/null || packages+=(prometheus)
+command -v curl >/dev/null || packages+=(curl)
+command -v jq >/dev/null || packages+=(jq)
+if [ "${#packages[@]}" -gt 0 ]; then
     as_root=()
     if [ "$(id -u)" -ne 0 ]; then
         as_root=(sudo)
@@ -23,7 +29,7 @@ if ! command -v prometheus >/dev/null; then
     fi
     "${as_root[@]}" apt-get update -qq
     "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+        apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
     if "$made_policy"; then
         "${as_root[@]}" rm -f "$policy"
         trap - EXIT
@@ -35,9 +41,10 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r tests/python/deploy-requirements.txt
 
-# Go, for the otelgrpc peer of tests/tests/go_interop.rs (which builds it with `go build`, cached
-# in Go's default caches): nothing to install when it is on the machine; where PATH lacks it,
-# the tarball's /usr/local/go/bin.
+# Go, for the otelgrpc peer of tests/tests/go_interop.rs and the OpenTelemetry Collector and
+# Jaeger of tests/tests/{jaeger_queries,collector_tiers}.rs (built from tests/go, tests/collector
+# and tests/jaeger with `go build`, cached in Go's default caches): nothing to install when it
+# is on the machine; where PATH lacks it, the tarball's /usr/local/go/bin.
 if ! command -v go >/dev/null && [ -x /usr/local/go/bin/go ]; then
     export PATH="$PATH:/usr/local/go/bin"
 fi

@@ -60,7 +60,16 @@ const NOT_HERE: &[(&str, &str)] = &[
         "export OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4317",
         "points the shell at deploy/'s collector, which only deploy/'s stack runs",
     ),
-    ("now=$(date +%s)", "the time range of the Jaeger queries that follow it"),
+    (
+        "JAEGER=${JAEGER:-http://localhost:16686}",
+        "the address of the Jaeger queries that follow it; tests/tests/jaeger_queries.rs runs \
+         the queries with it pointing at a real Jaeger",
+    ),
+    (
+        "now=$(date +%s)",
+        "the time range of the Jaeger queries that follow it; tests/tests/jaeger_queries.rs \
+         runs them",
+    ),
     (
         "IMAGE=registry.example.com/team/tonic-traced-examples:0.1.0",
         "names the reader's registry",
@@ -122,7 +131,11 @@ const NOT_HERE_PROGRAMS: &[(&str, &str)] = &[
     ("kind", "needs a kind cluster"),
     ("minikube", "needs a minikube cluster"),
     ("kubectl", "needs a Kubernetes cluster"),
-    ("curl", "queries a Jaeger query service"),
+    (
+        "curl",
+        "queries a Jaeger query service: tests/tests/jaeger_queries.rs runs \
+         docs/finding-calls.md's against a real Jaeger behind deploy/'s collectors",
+    ),
     (
         "payment-server",
         "the example installed on PATH, exporting to deploy/'s collector; \

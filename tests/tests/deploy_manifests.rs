@@ -228,9 +228,57 @@ fn compose_exposes(compose: &Json, host: &str, port: u16) -> bool {
     })
 }
 
-/// A collector configuration of deploy/otel-collector (`FIRST_TIER`, `SECOND_TIER`).
+/// A collector configuration of deploy/otel-collector (`FIRST_TIER`, `SECOND_TIER`), as
+/// deployed: with the defaults of its `${env:VAR:-default}` references.
 fn collector_config(file: &str) -> Json {
-    yaml_file(&deploy(file)).remove(0)
+    as_deployed(yaml_file(&deploy(file)).remove(0))
+}
+
+/// A collector configuration with each `${env:VAR:-default}` reference replaced by its default:
+/// what the collector runs where the deployment sets no such variable (checked by
+/// `collectors_run_their_files_defaults`). A value that is one whole reference takes the
+/// default's type, as the collector gives it (`port: ${env:PORT:-8888}` is a number).
+fn as_deployed(config: Json) -> Json {
+    match config {
+        Json::String(text) => {
+            let (resolved, whole) = env_defaults(&text);
+            match resolved.parse::<u64>() {
+                Ok(number) if whole => number.into(),
+                _ => resolved.into(),
+            }
+        }
+        Json::Array(values) => values.into_iter().map(as_deployed).collect(),
+        Json::Object(fields) => fields
+            .into_iter()
+            .map(|(key, value)| (key, as_deployed(value)))
+            .collect(),
+        other => other,
+    }
+}
+
+/// `text` with each `${env:VAR:-default}` replaced by its default, and whether `text` was one
+/// whole reference. A reference without a default fails: the deployed value must be in the file.
+fn env_defaults(text: &str) -> (String, bool) {
+    let mut resolved = String::new();
+    let mut rest = text;
+    let mut references = 0;
+    while let Some(start) = rest.find("${env:") {
+        resolved.push_str(&rest[..start]);
+        let reference = &rest[start + "${env:".len()..];
+        let end = reference
+            .find('}')
+            .unwrap_or_else(|| panic!("{text:?}: unclosed ${{env:"));
+        let (name, default) = reference[..end]
+            .split_once(":-")
+            .unwrap_or_else(|| panic!("{text:?}: ${{env:{}}} has no default", &reference[..end]));
+        assert!(name.starts_with("OTELCOL_"), "{text:?}: {name}");
+        resolved.push_str(default);
+        references += 1;
+        rest = &reference[end + 1..];
+    }
+    let whole = references == 1 && text.starts_with("${env:") && text.ends_with('}');
+    resolved.push_str(rest);
+    (resolved, whole)
 }
 
 /// The configuration the collector Deployment `name` runs: the ConfigMap key its `--config`
@@ -254,7 +302,7 @@ fn deployment_config(resources: &[Json], name: &str) -> Json {
         .find(|v| v["name"] == mount["name"])
         .unwrap();
     let config_map = named(resources, "ConfigMap", str_of(&volume["configMap"]["name"]));
-    yaml_text(str_of(&config_map["data"][key]))
+    as_deployed(yaml_text(str_of(&config_map["data"][key])))
 }
 
 /// The Compose services that run the collector configuration `file` (mounted at their
@@ -744,6 +792,37 @@ fn collector_pipelines_use_defined_components() {
                     compose_exposes(&compose, &host, port),
                     "compose: exporter {name}"
                 );
+            }
+        }
+    }
+}
+
+/// The collectors run their files' defaults: neither deployment sets an `OTELCOL_` variable,
+/// which only the tests use (tests/tests/collector_tiers.rs), so the values the other checks
+/// read (`as_deployed`) are the ones that run.
+#[test]
+fn collectors_run_their_files_defaults() {
+    if !tools_ready() {
+        return;
+    }
+    let resources = resources();
+    for deployment in ["otel-collector", "otel-collector-sampler"] {
+        for container in containers(named(&resources, "Deployment", deployment)) {
+            for variable in array(&container["env"]) {
+                let name = str_of(&variable["name"]);
+                assert!(!name.starts_with("OTELCOL_"), "k8s: {deployment}: {name}");
+            }
+        }
+    }
+    let compose = compose();
+    let collectors = compose_services_running(&compose, FIRST_TIER)
+        .into_iter()
+        .chain(compose_services_running(&compose, SECOND_TIER));
+    for service in collectors {
+        let environment = &compose["services"][&service]["environment"];
+        if let Some(environment) = environment.as_object() {
+            for name in environment.keys() {
+                assert!(!name.starts_with("OTELCOL_"), "compose: {service}: {name}");
             }
         }
     }

@@ -33,6 +33,7 @@ use tonic_traced_examples::payment::payment_service_client::PaymentServiceClient
 use tonic_traced_examples::payment::payment_service_server::PaymentServiceServer;
 use tonic_traced_examples::payment::{OrderRequest, PaymentRequest};
 use tonic_traced_examples::payment_service::Payments;
+use tonic_traced_tests::go;
 use tonic_traced_tests::harness::{attribute, remote_parent, serve, telemetry, Telemetry};
 
 const GO_MODULE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/go");
@@ -52,61 +53,13 @@ const CALLS: [(&str, Code, usize); 3] = [
     ),
 ];
 
-/// `go`: on `PATH`, else where Go's tarball installs it (CI's `PATH` may lack it).
-fn go_command() -> Option<PathBuf> {
-    let on_path = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if on_path {
-        return Some("go".into());
-    }
-    let installed = Path::new("/usr/local/go/bin/go");
-    installed.is_file().then(|| installed.to_owned())
-}
-
 /// The Go peer, built once per test binary; `None` (the test skips) when there is no Go and
 /// not under CI.
 fn go_peer() -> Option<&'static Path> {
     static PEER: OnceLock<Option<PathBuf>> = OnceLock::new();
     PEER.get_or_init(|| {
-        let Some(go) = go_command() else {
-            assert!(
-                std::env::var("CI").is_err(),
-                "Go is required under CI (go on PATH or /usr/local/go/bin/go)"
-            );
-            eprintln!("skipping: Go is not installed (go on PATH or /usr/local/go/bin/go)");
-            return None;
-        };
         let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("go-interop");
-        std::fs::create_dir_all(&out).unwrap();
-        let binary = out.join("interop");
-        let mut build = Command::new(go);
-        build
-            .current_dir(GO_MODULE)
-            // No VCS stamp: a peer for a test, and git may refuse a checkout owned by another user.
-            .args(["build", "-buildvcs=false", "-o"])
-            .arg(&binary)
-            .arg(".")
-            // The Go on this machine, not one downloaded for go.mod's `go` line.
-            .env("GOTOOLCHAIN", "local");
-        // Go's own defaults, so that runs share the user's caches; set here for a `HOME`-less
-        // environment, where Go would refuse to build.
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let cache_root = home.clone().unwrap_or_else(|| out.clone());
-        if std::env::var_os("GOCACHE").is_none() {
-            build.env("GOCACHE", cache_root.join(".cache/go-build"));
-        }
-        if std::env::var_os("GOMODCACHE").is_none() && std::env::var_os("GOPATH").is_none() {
-            build.env("GOMODCACHE", cache_root.join("go/pkg/mod"));
-        }
-        let output = build.output().expect("go build runs");
-        assert!(
-            output.status.success(),
-            "go build failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        Some(binary)
+        go::build(Path::new(GO_MODULE), ".", &out, "interop")
     })
     .as_deref()
 }

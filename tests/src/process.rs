@@ -1,0 +1,85 @@
+//! Programs a test runs beside itself: started with their output in a log file, killed when
+//! the test lets go of them (also when it panics), and reachable once their ports accept
+//! connections.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running child process, killed and reaped on drop. Its stdout and stderr go to one log
+/// file (a pipe that nobody reads would stall it once full).
+pub struct Program {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Program {
+    /// Starts `command` as `name`, logging to `NAME.log` in `logs`.
+    pub fn start(name: &str, command: &mut Command, logs: &Path) -> Program {
+        std::fs::create_dir_all(logs).unwrap();
+        let log = logs.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|error| panic!("{name}: cannot start {command:?}: {error}"));
+        Program {
+            name: name.to_owned(),
+            child,
+            log,
+        }
+    }
+
+    /// The last lines of the program's log, for a failure message.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        let tail = lines[lines.len().saturating_sub(30)..].join("\n");
+        format!("{} ({}):\n{tail}", self.name, self.log.display())
+    }
+
+    /// Waits until `port` on loopback accepts connections; panics with the log's tail when the
+    /// program exits first or `timeout` passes.
+    pub fn wait_for_port(&mut self, port: u16, timeout: Duration) {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let deadline = Instant::now() + timeout;
+        loop {
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "exited with {status} before listening on {port}: {}",
+                    self.log_tail()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not listening on {port} after {timeout:?}: {}",
+                self.log_tail()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Program {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback port that was free a moment ago: the system's pick for a listener on port 0,
+/// which is closed again for the program that will listen there.
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
