@@ -335,6 +335,12 @@ impl Config {
         }
     }
 
+    /// Resolves this configuration for the calls of one client layer (see
+    /// `TracedClientLayer::config`); it lives as long as the program.
+    pub(crate) fn resolve(self) -> &'static Active {
+        Box::leak(Box::new(self.activate(false)))
+    }
+
     /// Resolves the providers into what calls use.
     fn activate(self, defaulted: bool) -> Active {
         let tracer = match &self.tracer_provider {

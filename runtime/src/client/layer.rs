@@ -19,7 +19,7 @@ use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
 use crate::codec_link::CodecLink;
-use crate::config::{self, Active};
+use crate::config::{self, Active, Config};
 use crate::deadline::deadline;
 use crate::keys;
 use crate::messages::Messages;
@@ -54,6 +54,8 @@ struct ClientOptions {
     response_metadata: Vec<String>,
     /// Both lists' keys, resolved at the first call.
     metadata: OnceLock<Arc<MetadataCapture>>,
+    /// The layer's own configuration, if it was given one.
+    config: Option<&'static Active>,
 }
 
 impl Default for ClientOptions {
@@ -66,6 +68,7 @@ impl Default for ClientOptions {
             request_metadata: Vec::new(),
             response_metadata: Vec::new(),
             metadata: OnceLock::new(),
+            config: None,
         }
     }
 }
@@ -78,6 +81,7 @@ impl fmt::Debug for ClientOptions {
             .field("skips_methods", &self.skip.is_some())
             .field("request_metadata", &self.request_metadata)
             .field("response_metadata", &self.response_metadata)
+            .field("own_config", &self.config.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -148,6 +152,15 @@ impl TracedClientLayer {
         self
     }
 
+    /// Traces this layer's calls under `config` rather than under the process's installed
+    /// configuration: its tracer and meter providers, propagator, conventions and bounds. The
+    /// configuration is resolved here, once, and kept for the rest of the program.
+    pub fn config(mut self, config: Config) -> Self {
+        self.options.config = Some(config.resolve());
+        self.options.metadata = OnceLock::new();
+        self
+    }
+
     /// Which final codes mark the CLIENT span as an error, as `is_error` does on a server;
     /// by default every code but `OK`, as the semantic conventions say for clients.
     pub fn is_error(mut self, is_error: fn(Code) -> bool) -> Self {
@@ -212,7 +225,7 @@ where
         // Taken for every call, so that no codec's link outlives its call's start.
         let link = CodecLink::<LinkedCall>::take();
         let identity = CallIdentity::of(&request);
-        let config = config::active();
+        let config = self.options.config.unwrap_or_else(config::active);
         if let Some(skip) = &self.options.skip {
             if skip(&identity.full_name) {
                 config
