@@ -7,13 +7,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::process::{runs, toolchain_present};
+
 /// `go`: on `PATH`, else where Go's tarball installs it (CI's `PATH` may lack it).
 pub fn go_command() -> Option<PathBuf> {
-    let on_path = Command::new("go")
-        .arg("version")
-        .output()
-        .is_ok_and(|output| output.status.success());
-    if on_path {
+    if runs("go", &["version"]) {
         return Some("go".into());
     }
     let installed = Path::new("/usr/local/go/bin/go");
@@ -24,14 +22,10 @@ pub fn go_command() -> Option<PathBuf> {
 /// `module` into `out/binary`, and returns that path; `None` (the test skips) when there is no
 /// Go and not under CI. Panics with Go's output when the build fails.
 pub fn build(module: &Path, package: &str, out: &Path, binary: &str) -> Option<PathBuf> {
-    let Some(go) = go_command() else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "Go is required under CI (go on PATH or /usr/local/go/bin/go)"
-        );
-        eprintln!("skipping: Go is not installed (go on PATH or /usr/local/go/bin/go)");
-        return None;
-    };
+    let go = go_command();
+    // Without Go, fails under CI and skips with a notice elsewhere.
+    toolchain_present(go.is_some(), "Go (go on PATH or /usr/local/go/bin/go)");
+    let go = go?;
     std::fs::create_dir_all(out).unwrap();
     let binary = out.join(binary);
     let mut build = Command::new(go);

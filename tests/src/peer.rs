@@ -1,38 +1,22 @@
 //! Peers in other languages for the interop tests: a program built with that language's
 //! official OpenTelemetry gRPC instrumentation, run as a child process, that serves or calls
-//! and writes each span it finished to a file as one JSON object a line.
+//! and reports the spans it finished as JSON objects.
 //!
-//! The peers share one command line (`-spans FILE serve ADDR`, `-spans FILE call ADDR
-//! TRACEPARENT [TRACESTATE]`, see `tests/go/main.go`): `serve` prints `{"port": N}` and
-//! stops gracefully when its stdin closes; `call` prints `{"calls": [...]}`.
+//! The Go and Java peers share one command line (`-spans FILE serve ADDR`, `-spans FILE call
+//! ADDR TRACEPARENT [TRACESTATE]`, see `tests/go/main.go`) and write each span to `FILE` as
+//! one JSON object a line: `serve` prints `{"port": N}` and stops gracefully when its stdin
+//! closes; `call` prints `{"calls": [...]}`. The Python peer (`tests/python/interop.py`)
+//! serves alike but prints its spans on stdout instead.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 
 use opentelemetry::trace::TraceId;
 use serde_json::Value as Json;
 
-/// Whether a peer's toolchain (`what`) is on this machine: a missing one fails the test under
-/// `CI=true` and skips it elsewhere, with a notice.
-pub fn toolchain_present(present: bool, what: &str) -> bool {
-    if !present {
-        assert!(std::env::var("CI").is_err(), "{what} is required under CI");
-        eprintln!("skipping: {what} is not installed");
-    }
-    present
-}
-
-/// Whether `program args` runs and succeeds.
-pub fn runs(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
+use crate::process::KilledOnDrop;
 
 /// A file in `dir` for a peer's spans, unique to one test (`name`) of this run.
 pub fn spans_file(dir: &Path, name: &str) -> PathBuf {
@@ -62,17 +46,23 @@ pub fn spans_of_trace(spans: &[Json], trace_id: TraceId) -> Vec<Json> {
         .collect()
 }
 
-/// Runs a peer's `call` command to its end; returns the calls it reports.
-pub async fn run_calls(mut command: Command) -> Vec<Json> {
+/// Runs a peer's command to its end, asserting that it succeeded; returns its stdout.
+pub async fn run(mut command: Command) -> String {
     let output = tokio::task::spawn_blocking(move || command.output().unwrap())
         .await
         .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    stdout
+}
+
+/// Runs a peer's `call` command to its end; returns the calls it reports.
+pub async fn run_calls(command: Command) -> Vec<Json> {
+    let stdout = run(command).await;
     let last = stdout.lines().last().unwrap_or_default();
     let calls: Json = serde_json::from_str(last)
         .unwrap_or_else(|error| panic!("{error}: no calls in {stdout:?}"));
@@ -82,29 +72,26 @@ pub async fn run_calls(mut command: Command) -> Vec<Json> {
 /// A peer's `serve` command, running: killed if dropped before [`PeerServer::stop`] (a
 /// failed assertion does not leave it behind).
 pub struct PeerServer {
-    /// `None` once stopped.
-    child: Option<Child>,
+    child: KilledOnDrop,
+    /// Its stdout, after the port.
+    stdout: BufReader<ChildStdout>,
     port: u16,
 }
 
 impl PeerServer {
-    /// Starts `command` and waits for the port it listens on.
+    /// Starts `command` and reads the port it listens on.
     pub fn start(mut command: Command) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = KilledOnDrop::spawn(command.stdin(Stdio::piped()).stdout(Stdio::piped()));
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
+        stdout.read_line(&mut first).unwrap();
         let port = serde_json::from_str::<Json>(&first)
             .ok()
             .and_then(|line| line["port"].as_u64())
             .unwrap_or_else(|| panic!("no port from the peer: {first:?}"));
         Self {
-            child: Some(child),
+            child,
+            stdout,
             port: u16::try_from(port).unwrap(),
         }
     }
@@ -114,22 +101,23 @@ impl PeerServer {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 
-    /// Closes its stdin, so that it stops gracefully and flushes its spans, and waits for it.
-    pub async fn stop(mut self) {
-        let mut child = self.child.take().unwrap();
+    /// Closes its stdin, so that it stops gracefully and flushes its spans, and waits for it;
+    /// returns what it printed after the port.
+    pub async fn stop(self) -> String {
+        let Self {
+            mut child,
+            mut stdout,
+            ..
+        } = self;
         drop(child.stdin.take());
-        let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-            .await
-            .unwrap();
-        assert!(status.success(), "the peer server failed: {status}");
-    }
-}
-
-impl Drop for PeerServer {
-    fn drop(&mut self) {
-        if let Some(child) = &mut self.child {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        let (status, rest) = tokio::task::spawn_blocking(move || {
+            let mut rest = String::new();
+            stdout.read_to_string(&mut rest).unwrap();
+            (child.wait().unwrap(), rest)
+        })
+        .await
+        .unwrap();
+        assert!(status.success(), "the peer server failed: {status}\n{rest}");
+        rest
     }
 }

@@ -1,17 +1,74 @@
-//! Programs a test runs beside itself: started with their output in a log file, killed when
-//! the test lets go of them (also when it panics), and reachable once their ports accept
-//! connections.
+//! Programs a test runs beside itself: whether a tool is on this machine, children killed when
+//! the test lets go of them (also when it panics), and programs started with their output in a
+//! log file, reachable once their ports accept connections.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A running child process, killed and reaped on drop. Its stdout and stderr go to one log
-/// file (a pipe that nobody reads would stall it once full).
+/// Whether `program args` runs and succeeds.
+pub fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Whether a toolchain a test needs (`what`) is on this machine: a missing one fails the test
+/// under `CI=true` and skips it elsewhere, with a notice.
+pub fn toolchain_present(present: bool, what: &str) -> bool {
+    if !present {
+        assert!(std::env::var("CI").is_err(), "{what} is required under CI");
+        eprintln!("skipping: {what} is not installed");
+    }
+    present
+}
+
+/// A child process, killed and reaped when dropped, so that a failed assertion does not leave
+/// it behind; one already waited for is only reaped. It is the [`Child`] otherwise.
+pub struct KilledOnDrop(Child);
+
+impl KilledOnDrop {
+    /// Starts `command`; panics, naming it, when it cannot start.
+    pub fn spawn(command: &mut Command) -> KilledOnDrop {
+        let child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+        KilledOnDrop(child)
+    }
+}
+
+impl Deref for KilledOnDrop {
+    type Target = Child;
+
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl DerefMut for KilledOnDrop {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for KilledOnDrop {
+    fn drop(&mut self) {
+        // Neither signals a child already waited for: `Child` keeps its exit status.
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running child process, killed on drop ([`KilledOnDrop`]). Its stdout and stderr go to one
+/// log file (a pipe that nobody reads would stall it once full).
 pub struct Program {
     name: String,
-    child: Child,
+    child: KilledOnDrop,
     log: PathBuf,
 }
 
@@ -21,12 +78,12 @@ impl Program {
         std::fs::create_dir_all(logs).unwrap();
         let log = logs.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap_or_else(|error| panic!("{name}: cannot start {command:?}: {error}"));
+        let child = KilledOnDrop::spawn(
+            command
+                .stdin(Stdio::null())
+                .stdout(file.try_clone().unwrap())
+                .stderr(file),
+        );
         Program {
             name: name.to_owned(),
             child,
@@ -64,13 +121,6 @@ impl Program {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-    }
-}
-
-impl Drop for Program {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

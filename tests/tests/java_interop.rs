@@ -22,8 +22,9 @@ use serde_json::{json, Value as Json};
 use tonic::Code;
 use tonic_traced_tests::harness::{attribute, remote_parent, telemetry};
 use tonic_traced_tests::peer::{
-    read_spans, run_calls, runs, spans_file, spans_of_trace, text, toolchain_present, PeerServer,
+    read_spans, run_calls, spans_file, spans_of_trace, text, PeerServer,
 };
+use tonic_traced_tests::process::{runs, toolchain_present};
 use tonic_traced_tests::tutorial::{
     assert_nothing_recorded_here, assert_our_message_spans, assert_our_status,
     assert_peer_client_saw, assert_their_status, caller, code_name, our_calls, our_server, CALLS,

@@ -4,8 +4,7 @@
 //! Needs `python3` with `tests/python/requirements.txt` installed (`scripts/test.sh` does it).
 //! Under `CI=true` a missing Python setup fails the test; otherwise the test is skipped.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use opentelemetry::trace::{SpanKind, TraceId};
 use opentelemetry::Value;
@@ -15,6 +14,8 @@ use tonic::transport::Server;
 use tonic::Code;
 use tonic_traced_tests::harness::{attribute, serve, telemetry};
 use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::peer::{run, text, PeerServer};
+use tonic_traced_tests::process::{runs, toolchain_present};
 use tonic_traced_tests::relay::traced_client;
 use tonic_traced_tests::things;
 
@@ -22,23 +23,17 @@ const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/python/interop.py");
 
 /// Whether the Python peer can run; a missing setup fails under CI and skips elsewhere.
 fn python_ready() -> bool {
-    let ready = Command::new("python3")
-        .args([
+    let ready = runs(
+        "python3",
+        &[
             "-c",
             "import grpc, grpc_tools, opentelemetry.instrumentation.grpc",
-        ])
-        .status()
-        .is_ok_and(|status| status.success());
-    if !ready {
-        assert!(
-            std::env::var("CI").is_err(),
-            "python3 with tests/python/requirements.txt is required under CI"
-        );
-        eprintln!("skipping: python3 with tests/python/requirements.txt is not installed");
-    }
-    ready
+        ],
+    );
+    toolchain_present(ready, "python3 with tests/python/requirements.txt")
 }
 
+/// The spans the Python peer printed, on the line `{"spans": [...]}` of its `output`.
 fn python_spans(output: &str) -> Vec<Json> {
     let line = output
         .lines()
@@ -46,10 +41,6 @@ fn python_spans(output: &str) -> Vec<Json> {
         .unwrap_or_else(|| panic!("no spans from Python: {output}"));
     let parsed: Json = serde_json::from_str(line).unwrap();
     parsed["spans"].as_array().unwrap().clone()
-}
-
-fn text(span: &Json, key: &str) -> String {
-    span[key].as_str().unwrap_or_default().to_owned()
 }
 
 /// The RPC attributes both sides emit must agree.
@@ -147,20 +138,9 @@ async fn python_client_calls_our_server() {
     }
     telemetry();
     let address = serve(Server::builder().add_service(things::server())).await;
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("python3")
-            .args([SCRIPT, "client", &address.to_string()])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let mut command = Command::new("python3");
+    command.args([SCRIPT, "client", &address.to_string()]);
+    let stdout = run(command).await;
     assert_calls_match(&python_spans(&stdout), SpanKind::Server).await;
 }
 
@@ -170,20 +150,11 @@ async fn our_client_calls_a_python_server() {
         return;
     }
     telemetry();
-    let mut python = Command::new("python3")
-        .args([SCRIPT, "server"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(python.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let port = serde_json::from_str::<Json>(&first).unwrap()["port"]
-        .as_u64()
-        .unwrap();
+    let mut command = Command::new("python3");
+    command.args([SCRIPT, "server"]);
+    let server = PeerServer::start(command);
 
-    let mut client = traced_client(([127, 0, 0, 1], port as u16).into()).await;
+    let mut client = traced_client(server.address()).await;
     let header = |url_path: &str| HttpHeader {
         url_path: url_path.to_owned(),
     };
@@ -201,14 +172,7 @@ async fn our_client_calls_a_python_server() {
     let status = client.get_http_thing(header("code=14")).await.unwrap_err();
     assert_eq!(status.code(), Code::Unavailable);
 
-    drop(python.stdin.take());
-    let rest = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
-        assert!(python.wait().unwrap().success());
-        rest
-    })
-    .await
-    .unwrap();
+    // The Python server prints its spans when its stdin closes.
+    let rest = server.stop().await;
     assert_calls_match(&python_spans(&rest), SpanKind::Client).await;
 }
