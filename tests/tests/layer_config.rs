@@ -62,8 +62,7 @@ async fn a_layer_with_its_own_configuration_traces_under_it() {
     let received = spans
         .iter()
         .filter(|span| {
-            span.name == "message RECEIVED"
-                && span.parent_span_id == watch.span_context.span_id()
+            span.name == "message RECEIVED" && span.parent_span_id == watch.span_context.span_id()
         })
         .count();
     assert_eq!(received, 2);
