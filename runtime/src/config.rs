@@ -12,6 +12,9 @@ use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 
+use crate::call_filter::{BadMethodPattern, CallFilter, HEALTH_AND_REFLECTION};
+use crate::call_hooks::CallAttributes;
+use crate::call_info::CallStart;
 use crate::field_values::FieldValues;
 use crate::hashing::HashKey;
 use crate::limits::{DEFAULT_ATTRIBUTE_VALUE_LENGTH, DEFAULT_MESSAGES_PER_RPC};
@@ -66,6 +69,8 @@ pub struct Config {
     hash_key: Option<HashKey>,
     public_endpoints: PublicEndpoints,
     metadata: MetadataNames,
+    filter: CallFilter,
+    call_attributes: Option<Arc<dyn CallAttributes>>,
 }
 
 /// The metadata keys recorded as attributes, as given.
@@ -124,6 +129,8 @@ impl fmt::Debug for Config {
             .field("hash_key", &self.hash_key.is_some())
             .field("public_endpoints", &self.public_endpoints)
             .field("metadata", &self.metadata)
+            .field("filter", &self.filter)
+            .field("call_attributes", &self.call_attributes.is_some())
             .finish()
     }
 }
@@ -145,6 +152,8 @@ impl Config {
             hash_key: None,
             public_endpoints: PublicEndpoints::None,
             metadata: MetadataNames::default(),
+            filter: CallFilter::default(),
+            call_attributes: None,
         }
     }
 
@@ -311,6 +320,55 @@ impl Config {
         self
     }
 
+    /// Traces only the calls `predicate` returns `true` for, on servers and clients alike
+    /// ([`CallStart::span_kind`] tells them apart): the others get no span and no metrics, and
+    /// still pass the caller's trace context on (a server runs the handler in it; a client
+    /// sends it), so the calls they make stay in the caller's trace. On a public endpoint a
+    /// left-out call runs in no trace, as the caller is not trusted with one. Given several
+    /// times, every predicate must pass.
+    ///
+    /// ```
+    /// // Leave out calls that ask for it, on both sides.
+    /// let config = tonic_traced::Config::new()
+    ///     .filter(|call| !call.metadata().contains_key("x-no-trace"));
+    /// # drop(config);
+    /// ```
+    pub fn filter(
+        mut self,
+        predicate: impl Fn(&CallStart<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.filter.require(Arc::new(predicate));
+        self
+    }
+
+    /// Leaves out the calls of these methods (see [`filter`](Self::filter) for what that
+    /// means), each `package.Service/Method`, or `package.Service/*` for all of a service's
+    /// methods, matched against the span's name. `init()` reads them from
+    /// `TONIC_TRACED_SKIP_METHODS`. Fails, naming the pattern, if one is neither.
+    pub fn skip_methods<P: AsRef<str>>(
+        mut self,
+        patterns: impl IntoIterator<Item = P>,
+    ) -> Result<Self, BadMethodPattern> {
+        self.filter.skip_methods(patterns)?;
+        Ok(self)
+    }
+
+    /// Leaves out the gRPC health service's calls and server reflection's
+    /// ([`HEALTH_AND_REFLECTION`]): the noise of load balancers' and Kubernetes' probes.
+    pub fn skip_health_and_reflection(mut self) -> Self {
+        self.filter
+            .skip_methods(HEALTH_AND_REFLECTION)
+            .expect("the health and reflection patterns are valid (tested)");
+        self
+    }
+
+    /// Adds the attributes `hook` records to the RPC spans of recorded calls, on servers and
+    /// clients, when they start and when they end; see [`CallAttributes`].
+    pub fn call_attributes(mut self, hook: impl CallAttributes) -> Self {
+        self.call_attributes = Some(Arc::new(hook));
+        self
+    }
+
     /// Makes this the configuration of every traced call of the process. Fails, changing
     /// nothing, when one was installed already or a traced call already ran with the defaults.
     ///
@@ -375,6 +433,8 @@ impl Config {
             },
             messages_per_rpc: self.messages_per_rpc,
             public_endpoints: self.public_endpoints,
+            filter: self.filter,
+            call_attributes: self.call_attributes,
             defaulted,
         }
     }
@@ -434,6 +494,10 @@ pub(crate) struct Active {
     pub(crate) client_metadata: Arc<MetadataCapture>,
     /// The keys as given, for a layer that adds its own.
     pub(crate) metadata_names: MetadataNames,
+    /// Which calls are traced.
+    pub(crate) filter: CallFilter,
+    /// The application's attributes of recorded calls.
+    pub(crate) call_attributes: Option<Arc<dyn CallAttributes>>,
     /// Installed by a traced call, not by the application.
     defaulted: bool,
 }
@@ -445,6 +509,8 @@ impl fmt::Debug for Active {
             .field("propagation", &self.propagation)
             .field("unsampled_fast_path", &self.unsampled_fast_path)
             .field("metrics", &self.instruments.is_some())
+            .field("filter", &self.filter)
+            .field("call_attributes", &self.call_attributes.is_some())
             .field("defaulted", &self.defaulted)
             .finish_non_exhaustive()
     }

@@ -40,6 +40,9 @@
 
 mod attributes;
 mod call_fields;
+mod call_filter;
+mod call_hooks;
+mod call_info;
 pub mod client;
 mod codec_link;
 mod config;
@@ -69,6 +72,9 @@ mod tracer;
 mod w3c_fast_path;
 
 pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
+pub use call_filter::{BadMethodPattern, HEALTH_AND_REFLECTION};
+pub use call_hooks::CallAttributes;
+pub use call_info::{CallEnd, CallStart};
 pub use config::{Config, InstallError};
 #[cfg(feature = "init")]
 pub use init::guard::TelemetryGuard;

@@ -7,12 +7,14 @@ use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
+use crate::attributes::CallSink;
+use crate::call_info::CallEnd;
 use crate::config::Active;
 use crate::error_details::detail_attributes;
 use crate::keys;
 use crate::messages::{Messages, TracedMessage};
 use crate::metadata::{self, MetadataCapture};
-use crate::metrics::CallMetrics;
+use crate::metrics::{CallMetrics, Side};
 use crate::status::code_name;
 
 /// A started RPC span, with what the call records besides: its metrics, its messages and the
@@ -26,13 +28,16 @@ pub(crate) struct RpcSpan {
     pub(crate) config: &'static Active,
     /// Whether the span in `cx` records, asked once: it does until it ends.
     pub(crate) recording: bool,
+    side: Side,
     deadline: Option<Instant>,
     is_error: fn(Code) -> bool,
     ended: bool,
 }
 
-/// What an [`RpcSpan`] ends by: the caller's deadline, and which final codes are errors.
+/// What an [`RpcSpan`] ends by: its side, the caller's deadline, and which final codes are
+/// errors.
 pub(crate) struct Ending {
+    pub(crate) side: Side,
     pub(crate) deadline: Option<Instant>,
     pub(crate) is_error: fn(Code) -> bool,
 }
@@ -52,6 +57,7 @@ impl RpcSpan {
             metrics,
             messages,
             config,
+            side: ending.side,
             deadline: ending.deadline,
             is_error: ending.is_error,
             ended: false,
@@ -139,6 +145,20 @@ impl RpcSpan {
                 ],
             );
             span.set_status(SpanStatus::error(description));
+        }
+        if let Some(hook) = &self.config.call_attributes {
+            let mut attributes = Vec::new();
+            let call = CallEnd {
+                side: self.side,
+                code,
+                message,
+            };
+            let mut sink = CallSink {
+                attributes: &mut attributes,
+                values: &self.config.fields,
+            };
+            hook.on_end(&call, &mut sink);
+            span.set_attributes(attributes);
         }
         span.end();
     }

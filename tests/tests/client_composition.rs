@@ -138,7 +138,8 @@ async fn skipped_methods_pass_untraced_and_the_error_rule_can_change() {
         .await
         .unwrap();
     let layer = tonic_traced::client::layer()
-        .skip_methods(|method| method == "grpc.health.v1.Health/Check")
+        .skip_methods(["grpc.health.v1.Health/Check"])
+        .unwrap()
         .is_error(|code| !matches!(code, Code::Ok | Code::NotFound));
     let service = tower::ServiceBuilder::new().layer(layer).service(channel);
 

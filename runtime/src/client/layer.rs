@@ -18,6 +18,9 @@ use super::codec::{CallLink, LinkedCall};
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
+use crate::attributes::CallSink;
+use crate::call_filter::{BadMethodPattern, CallFilter};
+use crate::call_info::CallStart;
 use crate::codec_link::CodecLink;
 use crate::config::{self, Active, Config};
 use crate::deadline::deadline;
@@ -36,17 +39,14 @@ pub struct TracedClientLayer {
     options: ClientOptions,
 }
 
-/// Picks methods by full name.
-type MethodFilter = dyn Fn(&str) -> bool + Send + Sync;
-
 /// What a layer was told, shared by the services it makes.
 #[derive(Clone)]
 struct ClientOptions {
     messages: Option<MessageMode>,
     /// `server.address` and `server.port` given to the layer.
     server: Vec<KeyValue>,
-    /// Methods (by full name) whose calls are passed on untraced.
-    skip: Option<Arc<MethodFilter>>,
+    /// Which calls are traced, besides the configuration's filter.
+    filter: CallFilter,
     /// Which final codes make the CLIENT span an error.
     is_error: fn(Code) -> bool,
     /// Metadata keys this layer records besides the configuration's, each way.
@@ -63,7 +63,7 @@ impl Default for ClientOptions {
         ClientOptions {
             messages: None,
             server: Vec::new(),
-            skip: None,
+            filter: CallFilter::default(),
             is_error: |code| code != Code::Ok,
             request_metadata: Vec::new(),
             response_metadata: Vec::new(),
@@ -78,7 +78,7 @@ impl fmt::Debug for ClientOptions {
         f.debug_struct("ClientOptions")
             .field("messages", &self.messages)
             .field("server", &self.server)
-            .field("skips_methods", &self.skip.is_some())
+            .field("filter", &self.filter)
             .field("request_metadata", &self.request_metadata)
             .field("response_metadata", &self.response_metadata)
             .field("own_config", &self.config.is_some())
@@ -121,12 +121,28 @@ impl TracedClientLayer {
         self
     }
 
-    /// Passes calls of the methods `skip` picks, by full name (`grpc.health.v1.Health/Check`),
-    /// on untraced: no span, no metrics, as `#[traced(skip)]` does on a server. The caller's
-    /// trace context is still sent on, so the server's span joins the caller's trace.
-    pub fn skip_methods(mut self, skip: impl Fn(&str) -> bool + Send + Sync + 'static) -> Self {
-        self.options.skip = Some(Arc::new(skip));
+    /// Traces only the calls `predicate` returns `true` for, besides those the configuration's
+    /// [`filter`](Config::filter) leaves out: the others pass on untraced (no span, no
+    /// metrics), still carrying the caller's trace context, so the server's span joins the
+    /// caller's trace.
+    pub fn filter(
+        mut self,
+        predicate: impl Fn(&CallStart<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.options.filter.require(Arc::new(predicate));
         self
+    }
+
+    /// Passes the calls of these methods on untraced (see [`filter`](Self::filter)): each
+    /// `package.Service/Method`, or `package.Service/*` for all of a service's methods, as
+    /// [`Config::skip_methods`] reads them; [`HEALTH_AND_REFLECTION`](crate::HEALTH_AND_REFLECTION)
+    /// names the health and reflection services.
+    pub fn skip_methods<P: AsRef<str>>(
+        mut self,
+        patterns: impl IntoIterator<Item = P>,
+    ) -> Result<Self, BadMethodPattern> {
+        self.options.filter.skip_methods(patterns)?;
+        Ok(self)
     }
 
     /// Records these request metadata keys (any case) on this client's CLIENT spans, besides
@@ -226,13 +242,18 @@ where
         let link = CodecLink::<LinkedCall>::take();
         let identity = CallIdentity::of(&request);
         let config = self.options.config.unwrap_or_else(config::active);
-        if let Some(skip) = &self.options.skip {
-            if skip(&identity.full_name) {
-                config
-                    .propagation
-                    .inject(&Context::current(), request.headers_mut());
-                return ResponseFuture::untraced(self.inner.call(request));
-            }
+        let call = CallStart {
+            side: Side::Client,
+            method: &identity.full_name,
+            kind: identity.kind,
+            metadata: request.headers(),
+            extensions: request.extensions(),
+        };
+        if !(config.filter.traces(&call) && self.options.filter.traces(&call)) {
+            config
+                .propagation
+                .inject(&Context::current(), request.headers_mut());
+            return ResponseFuture::untraced(self.inner.call(request));
         }
         // Only a generated client's call has its codec's link; any other call is recorded from
         // its bodies alone.
@@ -279,6 +300,17 @@ where
                 ));
             config.tracer.start(builder, &parent)
         };
+        if let Some(hook) = config.call_attributes.as_ref() {
+            if cx.span().is_recording() {
+                let mut attributes = Vec::new();
+                let mut sink = CallSink {
+                    attributes: &mut attributes,
+                    values: &config.fields,
+                };
+                hook.on_start(&call, &mut sink);
+                cx.span().set_attributes(attributes);
+            }
+        }
         let messages = Messages::new(&cx, mode, config.messages_per_rpc, config);
         let metadata = self.options.metadata(config);
         metadata.record(
@@ -312,6 +344,7 @@ where
             identity.full_name,
         );
         let ending = Ending {
+            side: Side::Client,
             deadline: deadline(request.headers()),
             is_error: self.options.is_error,
         };

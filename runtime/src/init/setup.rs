@@ -39,6 +39,7 @@ pub struct Init {
     install_subscriber: bool,
     shutdown_timeout: Duration,
     strictness: Strictness,
+    skip_health_and_reflection: bool,
 }
 
 impl Default for Init {
@@ -48,6 +49,7 @@ impl Default for Init {
             install_subscriber: true,
             shutdown_timeout: Duration::from_secs(5),
             strictness: Strictness::Lenient,
+            skip_health_and_reflection: false,
         }
     }
 }
@@ -72,6 +74,14 @@ impl Init {
     /// default.
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// Leaves the gRPC health service's calls and server reflection's untraced, besides the
+    /// methods `TONIC_TRACED_SKIP_METHODS` lists: see
+    /// [`Config::skip_health_and_reflection`](crate::Config::skip_health_and_reflection).
+    pub fn skip_health_and_reflection(mut self) -> Self {
+        self.skip_health_and_reflection = true;
         self
     }
 
@@ -139,15 +149,18 @@ impl Init {
             metrics_pipeline::build(config, resource)?
         };
         let core_propagator = pipeline::propagator(&config.propagators)?;
-        core_config(
+        let mut core = core_config(
             config,
             hash_key,
             traces.as_ref(),
             metrics.as_ref(),
             core_propagator,
-        )
-        .install_quietly()
-        .map_err(|error| ConfigError::new(error.to_string()))?;
+        );
+        if self.skip_health_and_reflection {
+            core = core.skip_health_and_reflection();
+        }
+        core.install_quietly()
+            .map_err(|error| ConfigError::new(error.to_string()))?;
         if let Some(traces) = &traces {
             global::set_text_map_propagator(propagator);
             global::set_tracer_provider(traces.provider.clone());
@@ -219,6 +232,9 @@ fn core_config(
     for service in &limits.public_endpoints {
         core = core.public_endpoint(service);
     }
+    core = core
+        .skip_methods(&config.skip_methods)
+        .expect("from_env checked the patterns");
     let metadata = &config.metadata;
     core = core
         .capture_server_request_metadata(&metadata.server_request)

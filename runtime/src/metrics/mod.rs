@@ -32,6 +32,16 @@ pub(crate) enum Side {
     Client,
 }
 
+impl Side {
+    /// The kind of this side's RPC span.
+    pub(crate) fn span_kind(self) -> opentelemetry::trace::SpanKind {
+        match self {
+            Side::Server => opentelemetry::trace::SpanKind::Server,
+            Side::Client => opentelemetry::trace::SpanKind::Client,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Direction {
     messages: AtomicU64,

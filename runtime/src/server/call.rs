@@ -15,6 +15,7 @@ use super::peer::peer_attributes;
 use super::response_stream::TracedStream;
 use crate::attributes::CallSink;
 use crate::call_fields::{record_message_fields, RecordedFields};
+use crate::call_info::CallStart;
 use crate::codec_link::CodecLink;
 use crate::config;
 use crate::deadline::timeout_deadline;
@@ -52,7 +53,8 @@ pub struct ServerCall {
 
 impl ServerCall {
     /// Starts the SERVER span of `request` as a child of the remote context in its metadata.
-    /// Request attributes are read only when the span is sampled.
+    /// Request attributes are read only when the span is sampled. A call the configuration's
+    /// filter leaves out gets no span and no metrics, and runs in the remote context.
     pub fn start<T: RequestBody>(
         tracing: &'static MethodTracing,
         generated: &'static RpcMethod,
@@ -69,9 +71,21 @@ impl ServerCall {
         let request_stream = streams_requests
             .then(|| expect_link(link, method))
             .flatten();
-        let mode = tracing.messages(method.kind != RpcKind::Unary);
+        let call = CallStart {
+            side: Side::Server,
+            method: method.full_name,
+            kind: Some(method.kind),
+            metadata: request.metadata().as_ref(),
+            extensions: request.extensions(),
+        };
+        let traced = config.filter.traces(&call);
+        let mode = if traced {
+            tracing.messages(method.kind != RpcKind::Unary)
+        } else {
+            MessageMode::Off
+        };
         let metrics = CallMetrics::start(
-            config.instruments(),
+            config.instruments().filter(|_| traced),
             Side::Server,
             Cow::Borrowed(method.service),
             Cow::Borrowed(method.method),
@@ -80,13 +94,14 @@ impl ServerCall {
         let request_size = request
             .get_ref()
             .message()
-            .filter(|_| config.instruments.is_some() || mode != MessageMode::Off)
+            .filter(|_| metrics.is_on() || mode != MessageMode::Off)
             .map(|message| message.encoded_size());
         if let Some(size) = request_size {
             metrics.received(size);
         }
         let headers = RequestHeaders::scan(request.metadata().as_ref());
         let ending = Ending {
+            side: Side::Server,
             deadline: headers.grpc_timeout.and_then(timeout_deadline),
             is_error: tracing.is_error(),
         };
@@ -117,6 +132,19 @@ impl ServerCall {
             Some(remote) => remote,
             None => config.propagation.extract(request.metadata()),
         };
+        if !traced {
+            // Left out: no span, but the calls the handler makes stay in the caller's trace
+            // (unless the caller is not trusted with one).
+            let cx = if public_endpoint {
+                Context::new()
+            } else {
+                remote
+            };
+            return ServerCall {
+                span: rpc_span(cx, metrics),
+                fields,
+            };
+        }
 
         let semconv = config.semconv;
         let mut builder = SpanBuilder::from_name(method.full_name)
@@ -141,6 +169,13 @@ impl ServerCall {
                     values: &config.fields,
                 };
                 fields.record_new(message, sink);
+            }
+            if let Some(hook) = &config.call_attributes {
+                let mut sink = CallSink {
+                    attributes: &mut attributes,
+                    values: &config.fields,
+                };
+                hook.on_start(&call, &mut sink);
             }
             peer_attributes(request, &mut attributes);
             span.cx.span().set_attributes(attributes);

@@ -19,7 +19,7 @@ use std::time::Duration;
 use crate::semconv::SemconvMode;
 
 use env::Env;
-use service::{limits, metadata, resource};
+use service::{limits, metadata, resource, skip_methods};
 use signals::{metrics, traces};
 use values::{boolean, console_output, list, list_names};
 
@@ -57,6 +57,9 @@ pub struct TelemetryConfig {
     pub limits: LimitsConfig,
     /// Which gRPC metadata keys become attributes.
     pub metadata: MetadataConfig,
+    /// `TONIC_TRACED_SKIP_METHODS`: comma-separated methods whose calls are not traced, each
+    /// `package.Service/Method` or `package.Service/*`.
+    pub skip_methods: Vec<String>,
     /// `TONIC_TRACED_CONSOLE_OUTPUT`: where the console exporters print.
     pub console_output: ConsoleOutput,
     /// `NO_COLOR` set and not empty (no-color.org): no ANSI colours in the console exporters'
@@ -401,6 +404,7 @@ pub fn from_env(
             }),
         limits: limits(&env)?,
         metadata: metadata(&env)?,
+        skip_methods: skip_methods(&env)?,
         console_output: env
             .var(CONSOLE_OUTPUT_VARIABLE)
             .map(|var| console_output(&var.value))
@@ -459,6 +463,7 @@ mod tests {
                 semconv: SemconvMode::OLD,
                 limits: LimitsConfig::default(),
                 metadata: MetadataConfig::default(),
+                skip_methods: Vec::new(),
                 console_output: ConsoleOutput::Stderr,
                 no_color: false,
                 strictness: Strictness::Strict,

@@ -6,6 +6,7 @@ use super::values::{boolean, comma_list, pairs, size, Pairs};
 use super::{
     ConfigError, HashKeySource, LimitsConfig, MetadataConfig, Secret, HASH_KEY_FILE_VARIABLE,
 };
+use crate::call_filter::CallFilter;
 
 /// `OTEL_SERVICE_NAME` (or the `service.name` attribute) and the other resource attributes.
 pub(super) fn resource(env: &Env) -> Result<(Option<String>, Pairs), ConfigError> {
@@ -60,6 +61,20 @@ pub(super) fn limits(env: &Env) -> Result<LimitsConfig, ConfigError> {
             .map(|var| comma_list(&var.value))
             .unwrap_or_default(),
     })
+}
+
+/// `TONIC_TRACED_SKIP_METHODS`: the methods whose calls are not traced, each checked.
+pub(super) fn skip_methods(env: &Env) -> Result<Vec<String>, ConfigError> {
+    let patterns = |var: &Var| {
+        let patterns = comma_list(&var.value);
+        CallFilter::default()
+            .skip_methods(&patterns)
+            .map_err(|bad| var.error(bad))?;
+        Ok(patterns)
+    };
+    Ok(env
+        .read("TONIC_TRACED_SKIP_METHODS", patterns)?
+        .or_default(env, Vec::new(), |_| "none".to_owned()))
 }
 
 /// The metadata keys to capture, each side and way.
@@ -175,6 +190,26 @@ mod tests {
             error("%zz=1"),
             r#"OTEL_RESOURCE_ATTRIBUTES="%zz=1" has a key that is not percent-encoded; write special characters as %XX, two hex digits per UTF-8 byte"#
         );
+    }
+
+    #[test]
+    fn skipped_methods_are_checked() {
+        let listed = "grpc.health.v1.Health/*, shop.Cart/Ping";
+        assert_eq!(
+            ok(&[("TONIC_TRACED_SKIP_METHODS", listed)]).skip_methods,
+            ["grpc.health.v1.Health/*", "shop.Cart/Ping"]
+        );
+        assert!(ok(&[]).skip_methods.is_empty());
+        let bad = [("TONIC_TRACED_SKIP_METHODS", "shop.Cart/Ping,grpc.health.v1.Health")];
+        assert_eq!(
+            error(&bad),
+            "TONIC_TRACED_SKIP_METHODS=\"shop.Cart/Ping,grpc.health.v1.Health\" \
+             \"grpc.health.v1.Health\" names no method; write package.Service/Method, or \
+             package.Service/* for all of a service's methods"
+        );
+        let ignored = lenient(&bad);
+        assert!(ignored.skip_methods.is_empty(), "a bad list is ignored whole");
+        assert_eq!(ignored.warnings.len(), 1, "{:?}", ignored.warnings);
     }
 
     #[test]
