@@ -50,6 +50,10 @@ pub struct Build;
 pub struct Clients;
 
 #[cfg(doctest)]
+#[doc = include_str!("../../docs/filters-and-hooks.md")]
+pub struct FiltersAndHooks;
+
+#[cfg(doctest)]
 #[doc = include_str!("../../docs/finding-calls.md")]
 pub struct FindingCalls;
 
