@@ -1,29 +1,11 @@
 //! The trait generated message types implement to put their annotated fields on a span.
 
-use opentelemetry::{Key, KeyValue, StringValue, Value};
+use opentelemetry::KeyValue;
 
-use crate::field_values::FieldValues;
-use crate::limits::{truncate, DEFAULT_ATTRIBUTE_VALUE_LENGTH};
-use crate::redact::HashedValue;
-
-/// One attribute value, borrowed from the message it was read from.
-///
-/// Conversion into an owned OpenTelemetry value happens in the [`AttributeSink`], so a sink
-/// that drops values pays nothing for them.
-#[derive(Debug, Clone, Copy, PartialEq)]
-#[non_exhaustive]
-pub enum AttributeValue<'a> {
-    /// `bool` fields and `PRESENT` redaction.
-    Bool(bool),
-    /// Signed integers, `uint32`, lengths and counts.
-    I64(i64),
-    /// `uint64` and `fixed64`, which may not fit an `i64`.
-    U64(u64),
-    /// `float` and `double`.
-    F64(f64),
-    /// Strings, enum value names and hashes.
-    Str(&'a str),
-}
+use crate::attribute_value::AttributeValue;
+use crate::call_sink::{put, CallSink};
+use crate::hashing::HashedValue;
+use crate::limits::DEFAULT_ATTRIBUTE_VALUE_LENGTH;
 
 /// Receives the attributes a [`SpanAttributes`] implementation records.
 ///
@@ -104,69 +86,20 @@ impl AttributeSink for Vec<KeyValue> {
 }
 
 /// The sink of a traced call: values cut and hashed as the call's configuration says.
-pub(crate) struct CallSink<'a> {
-    pub(crate) attributes: &'a mut Vec<KeyValue>,
-    pub(crate) values: &'a FieldValues,
-}
-
 impl AttributeSink for CallSink<'_> {
     fn record(&mut self, key: &'static str, value: AttributeValue<'_>) {
-        put(self.attributes, key, value, self.values.length_limit);
+        CallSink::record(self, key, value);
     }
 
     fn hash(&self, value: &[u8]) -> HashedValue {
-        self.values.hash(value)
-    }
-}
-
-/// Puts `key` = `value` in `attributes`, replacing an earlier value of the key; a string cut
-/// to `length_limit` characters.
-fn put(
-    attributes: &mut Vec<KeyValue>,
-    key: &'static str,
-    value: AttributeValue<'_>,
-    length_limit: usize,
-) {
-    let value = match value {
-        AttributeValue::Str(text) => AttributeValue::Str(truncate(text, length_limit)),
-        other => other,
-    };
-    let key = Key::from_static_str(key);
-    match attributes.iter_mut().find(|recorded| recorded.key == key) {
-        Some(recorded) => recorded.value = value.to_otel(),
-        None => attributes.push(KeyValue::new(key, value.to_otel())),
-    }
-}
-
-impl AttributeValue<'_> {
-    /// Converts to an OpenTelemetry value. A `u64` beyond `i64::MAX` becomes its decimal
-    /// string, since OpenTelemetry has no unsigned integer type.
-    pub fn to_otel(self) -> Value {
-        match self {
-            AttributeValue::Bool(value) => Value::Bool(value),
-            AttributeValue::I64(value) => Value::I64(value),
-            AttributeValue::U64(value) => match i64::try_from(value) {
-                Ok(value) => Value::I64(value),
-                Err(_) => Value::String(StringValue::from(value.to_string())),
-            },
-            AttributeValue::F64(value) => Value::F64(value),
-            AttributeValue::Str(value) => Value::String(StringValue::from(value.to_owned())),
-        }
+        CallSink::hash(self, value)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn u64_beyond_i64_becomes_a_decimal_string() {
-        assert_eq!(AttributeValue::U64(7).to_otel(), Value::I64(7));
-        assert_eq!(
-            AttributeValue::U64(u64::MAX).to_otel(),
-            Value::String("18446744073709551615".into())
-        );
-    }
+    use opentelemetry::Value;
 
     #[test]
     fn a_key_recorded_twice_keeps_the_last_value() {

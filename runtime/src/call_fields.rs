@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry::{Context, Key, KeyValue};
 
-use crate::attributes::CallSink;
+use crate::call_sink::CallSink;
 use crate::field_values::FieldValues;
 use crate::redact::HashedValue;
 use crate::{AttributeSink, AttributeValue, SpanAttributes};

@@ -2,18 +2,18 @@
 //! authentication token, a feature flag. Run on both sides, for every RPC kind, only for
 //! calls whose span is recorded.
 
-use crate::attributes::AttributeSink;
 use crate::call_info::{CallEnd, CallStart};
+use crate::call_sink::CallSink;
 
 /// Adds attributes to the RPC spans of recorded calls, given to
 /// [`Config::call_attributes`](crate::Config::call_attributes).
 ///
 /// The sink cuts strings to the configured length and hashes with the configured key
-/// ([`AttributeSink::hash`]), as for annotated fields. Neither method runs for a call whose
+/// ([`CallSink::hash`]), as for annotated fields. Neither method runs for a call whose
 /// span is not recorded, so an unsampled call pays nothing for them.
 ///
 /// ```
-/// use tonic_traced::{AttributeSink, AttributeValue, CallAttributes, CallStart, CallEnd};
+/// use tonic_traced::{AttributeValue, CallAttributes, CallEnd, CallSink, CallStart};
 ///
 /// /// The tenant an authenticating layer put in the request's extensions.
 /// #[derive(Clone)]
@@ -22,7 +22,7 @@ use crate::call_info::{CallEnd, CallStart};
 /// struct TenantAttributes;
 ///
 /// impl CallAttributes for TenantAttributes {
-///     fn on_start(&self, call: &CallStart<'_>, sink: &mut dyn AttributeSink) {
+///     fn on_start(&self, call: &CallStart<'_>, sink: &mut CallSink<'_>) {
 ///         if let Some(Tenant(tenant)) = call.extensions().get::<Tenant>() {
 ///             sink.record("tenant.id", AttributeValue::Str(tenant));
 ///         }
@@ -31,7 +31,7 @@ use crate::call_info::{CallEnd, CallStart};
 ///         }
 ///     }
 ///
-///     fn on_end(&self, call: &CallEnd<'_>, sink: &mut dyn AttributeSink) {
+///     fn on_end(&self, call: &CallEnd<'_>, sink: &mut CallSink<'_>) {
 ///         let retryable = matches!(call.code(), tonic::Code::Unavailable);
 ///         sink.record("rpc.retryable", AttributeValue::Bool(retryable));
 ///     }
@@ -43,12 +43,12 @@ use crate::call_info::{CallEnd, CallStart};
 pub trait CallAttributes: Send + Sync + 'static {
     /// Records attributes when a recorded call starts: on servers before the handler runs,
     /// on clients before the request is sent.
-    fn on_start(&self, call: &CallStart<'_>, sink: &mut dyn AttributeSink) {
+    fn on_start(&self, call: &CallStart<'_>, sink: &mut CallSink<'_>) {
         let _ = (call, sink);
     }
 
     /// Records attributes when a recorded call ends, with its final status.
-    fn on_end(&self, call: &CallEnd<'_>, sink: &mut dyn AttributeSink) {
+    fn on_end(&self, call: &CallEnd<'_>, sink: &mut CallSink<'_>) {
         let _ = (call, sink);
     }
 }

@@ -38,11 +38,13 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod attribute_value;
 mod attributes;
 mod call_fields;
 mod call_filter;
 mod call_hooks;
 mod call_info;
+mod call_sink;
 pub mod client;
 mod codec_link;
 mod config;
@@ -71,10 +73,12 @@ pub mod status;
 mod tracer;
 mod w3c_fast_path;
 
-pub use attributes::{AttributeSink, AttributeValue, SpanAttributes};
+pub use attribute_value::AttributeValue;
+pub use attributes::{AttributeSink, SpanAttributes};
 pub use call_filter::{BadMethodPattern, HEALTH_AND_REFLECTION};
 pub use call_hooks::CallAttributes;
 pub use call_info::{CallEnd, CallStart};
+pub use call_sink::CallSink;
 pub use config::{Config, InstallError};
 #[cfg(feature = "init")]
 pub use init::guard::TelemetryGuard;

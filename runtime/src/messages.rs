@@ -8,7 +8,7 @@ use std::sync::Arc;
 use opentelemetry::trace::{SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::{Context, Key, KeyValue};
 
-use crate::attributes::CallSink;
+use crate::call_sink::CallSink;
 use crate::config::Active;
 use crate::keys;
 use crate::SpanAttributes;

@@ -7,8 +7,8 @@ use opentelemetry::trace::{Status as SpanStatus, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 use tonic::Code;
 
-use crate::attributes::CallSink;
 use crate::call_info::CallEnd;
+use crate::call_sink::CallSink;
 use crate::config::Active;
 use crate::error_details::detail_attributes;
 use crate::keys;

@@ -15,7 +15,7 @@ use opentelemetry_sdk::trace::SpanData;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::{Channel, Server};
 use tonic::Request;
-use tonic_traced::{AttributeSink, AttributeValue, CallAttributes, CallEnd, CallStart, RpcKind};
+use tonic_traced::{AttributeValue, CallAttributes, CallEnd, CallSink, CallStart, RpcKind};
 use tonic_traced_tests::harness::{
     attribute, header, in_root_span, serve, telemetry_with, Telemetry,
 };
@@ -36,7 +36,7 @@ static ENDS: AtomicUsize = AtomicUsize::new(0);
 struct Hook;
 
 impl CallAttributes for Hook {
-    fn on_start(&self, call: &CallStart<'_>, sink: &mut dyn AttributeSink) {
+    fn on_start(&self, call: &CallStart<'_>, sink: &mut CallSink<'_>) {
         if let Some(Tenant(tenant)) = call.extensions().get::<Tenant>() {
             sink.record("tenant.id", AttributeValue::Str(tenant));
         }
@@ -55,7 +55,7 @@ impl CallAttributes for Hook {
         sink.record("test.rpc_kind", AttributeValue::Str(kind));
     }
 
-    fn on_end(&self, call: &CallEnd<'_>, sink: &mut dyn AttributeSink) {
+    fn on_end(&self, call: &CallEnd<'_>, sink: &mut CallSink<'_>) {
         ENDS.fetch_add(1, Ordering::Relaxed);
         let code = format!("{:?}", call.code());
         sink.record("test.end_code", AttributeValue::Str(&code));

@@ -11,8 +11,8 @@ use opentelemetry::{Context, KeyValue};
 use tonic::codec::{BufferSettings, Codec, EncodeBuf, Encoder};
 use tonic::Status;
 
-use crate::attributes::CallSink;
 use crate::call_fields::{record_message_fields, RecordedFields};
+use crate::call_sink::CallSink;
 use crate::codec_link::CodecLink;
 use crate::config::Active;
 use crate::decoder::{ReportDecoded, TracedDecoder};

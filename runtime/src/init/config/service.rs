@@ -200,7 +200,10 @@ mod tests {
             ["grpc.health.v1.Health/*", "shop.Cart/Ping"]
         );
         assert!(ok(&[]).skip_methods.is_empty());
-        let bad = [("TONIC_TRACED_SKIP_METHODS", "shop.Cart/Ping,grpc.health.v1.Health")];
+        let bad = [(
+            "TONIC_TRACED_SKIP_METHODS",
+            "shop.Cart/Ping,grpc.health.v1.Health",
+        )];
         assert_eq!(
             error(&bad),
             "TONIC_TRACED_SKIP_METHODS=\"shop.Cart/Ping,grpc.health.v1.Health\" \
@@ -208,7 +211,10 @@ mod tests {
              package.Service/* for all of a service's methods"
         );
         let ignored = lenient(&bad);
-        assert!(ignored.skip_methods.is_empty(), "a bad list is ignored whole");
+        assert!(
+            ignored.skip_methods.is_empty(),
+            "a bad list is ignored whole"
+        );
         assert_eq!(ignored.warnings.len(), 1, "{:?}", ignored.warnings);
     }
 
