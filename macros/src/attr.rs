@@ -13,13 +13,14 @@ use crate::ctxt::Ctxt;
 
 // The table: every option, of either attribute.
 
-/// `messages = spans | events | off`: what each message of a stream records.
+/// `messages = spans | events | totals | off`: what each message of a stream records.
 const MESSAGES: Opt<Messages> = Opt {
     name: "messages",
     value: Value::Word {
         words: &[
             ("spans", Messages::Spans),
             ("events", Messages::Events),
+            ("totals", Messages::Totals),
             ("off", Messages::Off),
         ],
         what: "message mode",
@@ -100,7 +101,7 @@ enum Value<T: 'static> {
 }
 
 impl<T: Clone> Opt<T> {
-    /// How the option is written, in a list of the known ones: `messages = spans | events | off`.
+    /// How the option is written, in a list of the known ones: `messages = spans | events | …`.
     fn usage(&self) -> String {
         let name = self.name;
         match &self.value {
@@ -144,11 +145,12 @@ impl<T: Clone> Opt<T> {
     }
 }
 
-/// `messages = spans | events | off`.
+/// `messages = spans | events | totals | off`.
 #[derive(Clone, Copy)]
 pub(crate) enum Messages {
     Spans,
     Events,
+    Totals,
     Off,
 }
 
@@ -451,7 +453,7 @@ mod tests {
     #[test]
     fn service_options_are_read_into_their_types() {
         let tokens = quote!(
-            messages = events,
+            messages = totals,
             max_messages = 5,
             public_endpoint,
             service_name = "bank.Ledger",
@@ -460,7 +462,7 @@ mod tests {
         );
         let (options, errors) = read(|cx| ServiceOptions::read(cx, tokens));
         assert_eq!(errors, Vec::<String>::new());
-        assert!(matches!(options.messages, Some(Messages::Events)));
+        assert!(matches!(options.messages, Some(Messages::Totals)));
         assert_eq!(options.max_messages.unwrap().base10_digits(), "5");
         assert!(options.public_endpoint);
         assert_eq!(options.service_name.unwrap().value(), "bank.Ledger");
@@ -487,7 +489,7 @@ mod tests {
             errors,
             [
                 "unknown #[traced_service] option; expected one of: messages = spans | events \
-                 | off, max_messages = 128, public_endpoint, service_name = \"…\", \
+                 | totals | off, max_messages = 128, public_endpoint, service_name = \"…\", \
                  is_error = path::to::fn, crate = \"path::to::tonic_traced\"",
                 "`messages` is given twice; keep one",
                 "public_endpoint takes no value; write just `public_endpoint`",
@@ -513,8 +515,8 @@ mod tests {
             errors,
             [
                 "`messages` is given twice; keep one",
-                "unknown message mode; write messages = spans, messages = events or \
-                 messages = off",
+                "unknown message mode; write messages = spans, messages = events, \
+                 messages = totals or messages = off",
             ]
         );
     }

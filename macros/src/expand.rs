@@ -314,6 +314,7 @@ fn method_tracing(options: &ServiceOptions, handler: &Method) -> TokenStream {
             let mode = match mode {
                 Messages::Spans => quote!(Spans),
                 Messages::Events => quote!(Events),
+                Messages::Totals => quote!(Totals),
                 Messages::Off => quote!(Off),
             };
             quote!(::core::option::Option::Some(#runtime::MessageMode::#mode))

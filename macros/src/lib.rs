@@ -66,10 +66,11 @@ use crate::ast::{Input, Target};
 use crate::ctxt::Ctxt;
 
 /// Traces every method of a tonic service impl: one SERVER span per call named
-/// `package.Service/Method`, per-message spans on streams, the status as the semantic
-/// conventions say. Handler bodies stay as written.
+/// `package.Service/Method`, per-message spans on streams (or events, or only counts and bytes
+/// on the RPC span with `messages = totals`), the status as the semantic conventions say.
+/// Handler bodies stay as written.
 ///
-/// Options, all optional: `#[traced_service(messages = spans | events | off, max_messages = N,
+/// Options, all optional: `#[traced_service(messages = spans | events | totals | off, max_messages = N,
 /// public_endpoint, service_name = "name", is_error = path::to::fn, crate = "path")]`; on a
 /// method, `#[traced(skip)]`, or `#[traced(messages = …, max_messages = …)]`. Misuse is a compile error at the
 /// offending tokens, every one reported at once.

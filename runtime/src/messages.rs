@@ -1,5 +1,6 @@
-//! One span or event per streamed message, with the semantic conventions' message attributes
-//! and the message's own annotated fields.
+//! How an RPC records its messages: one span or event per message, with the semantic
+//! conventions' message attributes and the message's own annotated fields, or only their
+//! counts and bytes per direction on the RPC span.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +22,20 @@ pub enum MessageMode {
     Spans,
     /// An event named `message` on the RPC span per message.
     Events,
+    /// Nothing per message: the RPC span counts the messages and their bytes each way
+    /// (`tonic_traced.messages.sent`, `.received`, `.sent_bytes`, `.received_bytes`), and a
+    /// response stream is polled without the span's context. For long streams.
+    Totals,
     /// Nothing per message (the default for unary calls).
     Off,
+}
+
+impl MessageMode {
+    /// Whether a response stream is polled with the RPC span's context current: in every mode
+    /// but `Totals`, which leaves out everything it can per message.
+    pub(crate) fn polls_in_context(self) -> bool {
+        self != MessageMode::Totals
+    }
 }
 
 /// Which way a message travelled, as `rpc.message.type`.
@@ -35,6 +48,23 @@ pub enum Direction {
 }
 
 impl Direction {
+    /// The attribute keys of this direction's totals: messages, uncompressed bytes, and
+    /// compressed bytes of the messages whose uncompressed size is not known.
+    fn total_keys(self) -> [&'static str; 3] {
+        match self {
+            Direction::Sent => [
+                "tonic_traced.messages.sent",
+                "tonic_traced.messages.sent_bytes",
+                "tonic_traced.messages.sent_compressed_bytes",
+            ],
+            Direction::Received => [
+                "tonic_traced.messages.received",
+                "tonic_traced.messages.received_bytes",
+                "tonic_traced.messages.received_compressed_bytes",
+            ],
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Direction::Sent => "SENT",
@@ -73,7 +103,7 @@ pub(crate) enum MessageSize {
 
 /// How one RPC records its messages: shared by every part of the call that sees one (the
 /// request body or decoder, the response stream or body), so each message costs no lookup.
-/// Empty when nothing per message is recorded: mode `Off`, or the RPC span not recording.
+/// Empty when no message is recorded: mode `Off`, or the RPC span not recording.
 #[derive(Clone, Default)]
 pub(crate) struct Messages(Option<Arc<MessageLog>>);
 
@@ -86,6 +116,20 @@ struct MessageLog {
     left: AtomicU64,
     /// Messages the budget left out.
     unrecorded: AtomicU64,
+    /// Mode `Totals`: what went each way, sent first.
+    totals: [Totals; 2],
+}
+
+/// The messages of one direction and their bytes. Each direction has one writer, the part of
+/// the call that sees its messages, so a message costs loads and stores, not atomic updates.
+#[derive(Default)]
+struct Totals {
+    messages: AtomicU64,
+    /// Encoded bytes, before compression.
+    bytes: AtomicU64,
+    /// Of the messages whose uncompressed size is not known: how many, and their bytes.
+    compressed_messages: AtomicU64,
+    compressed_bytes: AtomicU64,
 }
 
 /// The attribute of an RPC span that counts its messages left unrecorded by the cap.
@@ -109,16 +153,26 @@ impl Messages {
             config,
             left: AtomicU64::new(limit),
             unrecorded: AtomicU64::new(0),
+            totals: Default::default(),
         })))
     }
 
-    /// Whether messages are recorded: the mode is not `Off` and the RPC span records.
+    /// Whether messages are recorded, one by one or in totals: the mode is not `Off` and the
+    /// RPC span records.
     pub(crate) fn is_on(&self) -> bool {
         self.0.is_some()
     }
 
-    /// Records message number `id` (1-based per direction), with the attributes `fields` adds.
-    /// Does nothing, and reads no field, when no message is recorded or the RPC span has ended.
+    /// Whether each message is recorded with its fields: a span or an event per message.
+    pub(crate) fn records_each(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|log| matches!(log.mode, MessageMode::Spans | MessageMode::Events))
+    }
+
+    /// Records message number `id` (1-based per direction), with the attributes `fields` adds;
+    /// in mode `Totals` only counts it and its size. Does nothing, and reads no field, when no
+    /// message is recorded or the RPC span has ended.
     pub(crate) fn record(
         &self,
         direction: Direction,
@@ -129,6 +183,10 @@ impl Messages {
         let Some(log) = &self.0 else {
             return;
         };
+        if log.mode == MessageMode::Totals {
+            log.totals[direction as usize].add(size());
+            return;
+        }
         if !log.rpc.span().is_recording() || !log.take() {
             return;
         }
@@ -158,15 +216,63 @@ impl Messages {
                 log.config.tracer.record(builder, &log.rpc);
             }
             MessageMode::Events => log.rpc.span().add_event("message", attributes),
-            MessageMode::Off => {}
+            MessageMode::Totals | MessageMode::Off => {}
         }
     }
 
-    /// The attribute counting the messages the cap left out, if any.
-    pub(crate) fn unrecorded(&self) -> Option<KeyValue> {
-        let unrecorded = self.0.as_ref()?.unrecorded.load(Ordering::Relaxed);
-        (unrecorded > 0)
-            .then(|| KeyValue::new(Key::from_static_str(UNRECORDED_MESSAGES), unrecorded as i64))
+    /// Adds what the RPC span says of its messages when it ends: in mode `Totals` the counts
+    /// and bytes each way, else how many messages the cap left out, if any.
+    pub(crate) fn summary(&self, attributes: &mut Vec<KeyValue>) {
+        let Some(log) = &self.0 else {
+            return;
+        };
+        if log.mode == MessageMode::Totals {
+            for direction in [Direction::Sent, Direction::Received] {
+                log.totals[direction as usize].summary(direction, attributes);
+            }
+            return;
+        }
+        let unrecorded = log.unrecorded.load(Ordering::Relaxed);
+        if unrecorded > 0 {
+            attributes.push(KeyValue::new(
+                Key::from_static_str(UNRECORDED_MESSAGES),
+                unrecorded as i64,
+            ));
+        }
+    }
+}
+
+impl Totals {
+    /// Counts a message of `size`.
+    fn add(&self, size: MessageSize) {
+        let bump = |counter: &AtomicU64, by: u64| {
+            counter.store(counter.load(Ordering::Relaxed) + by, Ordering::Relaxed);
+        };
+        bump(&self.messages, 1);
+        match size {
+            MessageSize::Uncompressed(size) => bump(&self.bytes, size as u64),
+            MessageSize::Compressed(size) => {
+                bump(&self.compressed_messages, 1);
+                bump(&self.compressed_bytes, size as u64);
+            }
+        }
+    }
+
+    /// The attributes of `direction`'s totals: the messages, their uncompressed bytes unless
+    /// none had a known uncompressed size, and the compressed bytes of those that had not.
+    fn summary(&self, direction: Direction, attributes: &mut Vec<KeyValue>) {
+        let [messages_key, bytes_key, compressed_key] = direction.total_keys();
+        let messages = self.messages.load(Ordering::Relaxed);
+        let compressed = self.compressed_messages.load(Ordering::Relaxed);
+        attributes.push(KeyValue::new(messages_key, messages as i64));
+        if compressed < messages || messages == 0 {
+            let bytes = self.bytes.load(Ordering::Relaxed);
+            attributes.push(KeyValue::new(bytes_key, bytes as i64));
+        }
+        if compressed > 0 {
+            let bytes = self.compressed_bytes.load(Ordering::Relaxed);
+            attributes.push(KeyValue::new(compressed_key, bytes as i64));
+        }
     }
 }
 

@@ -125,8 +125,10 @@ impl RpcSpan {
                 code_name(code),
             ));
         }
-        if let Some(unrecorded) = self.messages.unrecorded() {
-            span.set_attribute(unrecorded);
+        let mut summary = Vec::new();
+        self.messages.summary(&mut summary);
+        if !summary.is_empty() {
+            span.set_attributes(summary);
         }
         if (self.is_error)(code) {
             if semconv.stable {

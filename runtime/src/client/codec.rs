@@ -65,6 +65,13 @@ where
 #[derive(Debug, Clone)]
 pub struct CallLink(pub(crate) CodecLink<LinkedCall>);
 
+/// Whether a call has a single request message, and a single response message.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Single {
+    pub(crate) request: bool,
+    pub(crate) response: bool,
+}
+
 /// A recorded client call, as its codec sees it.
 #[derive(Debug)]
 pub(crate) struct LinkedCall {
@@ -75,25 +82,30 @@ pub(crate) struct LinkedCall {
     fields: RecordedFields,
     /// Unary and client-streaming calls: the one response's fields go on the call's span.
     single_response: bool,
+    /// Whether the encoder notes each request message's fields: for the one request of a
+    /// unary or server-streaming call, or for a span or event per message.
+    notes_requests: bool,
     received: AtomicU64,
     /// The fields of the request messages encoded and not yet seen on the wire.
     sent: Mutex<VecDeque<Vec<KeyValue>>>,
 }
 
 impl LinkedCall {
-    /// The recorded call whose span is in `rpc`.
+    /// The recorded call whose span is in `rpc`; `single` says whether it has one request and
+    /// whether it has one response.
     pub(crate) fn new(
         rpc: Context,
         config: &'static Active,
         messages: Messages,
-        single_response: bool,
+        single: Single,
     ) -> Self {
         LinkedCall {
             rpc,
             config,
+            notes_requests: single.request || messages.records_each(),
             messages,
             fields: RecordedFields::default(),
-            single_response,
+            single_response: single.response,
             received: AtomicU64::new(0),
             sent: Mutex::default(),
         }
@@ -104,8 +116,11 @@ impl LinkedCall {
         &self.fields
     }
 
-    /// Notes the fields of a request message being encoded.
+    /// Notes the fields of a request message being encoded, if they are recorded.
     fn note(&self, message: &dyn SpanAttributes) {
+        if !self.notes_requests {
+            return;
+        }
         let mut attributes = Vec::new();
         message.record_attributes(&mut CallSink {
             attributes: &mut attributes,

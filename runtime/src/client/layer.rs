@@ -14,7 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::call_error::CallError;
-use super::codec::{CallLink, LinkedCall};
+use super::codec::{CallLink, LinkedCall, Single};
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
@@ -329,7 +329,11 @@ where
         let link = link.filter(|_| cx.span().is_recording());
         let body_messages = match &link {
             Some(CallLink(link)) => {
-                let call = LinkedCall::new(cx.clone(), config, messages.clone(), single_response);
+                let single = Single {
+                    request: single_request,
+                    response: single_response,
+                };
+                let call = LinkedCall::new(cx.clone(), config, messages.clone(), single);
                 link.connect(call);
                 Messages::default()
             }

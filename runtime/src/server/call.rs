@@ -49,6 +49,8 @@ pub struct ServerCall {
     span: RpcSpan,
     /// The keys of the annotated fields on the span, so the response's do not repeat them.
     fields: RecordedFields,
+    /// Whether a response stream is polled with the span's context current.
+    polls_in_context: bool,
 }
 
 impl ServerCall {
@@ -79,11 +81,9 @@ impl ServerCall {
             extensions: request.extensions(),
         };
         let traced = config.filter.traces(&call);
-        let mode = if traced {
-            tracing.messages(method.kind != RpcKind::Unary)
-        } else {
-            MessageMode::Off
-        };
+        let configured = tracing.messages(method.kind != RpcKind::Unary);
+        let polls_in_context = configured.polls_in_context();
+        let mode = if traced { configured } else { MessageMode::Off };
         let metrics = CallMetrics::start(
             config.instruments().filter(|_| traced),
             Side::Server,
@@ -127,6 +127,7 @@ impl ServerCall {
                 return ServerCall {
                     span: rpc_span(remote, metrics),
                     fields,
+                    polls_in_context,
                 };
             }
             Some(remote) => remote,
@@ -143,6 +144,7 @@ impl ServerCall {
             return ServerCall {
                 span: rpc_span(cx, metrics),
                 fields,
+                polls_in_context,
             };
         }
 
@@ -193,7 +195,11 @@ impl ServerCall {
                 |sink| message.record_attributes(sink),
             );
         }
-        ServerCall { span, fields }
+        ServerCall {
+            span,
+            fields,
+            polls_in_context,
+        }
     }
 
     /// Runs the handler of a unary or client-streaming RPC; the span ends with its result.
@@ -202,7 +208,7 @@ impl ServerCall {
         R: TracedMessage,
         F: Future<Output = Result<Response<R>, Status>>,
     {
-        let ServerCall { span, fields } = self;
+        let ServerCall { span, fields, .. } = self;
         InContext::new(
             span,
             handler,
@@ -243,13 +249,14 @@ impl ServerCall {
     where
         F: Future<Output = Result<Response<S>, Status>>,
     {
+        let polls_in_context = self.polls_in_context;
         InContext::new(
             self.span,
             handler,
             move |mut span: RpcSpan, result: Result<Response<S>, Status>| match result {
                 Ok(response) => {
                     span.record_server_response(response.metadata());
-                    Ok(response.map(|stream| TracedStream::new(span, stream)))
+                    Ok(response.map(|stream| TracedStream::new(span, stream, polls_in_context)))
                 }
                 Err(status) => {
                     span.record_server_response(status.metadata());

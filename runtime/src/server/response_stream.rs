@@ -15,21 +15,26 @@ use crate::rpc_span::RpcSpan;
 pin_project! {
     /// The stream `#[traced_service]` puts around a handler's response stream. The RPC span
     /// ends with the last message (`OK`), the first error (its status), or when the client
-    /// goes away and the stream is dropped (`CANCELLED` or `DEADLINE_EXCEEDED`).
+    /// goes away and the stream is dropped (`CANCELLED` or `DEADLINE_EXCEEDED`). Each poll
+    /// runs with the span's context current, except under `messages = totals`.
     pub struct TracedStream<S> {
         #[pin]
         inner: S,
         span: Option<RpcSpan>,
         sent: u64,
+        in_context: bool,
     }
 }
 
 impl<S> TracedStream<S> {
-    pub(crate) fn new(span: RpcSpan, inner: S) -> Self {
+    /// The response stream `inner` of the call whose span is `span`, polled in the span's
+    /// context if `in_context`.
+    pub(crate) fn new(span: RpcSpan, inner: S, in_context: bool) -> Self {
         TracedStream {
             inner,
             span: Some(span),
             sent: 0,
+            in_context,
         }
     }
 }
@@ -46,7 +51,7 @@ where
         let Some(span) = this.span.as_mut() else {
             return this.inner.poll_next(task);
         };
-        let _attached = span.cx.clone().attach();
+        let _attached = this.in_context.then(|| span.cx.clone().attach());
         let polled = match catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll_next(task))) {
             Ok(polled) => polled,
             Err(panic) => {
