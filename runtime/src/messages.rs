@@ -299,3 +299,53 @@ impl fmt::Debug for Messages {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(sizes: &[MessageSize]) -> Vec<(String, i64)> {
+        let totals = Totals::default();
+        for &size in sizes {
+            totals.add(size);
+        }
+        let mut attributes = Vec::new();
+        totals.summary(Direction::Sent, &mut attributes);
+        attributes
+            .into_iter()
+            .map(|kv| match kv.value {
+                opentelemetry::Value::I64(value) => (kv.key.to_string(), value),
+                other => panic!("{other:?} is not an integer"),
+            })
+            .collect()
+    }
+
+    fn expected(pairs: &[(&str, i64)]) -> Vec<(String, i64)> {
+        pairs
+            .iter()
+            .map(|(key, value)| (format!("tonic_traced.messages.{key}"), *value))
+            .collect()
+    }
+
+    #[test]
+    fn totals_give_compressed_bytes_only_for_messages_of_unknown_size() {
+        use MessageSize::{Compressed, Uncompressed};
+        assert_eq!(summary(&[]), expected(&[("sent", 0), ("sent_bytes", 0)]));
+        assert_eq!(
+            summary(&[Uncompressed(10), Uncompressed(5)]),
+            expected(&[("sent", 2), ("sent_bytes", 15)])
+        );
+        assert_eq!(
+            summary(&[Compressed(7), Compressed(3)]),
+            expected(&[("sent", 2), ("sent_compressed_bytes", 10)])
+        );
+        assert_eq!(
+            summary(&[Uncompressed(10), Compressed(4)]),
+            expected(&[
+                ("sent", 2),
+                ("sent_bytes", 10),
+                ("sent_compressed_bytes", 4)
+            ])
+        );
+    }
+}
