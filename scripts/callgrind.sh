@@ -13,6 +13,8 @@
 #   scripts/callgrind.sh unary:unsampled stream:sampled     # only these
 #   scripts/callgrind.sh client:sampled client:unsampled    # the client side only
 #   CG_MODES="plain traced" scripts/callgrind.sh            # only these server modes
+#   CG_MESSAGES=1000 scripts/callgrind.sh stream:sampled    # longer streams: the per-call
+#                                                           #   work spread thinner per message
 #   E2E_BIN=path/to/e2e scripts/callgrind.sh                # an e2e built before (say, at
 #                                                           #   another commit)
 #
@@ -37,11 +39,11 @@ if [ -z "$exe" ]; then
 fi
 dir="${CG_DIR:-$(mktemp -d -t callgrind.XXXXXX)}"
 mkdir -p "$dir"
-messages=100
+messages="${CG_MESSAGES:-100}"
 
-# Modes per workload: message events matter only on streams.
+# Modes per workload: message events and totals matter only on streams.
 unary_modes="${CG_MODES:-plain hand traced traced+metrics}"
-stream_modes="${CG_MODES:-plain hand traced traced+events}"
+stream_modes="${CG_MODES:-plain hand traced traced+events traced+totals}"
 # `plain+traceparent`: plain tonic whose caller writes the `traceparent` itself, the least any
 # propagation can cost.
 client_modes="${CG_MODES:-plain plain+traceparent hand traced traced+metrics}"

@@ -144,86 +144,69 @@ impl HttpThings for PlainThings {
     }
 }
 
-/// `HTTPThings` under `#[traced_service]`, with its defaults: a span per streamed message.
-#[derive(Debug, Default)]
-pub struct TracedThings;
+/// `HTTPThings` under `#[traced_service(…)]` with `$options`: the impl of each message mode,
+/// alike but for the options, each benchmarking only `WatchHTTPThings`.
+macro_rules! traced_things {
+    ($(#[$doc:meta])* $name:ident, ($($options:tt)*)) => {
+        $(#[$doc])*
+        #[derive(Debug, Default)]
+        pub struct $name;
 
-#[tonic_traced::traced_service]
-#[tonic::async_trait]
-impl HttpThings for TracedThings {
-    async fn get_http_thing(
-        &self,
-        _request: Request<HttpHeader>,
-    ) -> Result<Response<HttpHeader>, Status> {
-        Err(not_benchmarked())
-    }
+        #[tonic_traced::traced_service($($options)*)]
+        #[tonic::async_trait]
+        impl HttpThings for $name {
+            async fn get_http_thing(
+                &self,
+                _request: Request<HttpHeader>,
+            ) -> Result<Response<HttpHeader>, Status> {
+                Err(not_benchmarked())
+            }
 
-    type WatchHTTPThingsStream = HeaderStream;
+            type WatchHTTPThingsStream = HeaderStream;
 
-    async fn watch_http_things(
-        &self,
-        request: Request<HttpHeader>,
-    ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
-        updates(request)
-    }
+            async fn watch_http_things(
+                &self,
+                request: Request<HttpHeader>,
+            ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
+                updates(request)
+            }
 
-    async fn upload_http_things(
-        &self,
-        _request: Request<Streaming<HttpHeader>>,
-    ) -> Result<Response<()>, Status> {
-        Err(not_benchmarked())
-    }
+            async fn upload_http_things(
+                &self,
+                _request: Request<Streaming<HttpHeader>>,
+            ) -> Result<Response<()>, Status> {
+                Err(not_benchmarked())
+            }
 
-    type ChatHTTPStream = HeaderStream;
+            type ChatHTTPStream = HeaderStream;
 
-    async fn chat_http(
-        &self,
-        _request: Request<Streaming<HttpHeader>>,
-    ) -> Result<Response<Self::ChatHTTPStream>, Status> {
-        Err(not_benchmarked())
-    }
+            async fn chat_http(
+                &self,
+                _request: Request<Streaming<HttpHeader>>,
+            ) -> Result<Response<Self::ChatHTTPStream>, Status> {
+                Err(not_benchmarked())
+            }
+        }
+    };
 }
 
-/// `HTTPThings` under `#[traced_service(messages = events)]`: an event on the RPC span per
-/// streamed message.
-#[derive(Debug, Default)]
-pub struct TracedThingsEvents;
-
-#[tonic_traced::traced_service(messages = events)]
-#[tonic::async_trait]
-impl HttpThings for TracedThingsEvents {
-    async fn get_http_thing(
-        &self,
-        _request: Request<HttpHeader>,
-    ) -> Result<Response<HttpHeader>, Status> {
-        Err(not_benchmarked())
-    }
-
-    type WatchHTTPThingsStream = HeaderStream;
-
-    async fn watch_http_things(
-        &self,
-        request: Request<HttpHeader>,
-    ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
-        updates(request)
-    }
-
-    async fn upload_http_things(
-        &self,
-        _request: Request<Streaming<HttpHeader>>,
-    ) -> Result<Response<()>, Status> {
-        Err(not_benchmarked())
-    }
-
-    type ChatHTTPStream = HeaderStream;
-
-    async fn chat_http(
-        &self,
-        _request: Request<Streaming<HttpHeader>>,
-    ) -> Result<Response<Self::ChatHTTPStream>, Status> {
-        Err(not_benchmarked())
-    }
-}
+traced_things!(
+    /// `HTTPThings` under `#[traced_service]`, with its defaults: a span per streamed message.
+    TracedThings,
+    ()
+);
+traced_things!(
+    /// `HTTPThings` under `#[traced_service(messages = events)]`: an event on the RPC span per
+    /// streamed message.
+    TracedThingsEvents,
+    (messages = events)
+);
+traced_things!(
+    /// `HTTPThings` under `#[traced_service(messages = totals)]`: nothing per streamed message
+    /// but its count and bytes, on the RPC span when it ends.
+    TracedThingsTotals,
+    (messages = totals)
+);
 
 /// A request for `message`, carrying `traceparent` if given.
 #[inline]

@@ -168,21 +168,33 @@ fn servers_answer_the_load_and_export_every_span() {
     assert!(hand["Rootless/Ping"].contains("ping.label"));
 }
 
-#[test]
-fn message_events_make_one_span_per_stream() {
-    let mut server = Server::start("traced+events");
+/// Runs streams against `mode`, which should export one span per stream; its attribute keys.
+fn one_span_per_stream(mode: &str) -> BTreeSet<String> {
+    let mut server = Server::start(mode);
     let result = server.load("stream");
     assert_eq!(number(&result, "errors"), 0.0);
     let total = number(&result, "total") as u64;
     assert!(total > 0, "{result:?}");
-    assert_eq!(
-        server.exported(),
-        total,
-        "the RPC span only, its messages as events"
-    );
-    let shapes = server.shapes();
+    assert_eq!(server.exported(), total, "{mode}: the RPC span only");
+    let mut shapes = server.shapes();
     assert_eq!(
         shapes.keys().collect::<Vec<_>>(),
         ["kitchen.sink.v1.HTTPThings/WatchHTTPThings"]
     );
+    shapes.pop_first().unwrap().1
+}
+
+#[test]
+fn message_events_make_one_span_per_stream() {
+    let keys = one_span_per_stream("traced+events");
+    assert!(!keys.contains("tonic_traced.messages.sent"), "{keys:?}");
+}
+
+#[test]
+fn message_totals_make_one_span_per_stream_with_its_counts() {
+    let keys = one_span_per_stream("traced+totals");
+    for key in ["sent", "sent_bytes", "received", "received_bytes"] {
+        let key = format!("tonic_traced.messages.{key}");
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
 }

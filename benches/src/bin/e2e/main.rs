@@ -4,8 +4,8 @@
 //!
 //! ```text
 //! e2e run    [--rounds 3] [--secs 4] [--warmup 0.75] [--concurrency 16] [--messages 100]
-//!            [--sweep RATE,RATE,…] [--no-pin] [--smoke]
-//! e2e server --mode plain|hand|peer|traced|traced+metrics|traced+events
+//!            [--sweep RATE,RATE,…] [--no-pin] [--smoke] [--streams-only] [--modes MODE,MODE,…]
+//! e2e server --mode plain|hand|peer|traced|traced+metrics|traced+events|traced+totals
 //! e2e load   --port P [--server-pid PID] --workload unary|stream --caller sampled|unsampled
 //!            [--client plain|hand|traced|traced+metrics] [--send-traceparent]
 //!            [--secs S] [--warmup S] [--concurrency N] [--rate CALLS_PER_S] [--messages N]
@@ -42,23 +42,25 @@ pub enum ServerMode {
     /// streamed message instead of a span. Measured on streams only: its unary service is
     /// `traced`'s.
     TracedEvents,
+    /// `#[traced_service(messages = totals)]`, RPC metrics off: nothing per streamed message
+    /// but its count and bytes on the RPC span. Streams only, as `traced+events`.
+    TracedTotals,
 }
 
 impl ServerMode {
-    const ALL: [ServerMode; 6] = [
+    const ALL: [ServerMode; 7] = [
         ServerMode::Plain,
         ServerMode::Hand,
         ServerMode::Peer,
         ServerMode::Traced,
         ServerMode::TracedMetrics,
         ServerMode::TracedEvents,
+        ServerMode::TracedTotals,
     ];
 
-    /// The modes measured on `workload`.
-    fn measured_on(workload: Workload) -> impl Iterator<Item = ServerMode> {
-        ServerMode::ALL
-            .into_iter()
-            .filter(move |&mode| mode != ServerMode::TracedEvents || workload == Workload::Stream)
+    /// Whether the mode differs from `traced` on streams only.
+    fn streams_only(self) -> bool {
+        matches!(self, ServerMode::TracedEvents | ServerMode::TracedTotals)
     }
 }
 
@@ -115,6 +117,7 @@ names!(ServerMode {
     Traced => "traced",
     TracedMetrics => "traced+metrics",
     TracedEvents => "traced+events",
+    TracedTotals => "traced+totals",
 });
 names!(ClientMode {
     Plain => "plain",

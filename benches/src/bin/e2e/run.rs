@@ -3,8 +3,9 @@
 //! One server process per server mode, pinned to the server core with `taskset`, started once
 //! and kept for the whole run. Each measurement is a fresh `e2e load` process pinned to the
 //! other core. Round after round, every (workload, caller) is measured against every server
-//! mode in turn (plain, hand, peer, traced, traced+metrics and, on streams, traced+events;
-//! then plain, hand, …), then every client mode against the plain server. After each
+//! mode in turn (plain, hand, peer, traced, traced+metrics and, on streams, traced+events and
+//! traced+totals; then plain, hand, …), then every client mode against the plain server
+//! (`--streams-only`: streams alone; `--modes`: only these server modes). After each
 //! measurement the server is asked to flush its batch span processor and report how many
 //! spans it exported: the difference from the spans its calls should have made is what its
 //! queue dropped.
@@ -32,6 +33,20 @@ struct Options {
     messages: u32,
     pin: bool,
     sweep: Vec<f64>,
+    /// Streams only: no unary calls, no client.
+    streams_only: bool,
+    /// The server modes measured, plain first.
+    modes: Vec<ServerMode>,
+}
+
+impl Options {
+    /// The modes measured on `workload`.
+    fn measured_on(&self, workload: Workload) -> impl Iterator<Item = ServerMode> + '_ {
+        self.modes
+            .iter()
+            .copied()
+            .filter(move |mode| !mode.streams_only() || workload == Workload::Stream)
+    }
 }
 
 /// One server process and its control pipes.
@@ -195,8 +210,8 @@ fn server_spans(mode: ServerMode, workload: Workload, sampled: bool, messages: u
         // One span per RPC, ended with the response's headers; nothing per message.
         (ServerMode::Peer, _) => 1,
         (_, Workload::Unary) => 1,
-        // One span per RPC, its messages as events on it.
-        (ServerMode::TracedEvents, Workload::Stream) => 1,
+        // One span per RPC, its messages as events on it, or counted on it.
+        (ServerMode::TracedEvents | ServerMode::TracedTotals, Workload::Stream) => 1,
         // The RPC span, `message RECEIVED` for the request, `message SENT` per response.
         (_, Workload::Stream) => 2 + u64::from(messages),
     }
@@ -283,26 +298,43 @@ pub fn run(args: &Args) -> Result<(), Error> {
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         },
+        streams_only: args.flag("streams-only"),
+        modes: match args.get::<String>("modes")? {
+            Some(modes) => {
+                let mut chosen = vec![ServerMode::Plain];
+                for mode in modes.split(',') {
+                    let mode: ServerMode = mode.parse()?;
+                    if !chosen.contains(&mode) {
+                        chosen.push(mode);
+                    }
+                }
+                chosen
+            }
+            None => ServerMode::ALL.to_vec(),
+        },
     };
     let exe = std::env::current_exe()?;
     let exe = exe.to_str().ok_or("executable path is not UTF-8")?;
     let started = Instant::now();
 
     let mut servers: HashMap<ServerMode, ServerProcess> = HashMap::new();
-    for mode in ServerMode::ALL {
+    for &mode in &options.modes {
         servers.insert(mode, ServerProcess::start(exe, mode, options.pin)?);
     }
 
-    let server_keys: Vec<(Workload, bool)> = vec![
+    let server_keys: Vec<(Workload, bool)> = [
         (Workload::Unary, true),
         (Workload::Unary, false),
         (Workload::Stream, true),
         (Workload::Stream, false),
-    ];
+    ]
+    .into_iter()
+    .filter(|(workload, _)| !options.streams_only || *workload == Workload::Stream)
+    .collect();
     let mut results: HashMap<Key, Vec<Measured>> = HashMap::new();
     for round in 0..options.rounds {
         for &(workload, sampled) in &server_keys {
-            for mode in ServerMode::measured_on(workload) {
+            for mode in options.measured_on(workload) {
                 let server = servers.get_mut(&mode).expect("started");
                 let mut measured = load(
                     exe,
@@ -329,7 +361,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
             }
         }
         let plain_port = servers[&ServerMode::Plain].port;
-        for sampled in [true, false] {
+        for sampled in [true, false].into_iter().filter(|_| !options.streams_only) {
             for client in ClientMode::ALL {
                 let mut measured = load(
                     exe,
@@ -366,7 +398,9 @@ pub fn run(args: &Args) -> Result<(), Error> {
 
     let mut report = String::new();
     server_table(&mut report, &results, &server_keys, &options);
-    client_table(&mut report, &results);
+    if !options.streams_only {
+        client_table(&mut report, &results);
+    }
 
     if !options.sweep.is_empty() {
         sweep(&mut report, exe, &options, &mut servers)?;
@@ -376,7 +410,7 @@ pub fn run(args: &Args) -> Result<(), Error> {
         report,
         "\nWhat each server mode exported (first span of each name):\n"
     );
-    for mode in ServerMode::ALL {
+    for &mode in &options.modes {
         let shapes = servers.get_mut(&mode).expect("started").shapes()?;
         for shape in shapes {
             let _ = writeln!(report, "- `{mode}`: `{shape}`");
@@ -509,7 +543,7 @@ fn server_table(
     );
     for &(workload, sampled) in keys {
         let baseline = &results[&Key::Server(workload, sampled, ServerMode::Plain)];
-        for mode in ServerMode::measured_on(workload) {
+        for mode in options.measured_on(workload) {
             let runs = &results[&Key::Server(workload, sampled, mode)];
             let figure = match workload {
                 Workload::Unary => Measured::server_us_per_call,
@@ -598,7 +632,9 @@ fn sweep(
     let _ = writeln!(report, "|---|---:|---:|---:|---:|---:|");
     for &rate in &options.sweep {
         for mode in [ServerMode::Traced, ServerMode::Hand] {
-            let server = servers.get_mut(&mode).expect("started");
+            let Some(server) = servers.get_mut(&mode) else {
+                continue;
+            };
             let mut measured = load(
                 exe,
                 options,

@@ -16,7 +16,9 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::Server;
-use tonic_traced_benches::{PlainPing, PlainThings, TracedPing, TracedThings, TracedThingsEvents};
+use tonic_traced_benches::{
+    PlainPing, PlainThings, TracedPing, TracedThings, TracedThingsEvents, TracedThingsTotals,
+};
 use tonic_traced_tests::kitchen::sink::v1::http_things_server::HttpThingsServer;
 use tonic_traced_tests::rootless_server::RootlessServer;
 use tonic_tracing_opentelemetry::middleware::{filters, server::OtelGrpcLayer};
@@ -93,6 +95,13 @@ pub fn serve(mode: ServerMode) -> Result<(), Error> {
                     .serve_with_incoming(incoming)
                     .await?
             }
+            ServerMode::TracedTotals => {
+                server
+                    .add_service(RootlessServer::new(TracedPing))
+                    .add_service(HttpThingsServer::new(TracedThingsTotals))
+                    .serve_with_incoming(incoming)
+                    .await?
+            }
         }
         Ok::<_, Error>(())
     })
@@ -125,7 +134,10 @@ fn install(mode: ServerMode, provider: &SdkTracerProvider) -> Result<(), Error> 
             let subscriber = tracing_subscriber::registry().with(layer).with(filter);
             tracing::subscriber::set_global_default(subscriber)?;
         }
-        ServerMode::Traced | ServerMode::TracedMetrics | ServerMode::TracedEvents => {
+        ServerMode::Traced
+        | ServerMode::TracedMetrics
+        | ServerMode::TracedEvents
+        | ServerMode::TracedTotals => {
             global::set_text_map_propagator(TraceContextPropagator::new());
             let config = tonic_traced::Config::new()
                 .tracer_provider(provider)
