@@ -43,7 +43,7 @@ messages="${CG_MESSAGES:-100}"
 
 # Modes per workload: message events and totals matter only on streams.
 unary_modes="${CG_MODES:-plain hand traced traced+metrics}"
-stream_modes="${CG_MODES:-plain hand traced traced+events traced+totals}"
+stream_modes="${CG_MODES:-plain hand traced traced+events hand+totals traced+totals}"
 # `plain+traceparent`: plain tonic whose caller writes the `traceparent` itself, the least any
 # propagation can cost.
 client_modes="${CG_MODES:-plain plain+traceparent hand traced traced+metrics}"

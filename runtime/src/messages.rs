@@ -173,6 +173,7 @@ impl Messages {
     /// Records message number `id` (1-based per direction), with the attributes `fields` adds;
     /// in mode `Totals` only counts it and its size. Does nothing, and reads no field, when no
     /// message is recorded or the RPC span has ended.
+    #[inline]
     pub(crate) fn record(
         &self,
         direction: Direction,
@@ -185,38 +186,8 @@ impl Messages {
         };
         if log.mode == MessageMode::Totals {
             log.totals[direction as usize].add(size());
-            return;
-        }
-        if !log.rpc.span().is_recording() || !log.take() {
-            return;
-        }
-        let size = match size() {
-            MessageSize::Uncompressed(size) => {
-                KeyValue::new(keys::RPC_MESSAGE_UNCOMPRESSED_SIZE, size as i64)
-            }
-            MessageSize::Compressed(size) => {
-                KeyValue::new(keys::RPC_MESSAGE_COMPRESSED_SIZE, size as i64)
-            }
-        };
-        let mut attributes = Vec::with_capacity(8);
-        attributes.extend([
-            KeyValue::new(keys::RPC_MESSAGE_TYPE, direction.as_str()),
-            KeyValue::new(keys::RPC_MESSAGE_ID, id as i64),
-            size,
-        ]);
-        fields(&mut CallSink {
-            attributes: &mut attributes,
-            values: &log.config.fields,
-        });
-        match log.mode {
-            MessageMode::Spans => {
-                let builder = SpanBuilder::from_name(direction.span_name())
-                    .with_kind(SpanKind::Internal)
-                    .with_attributes(attributes);
-                log.config.tracer.record(builder, &log.rpc);
-            }
-            MessageMode::Events => log.rpc.span().add_event("message", attributes),
-            MessageMode::Totals | MessageMode::Off => {}
+        } else {
+            log.record(direction, id, size, fields);
         }
     }
 
@@ -244,6 +215,7 @@ impl Messages {
 
 impl Totals {
     /// Counts a message of `size`.
+    #[inline]
     fn add(&self, size: MessageSize) {
         let bump = |counter: &AtomicU64, by: u64| {
             counter.store(counter.load(Ordering::Relaxed) + by, Ordering::Relaxed);
@@ -277,6 +249,49 @@ impl Totals {
 }
 
 impl MessageLog {
+    /// Records message number `id` as a span or an event, with its size and fields, if the
+    /// RPC span still records and the cap allows.
+    #[inline(never)]
+    fn record(
+        &self,
+        direction: Direction,
+        id: u64,
+        size: impl FnOnce() -> MessageSize,
+        fields: impl FnOnce(&mut CallSink<'_>),
+    ) {
+        if !self.rpc.span().is_recording() || !self.take() {
+            return;
+        }
+        let size = match size() {
+            MessageSize::Uncompressed(size) => {
+                KeyValue::new(keys::RPC_MESSAGE_UNCOMPRESSED_SIZE, size as i64)
+            }
+            MessageSize::Compressed(size) => {
+                KeyValue::new(keys::RPC_MESSAGE_COMPRESSED_SIZE, size as i64)
+            }
+        };
+        let mut attributes = Vec::with_capacity(8);
+        attributes.extend([
+            KeyValue::new(keys::RPC_MESSAGE_TYPE, direction.as_str()),
+            KeyValue::new(keys::RPC_MESSAGE_ID, id as i64),
+            size,
+        ]);
+        fields(&mut CallSink {
+            attributes: &mut attributes,
+            values: &self.config.fields,
+        });
+        match self.mode {
+            MessageMode::Spans => {
+                let builder = SpanBuilder::from_name(direction.span_name())
+                    .with_kind(SpanKind::Internal)
+                    .with_attributes(attributes);
+                self.config.tracer.record(builder, &self.rpc);
+            }
+            MessageMode::Events => self.rpc.span().add_event("message", attributes),
+            MessageMode::Totals | MessageMode::Off => {}
+        }
+    }
+
     /// Whether one more message may be recorded; counts it as unrecorded if not.
     fn take(&self) -> bool {
         let taken = self

@@ -66,7 +66,8 @@ impl RpcSpan {
 
     /// The encoded size of `message` when the metrics or the message records need it, else 0
     /// (without encoding anything).
-    pub(crate) fn size_of(&self, message: &dyn TracedMessage) -> usize {
+    #[inline]
+    pub(crate) fn size_of<M: TracedMessage + ?Sized>(&self, message: &M) -> usize {
         if self.metrics.is_on() || self.messages.is_on() {
             message.encoded_size()
         } else {

@@ -52,13 +52,13 @@ where
             return this.inner.poll_next(task);
         };
         let _attached = this.in_context.then(|| span.cx.clone().attach());
-        let polled = match catch_unwind(AssertUnwindSafe(|| this.inner.as_mut().poll_next(task))) {
-            Ok(polled) => polled,
-            Err(panic) => {
-                span.end_with_panic(&*panic);
-                resume_unwind(panic)
-            }
-        };
+        // Polled into place: the item, often large (a `Status`), is not moved on its way out.
+        let mut polled = Poll::Pending;
+        let poll = AssertUnwindSafe(|| polled = this.inner.as_mut().poll_next(task));
+        if let Err(panic) = catch_unwind(poll) {
+            span.end_with_panic(&*panic);
+            resume_unwind(panic)
+        }
         match &polled {
             Poll::Ready(Some(Ok(message))) => {
                 *this.sent += 1;
@@ -71,15 +71,7 @@ where
                     |sink| message.record_attributes(sink),
                 );
             }
-            Poll::Ready(Some(Err(status))) => {
-                span.record_server_response(status.metadata());
-                span.end_with_status(status);
-                *this.span = None;
-            }
-            Poll::Ready(None) => {
-                span.end(Code::Ok, "");
-                *this.span = None;
-            }
+            Poll::Ready(end) => end_stream(this.span, end),
             Poll::Pending => {}
         }
         polled
@@ -87,5 +79,20 @@ where
 
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
+    }
+}
+
+/// Ends the span of a stream that ended (`None`, `OK`) or failed (`Some(Err(status))`).
+#[cold]
+fn end_stream<M>(span: &mut Option<RpcSpan>, end: &Option<Result<M, Status>>) {
+    let Some(mut span) = span.take() else {
+        return;
+    };
+    match end {
+        Some(Err(status)) => {
+            span.record_server_response(status.metadata());
+            span.end_with_status(status);
+        }
+        _ => span.end(Code::Ok, ""),
     }
 }

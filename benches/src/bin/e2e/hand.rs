@@ -7,7 +7,9 @@
 //! nest under it); set `rpc.grpc.status_code` (and an error status), end. A stream also gets a
 //! `message RECEIVED` span for its request and a `message SENT` span per response, with the
 //! `rpc.message.*` attributes and the message's annotated field, and its RPC span ends with the
-//! stream. The SERVER spans also get `network.peer.address`, `network.peer.port` and
+//! stream; with `totals`, the floor of `messages = totals`: no message span, no context on the
+//! stream's polls, the messages and their bytes counted each way and set on the RPC span at its
+//! end. The SERVER spans also get `network.peer.address`, `network.peer.port` and
 //! `server.port`, as the conventions recommend: what tonic-traced records, less the RPC metrics.
 //!
 //! Client: a CLIENT span, child of the current context, injected with the W3C propagator,
@@ -169,7 +171,11 @@ impl Rootless for HandPing {
 
 /// `HTTPThings`, hand-instrumented (only `WatchHTTPThings` is benchmarked).
 #[derive(Debug)]
-pub struct HandThings(pub SdkTracer);
+pub struct HandThings {
+    pub tracer: SdkTracer,
+    /// Message counts and bytes on the RPC span instead of a span per message.
+    pub totals: bool,
+}
 
 #[tonic::async_trait]
 impl HttpThings for HandThings {
@@ -186,11 +192,13 @@ impl HttpThings for HandThings {
         &self,
         request: Request<HttpHeader>,
     ) -> Result<Response<HeaderStream>, Status> {
+        let tracer = &self.tracer;
         let cx = server_span(
-            &self.0,
+            tracer,
             request.metadata(),
             "kitchen.sink.v1.HTTPThings/WatchHTTPThings",
         );
+        let mut received = 0;
         let span = cx.span();
         if span.is_recording() {
             let url_path = &request.get_ref().url_path;
@@ -202,16 +210,24 @@ impl HttpThings for HandThings {
             ]);
             span.set_attributes(peer_attributes(&request));
             let size = request.get_ref().encoded_len();
-            message_span(&self.0, &cx, "RECEIVED", 1, url_path, size);
+            if self.totals {
+                received = size as i64;
+            } else {
+                message_span(tracer, &cx, "RECEIVED", 1, url_path, size);
+            }
         }
         let result = async { updates(request) }.with_context(cx.clone()).await;
         match result {
             Ok(response) => Ok(response.map(|inner| {
                 Box::pin(HandStream {
                     inner,
-                    tracer: self.0.clone(),
+                    tracer: tracer.clone(),
                     cx: Some(cx),
                     sent: 0,
+                    totals: self.totals.then_some(Totals {
+                        sent_bytes: 0,
+                        received_bytes: received,
+                    }),
                 }) as HeaderStream
             })),
             Err(status) => {
@@ -239,12 +255,35 @@ impl HttpThings for HandThings {
 }
 
 /// The response stream: polled in the RPC span's context, a span per message, the RPC span
-/// ended with the stream (or by the SDK when the stream is dropped early).
+/// ended with the stream (or by the SDK when the stream is dropped early). With `totals`, polled
+/// outside the context, counting the messages and their bytes instead.
 struct HandStream {
     inner: HeaderStream,
     tracer: SdkTracer,
     cx: Option<Context>,
     sent: i64,
+    totals: Option<Totals>,
+}
+
+/// The bytes each way of a stream counted in totals (one request message received).
+struct Totals {
+    sent_bytes: i64,
+    received_bytes: i64,
+}
+
+impl Totals {
+    /// Sets the totals of a stream that sent `sent` messages on its RPC span.
+    fn record(&self, cx: &Context, sent: i64) {
+        let span = cx.span();
+        if span.is_recording() {
+            span.set_attributes([
+                KeyValue::new("tonic_traced.messages.sent", sent),
+                KeyValue::new("tonic_traced.messages.sent_bytes", self.sent_bytes),
+                KeyValue::new("tonic_traced.messages.received", 1),
+                KeyValue::new("tonic_traced.messages.received_bytes", self.received_bytes),
+            ]);
+        }
+    }
 }
 
 impl Stream for HandStream {
@@ -255,6 +294,25 @@ impl Stream for HandStream {
         let Some(cx) = this.cx.as_ref() else {
             return this.inner.as_mut().poll_next(task);
         };
+        if let Some(totals) = &mut this.totals {
+            let polled = this.inner.as_mut().poll_next(task);
+            match &polled {
+                Poll::Ready(Some(Ok(message))) => {
+                    this.sent += 1;
+                    totals.sent_bytes += message.encoded_len() as i64;
+                }
+                Poll::Ready(ending) => {
+                    totals.record(cx, this.sent);
+                    match ending {
+                        Some(Err(status)) => end(cx, status.code(), status.message()),
+                        _ => end(cx, Code::Ok, ""),
+                    }
+                    this.cx = None;
+                }
+                Poll::Pending => {}
+            }
+            return polled;
+        }
         let polled = {
             let _attached = cx.clone().attach();
             this.inner.as_mut().poll_next(task)

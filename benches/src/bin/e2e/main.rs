@@ -5,7 +5,7 @@
 //! ```text
 //! e2e run    [--rounds 3] [--secs 4] [--warmup 0.75] [--concurrency 16] [--messages 100]
 //!            [--sweep RATE,RATE,…] [--no-pin] [--smoke] [--streams-only] [--modes MODE,MODE,…]
-//! e2e server --mode plain|hand|peer|traced|traced+metrics|traced+events|traced+totals
+//! e2e server --mode plain|hand|hand+totals|peer|traced|traced+metrics|traced+events|traced+totals
 //! e2e load   --port P [--server-pid PID] --workload unary|stream --caller sampled|unsampled
 //!            [--client plain|hand|traced|traced+metrics] [--send-traceparent]
 //!            [--secs S] [--warmup S] [--concurrency N] [--rate CALLS_PER_S] [--messages N]
@@ -32,6 +32,9 @@ pub enum ServerMode {
     Plain,
     /// The minimal hand-written OpenTelemetry instrumentation (`hand.rs`).
     Hand,
+    /// The same, with message counts and bytes on the RPC span instead of a span per message:
+    /// the floor of `traced+totals`. Streams only.
+    HandTotals,
     /// `tonic-tracing-opentelemetry` 0.42's server layer with its recommended setup.
     Peer,
     /// `#[traced_service]`, RPC metrics off.
@@ -48,9 +51,10 @@ pub enum ServerMode {
 }
 
 impl ServerMode {
-    const ALL: [ServerMode; 7] = [
+    const ALL: [ServerMode; 8] = [
         ServerMode::Plain,
         ServerMode::Hand,
+        ServerMode::HandTotals,
         ServerMode::Peer,
         ServerMode::Traced,
         ServerMode::TracedMetrics,
@@ -58,9 +62,12 @@ impl ServerMode {
         ServerMode::TracedTotals,
     ];
 
-    /// Whether the mode differs from `traced` on streams only.
+    /// Whether the mode differs from another on streams only.
     fn streams_only(self) -> bool {
-        matches!(self, ServerMode::TracedEvents | ServerMode::TracedTotals)
+        matches!(
+            self,
+            ServerMode::HandTotals | ServerMode::TracedEvents | ServerMode::TracedTotals
+        )
     }
 }
 
@@ -113,6 +120,7 @@ macro_rules! names {
 names!(ServerMode {
     Plain => "plain",
     Hand => "hand",
+    HandTotals => "hand+totals",
     Peer => "peer",
     Traced => "traced",
     TracedMetrics => "traced+metrics",

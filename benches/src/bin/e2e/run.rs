@@ -211,7 +211,10 @@ fn server_spans(mode: ServerMode, workload: Workload, sampled: bool, messages: u
         (ServerMode::Peer, _) => 1,
         (_, Workload::Unary) => 1,
         // One span per RPC, its messages as events on it, or counted on it.
-        (ServerMode::TracedEvents | ServerMode::TracedTotals, Workload::Stream) => 1,
+        (
+            ServerMode::TracedEvents | ServerMode::TracedTotals | ServerMode::HandTotals,
+            Workload::Stream,
+        ) => 1,
         // The RPC span, `message RECEIVED` for the request, `message SENT` per response.
         (_, Workload::Stream) => 2 + u64::from(messages),
     }

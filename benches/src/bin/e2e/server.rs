@@ -60,14 +60,18 @@ pub fn serve(mode: ServerMode) -> Result<(), Error> {
                     .serve_with_incoming(incoming)
                     .await?
             }
-            ServerMode::Hand => {
+            ServerMode::Hand | ServerMode::HandTotals => {
                 let tracer = provider
                     .as_ref()
                     .expect("a tracing mode")
                     .tracer("hand-written");
+                let things = HandThings {
+                    tracer: tracer.clone(),
+                    totals: mode == ServerMode::HandTotals,
+                };
                 server
-                    .add_service(RootlessServer::new(HandPing(tracer.clone())))
-                    .add_service(HttpThingsServer::new(HandThings(tracer)))
+                    .add_service(RootlessServer::new(HandPing(tracer)))
+                    .add_service(HttpThingsServer::new(things))
                     .serve_with_incoming(incoming)
                     .await?
             }
@@ -112,7 +116,9 @@ fn install(mode: ServerMode, provider: &SdkTracerProvider) -> Result<(), Error> 
     global::set_tracer_provider(provider.clone());
     match mode {
         ServerMode::Plain => {}
-        ServerMode::Hand => global::set_text_map_propagator(TraceContextPropagator::new()),
+        ServerMode::Hand | ServerMode::HandTotals => {
+            global::set_text_map_propagator(TraceContextPropagator::new())
+        }
         ServerMode::Peer => {
             // What `init-tracing-opentelemetry`'s `TracingConfig` sets up by default (it is
             // the setup tonic-tracing-opentelemetry's examples use), without its log output and
