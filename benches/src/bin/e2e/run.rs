@@ -216,9 +216,14 @@ fn server_spans(mode: ServerMode, workload: Workload, sampled: bool, messages: u
             Workload::Stream,
         ) => 1,
         // The RPC span, `message RECEIVED` for the request, `message SENT` per response.
-        (_, Workload::Stream) => 2 + u64::from(messages),
+        (ServerMode::Hand, Workload::Stream) => 2 + u64::from(messages),
+        // The same, up to tonic-traced's default cap of message spans per RPC.
+        (_, Workload::Stream) => 1 + (1 + u64::from(messages)).min(MESSAGE_SPANS_PER_RPC),
     }
 }
+
+/// tonic-traced's default cap of message spans per RPC (`Config::max_messages_per_rpc`).
+const MESSAGE_SPANS_PER_RPC: u64 = 128;
 
 /// A measurement's key: what was called, by whom, against what.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -554,9 +559,10 @@ fn server_table(
             };
             let (cpu, cpu_ratio) = median_and_ratio(runs, baseline, figure);
             let added = median_added(runs, baseline, figure);
-            let unit = match workload {
-                Workload::Unary => "µs/call",
-                Workload::Stream => "µs/msg",
+            // A stream message's fraction of a microsecond needs a third decimal.
+            let (unit, decimals) = match workload {
+                Workload::Unary => ("µs/call", 2),
+                Workload::Stream => ("µs/msg", 3),
             };
             let (rate, rate_ratio) = median_and_ratio(runs, baseline, Measured::calls_per_s);
             let (p50, p99) = (
@@ -566,8 +572,9 @@ fn server_table(
             let (per_call, dropped) = spans(runs);
             let _ = writeln!(
                 report,
-                "| {workload} {} | {mode} | {cpu:.2} {unit} | ×{cpu_ratio:.2} | {added:+.2} | \
-                 {rate:.0} | ×{rate_ratio:.2} | {p50:.0} | {p99:.0} | {per_call} | {dropped} |",
+                "| {workload} {} | {mode} | {cpu:.decimals$} {unit} | ×{cpu_ratio:.2} | \
+                 {added:+.decimals$} | {rate:.0} | ×{rate_ratio:.2} | {p50:.0} | {p99:.0} | \
+                 {per_call} | {dropped} |",
                 caller(sampled)
             );
         }
