@@ -282,9 +282,11 @@ impl MessageLog {
         });
         match self.mode {
             MessageMode::Spans => {
-                let builder = SpanBuilder::from_name(direction.span_name())
-                    .with_kind(SpanKind::Internal)
-                    .with_attributes(attributes);
+                // The attributes moved in as they are: `with_attributes` would collect them
+                // again, and is not always inlined.
+                let mut builder = SpanBuilder::from_name(direction.span_name());
+                builder.span_kind = Some(SpanKind::Internal);
+                builder.attributes = Some(attributes);
                 self.config.tracer.record(builder, &self.rpc);
             }
             MessageMode::Events => self.rpc.span().add_event("message", attributes),
