@@ -2,7 +2,8 @@
 # The end-to-end load comparison (BENCHMARKS.md, "End-to-end load"): real tonic servers over
 # loopback TCP pinned to core 0, one per mode (plain tonic, hand-written OpenTelemetry,
 # tonic-tracing-opentelemetry, tonic-traced with and without RPC metrics and, on streams, with
-# message events instead of message spans), a closed-loop load generator pinned to core 1,
+# message events or message totals instead of message spans, and the hand-written floor of
+# totals), a closed-loop load generator pinned to core 1,
 # modes interleaved round after round; then the client side, and a sweep of paced sampled
 # streams for the batch span processor's default queue.
 #
@@ -10,6 +11,8 @@
 #   scripts/bench-e2e.sh --rounds 5      # more rounds (any `e2e run` option; see
 #                                        #   benches/src/bin/e2e/main.rs)
 #   E2E_SWEEP= scripts/bench-e2e.sh      # without the queue sweep
+#   E2E_SWEEP= scripts/bench-e2e.sh --streams-only --modes traced,traced+totals --messages 1000
+#                                        # long streams only, plain and these server modes
 #   OTEL_BSP_MAX_QUEUE_SIZE=65536 scripts/bench-e2e.sh   # every batch span processor's queue
 #
 # The report goes to stdout and to $E2E_OUT (default: bench-e2e.md in the target dir);

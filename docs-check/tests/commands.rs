@@ -115,6 +115,10 @@ const NOT_HERE: &[(&str, &str)] = &[
         "minutes of load; cargo test -p tonic-traced-benches runs the e2e binary's smoke test",
     ),
     (
+        "E2E_SWEEP= scripts/bench-e2e.sh --streams-only --modes traced+totals --messages 1000",
+        "minutes of load; cargo test -p tonic-traced-benches runs the e2e binary's smoke test",
+    ),
+    (
         "OTEL_BSP_MAX_QUEUE_SIZE=65536 scripts/bench-e2e.sh",
         "~8.5 min of load; cargo test -p tonic-traced-benches runs the e2e binary's smoke test",
     ),

@@ -134,6 +134,9 @@ impl LinkedCall {
 
     /// The fields of the next request message written, as the encoder noted them.
     pub(crate) fn next_sent(&self) -> Vec<KeyValue> {
+        if !self.notes_requests {
+            return Vec::new();
+        }
         self.sent
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
