@@ -92,15 +92,24 @@ mod tests {
         let (provisional, provisional_exporter) = in_memory();
 
         let installed = ProvisionalMeterProvider::install(&provisional);
-        global::meter("test").u64_counter("during").build().add(1, &[]);
+        global::meter("test")
+            .u64_counter("during")
+            .build()
+            .add(1, &[]);
         drop(installed);
-        global::meter("test").u64_counter("after").build().add(1, &[]);
+        global::meter("test")
+            .u64_counter("after")
+            .build()
+            .add(1, &[]);
         assert_eq!(counted(&provisional, &provisional_exporter, "during"), 1);
         assert_eq!(counted(&application, &application_exporter, "after"), 1);
         assert_eq!(counted(&provisional, &provisional_exporter, "after"), 0);
 
         ProvisionalMeterProvider::install(&provisional).keep();
-        global::meter("test").u64_counter("kept").build().add(1, &[]);
+        global::meter("test")
+            .u64_counter("kept")
+            .build()
+            .add(1, &[]);
         assert_eq!(counted(&provisional, &provisional_exporter, "kept"), 1);
         assert_eq!(counted(&application, &application_exporter, "kept"), 0);
     }
