@@ -76,7 +76,12 @@ fn rule_files_and_queries_pass_promtool() {
     assert!(!rules.is_empty(), "docs/metrics.md shows a rule file");
     for block in &rules {
         std::fs::write(dir.path().join("rules.yaml"), &block.code).unwrap();
-        promtool(binary.as_path(), dir.path(), &["check", "rules", "rules.yaml"], &block.at());
+        promtool(
+            binary.as_path(),
+            dir.path(),
+            &["check", "rules", "rules.yaml"],
+            &block.at(),
+        );
     }
     let queries = blocks("promql", |_| true);
     assert!(!queries.is_empty(), "docs/metrics.md shows queries");
@@ -88,7 +93,12 @@ fn rule_files_and_queries_pass_promtool() {
             indented(&block.code, 10)
         );
         std::fs::write(dir.path().join("query.yaml"), file).unwrap();
-        promtool(binary.as_path(), dir.path(), &["check", "rules", "query.yaml"], &block.at());
+        promtool(
+            binary.as_path(),
+            dir.path(),
+            &["check", "rules", "query.yaml"],
+            &block.at(),
+        );
     }
 }
 
@@ -134,5 +144,10 @@ tests:
 "#
     );
     std::fs::write(dir.path().join("test.yaml"), test).unwrap();
-    promtool(binary.as_path(), dir.path(), &["test", "rules", "test.yaml"], &block.at());
+    promtool(
+        binary.as_path(),
+        dir.path(),
+        &["test", "rules", "test.yaml"],
+        &block.at(),
+    );
 }
