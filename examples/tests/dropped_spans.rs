@@ -68,7 +68,11 @@ fn dropped_spans_read_the_same_on_metrics_otlp_the_console_and_the_sdk_log() {
     // On /metrics, as Prometheus scraped it after the load.
     let dropped = selector(
         "otel_sdk_processor_span_processed_total",
-        &[("job", "order"), ("error_type", "queue_full")],
+        &[
+            ("job", "order"),
+            ("otel_scope_name", "otel.sdk"),
+            ("error_type", "queue_full"),
+        ],
     );
     prometheus.wait_for(&format!(
         "timestamp({dropped}) > {}",
@@ -82,6 +86,7 @@ fn dropped_spans_read_the_same_on_metrics_otlp_the_console_and_the_sdk_log() {
     let pushed = receiver.latest_metric(SERVICE, SPANS_PROCESSED, |metric| {
         pushed_at(metric).is_some_and(|time| time > after)
     });
+    assert_eq!(pushed.scope, "otel.sdk", "{pushed:?}");
     let in_otlp = queue_full(&pushed.metric);
 
     // The collector answers again: stopping, the server exports the spans its queue holds.
