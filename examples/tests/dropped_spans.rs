@@ -98,7 +98,11 @@ fn dropped_spans_read_the_same_on_metrics_otlp_the_console_and_the_sdk_log() {
         [line] => number_after(line, "dropped_span_count="),
         other => panic!("one drop summary, not {}:\n{stderr}", other.len()),
     };
-    let on_console = match lines(&stderr, "spans dropped before export: ").last() {
+    // The table the console prints at exit, after the server said it was stopping.
+    let (_, at_exit) = stderr
+        .split_once("stopping: ")
+        .unwrap_or_else(|| panic!("order-server did not say it was stopping:\n{stderr}"));
+    let on_console = match lines(at_exit, "spans dropped before export: ").last() {
         Some(line) => number_after(line, "spans dropped before export: "),
         None => panic!("no dropped spans in the console's table at exit:\n{stderr}"),
     };
