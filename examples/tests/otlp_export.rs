@@ -55,7 +55,7 @@ fn stable_rpc_metrics_arrive_with_semconv_opt_in() {
             &[
                 ("rpc.system.name", text("grpc")),
                 ("rpc.method", text(SPAN_NAME)),
-                ("rpc.response.status_code", text("OK")),
+                ("rpc.status_code", text("OK")),
             ],
             None,
         );

@@ -14,7 +14,7 @@ pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.stat
 /// Stable: the RPC system, `grpc`.
 pub(crate) const RPC_SYSTEM_NAME: Key = Key::from_static_str("rpc.system.name");
 /// Stable: the gRPC status code's name, `NOT_FOUND`.
-pub(crate) const RPC_RESPONSE_STATUS_CODE: Key = Key::from_static_str("rpc.response.status_code");
+pub(crate) const RPC_STATUS_CODE: Key = Key::from_static_str("rpc.status_code");
 /// Stable: what failed, the status code's name.
 pub(crate) const ERROR_TYPE: Key = Key::from_static_str("error.type");
 /// Message events and spans: `SENT` or `RECEIVED`.

@@ -182,8 +182,8 @@ async fn rpc_metrics_are_served_for_scraping() {
             ),
             (
                 format!("rpc_{side}_call_duration_seconds"),
-                "rpc_response_status_code=\"OK\"",
-                "rpc_response_status_code=\"NOT_FOUND\"",
+                "rpc_status_code=\"OK\"",
+                "rpc_status_code=\"NOT_FOUND\"",
             ),
         ]
     });

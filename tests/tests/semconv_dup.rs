@@ -24,10 +24,7 @@ async fn both_sets() {
             attribute(span, "rpc.grpc.status_code"),
             Some(Value::I64(13))
         );
-        assert_eq!(
-            attribute(span, "rpc.response.status_code"),
-            Some("INTERNAL".into())
-        );
+        assert_eq!(attribute(span, "rpc.status_code"), Some("INTERNAL".into()));
         assert_eq!(attribute(span, "error.type"), Some("INTERNAL".into()));
     }
     for side in ["server", "client"] {
@@ -40,7 +37,7 @@ async fn both_sets() {
         let stable = [
             KeyValue::new("rpc.system.name", "grpc"),
             KeyValue::new("rpc.method", "kitchen.sink.v1.HTTPThings/GetHTTPThing"),
-            KeyValue::new("rpc.response.status_code", "INTERNAL"),
+            KeyValue::new("rpc.status_code", "INTERNAL"),
             KeyValue::new("error.type", "INTERNAL"),
         ];
         let old_count = telemetry()

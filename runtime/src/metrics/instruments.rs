@@ -319,7 +319,7 @@ impl SideInstruments {
             let mut attributes = vec![
                 KeyValue::new(keys::RPC_SYSTEM_NAME, "grpc"),
                 KeyValue::new(keys::RPC_METHOD, call.full_name.clone()),
-                KeyValue::new(keys::RPC_RESPONSE_STATUS_CODE, status),
+                KeyValue::new(keys::RPC_STATUS_CODE, status),
             ];
             if call.is_error {
                 attributes.push(KeyValue::new(keys::ERROR_TYPE, status));

@@ -6,7 +6,7 @@
 //! `rpc.{server,client}.{requests,responses}_per_rpc`, with `rpc.system`, `rpc.service`,
 //! `rpc.method` and `rpc.grpc.status_code`. Stable (`OTEL_SEMCONV_STABILITY_OPT_IN=rpc`):
 //! `rpc.{server,client}.call.duration` (s) with `rpc.system.name`, the fully-qualified
-//! `rpc.method`, `rpc.response.status_code` and, on failure, `error.type`. `rpc/dup`: both.
+//! `rpc.method`, `rpc.status_code` and, on failure, `error.type`. `rpc/dup`: both.
 //! No attribute names a peer or anything else without a bound. Sampled calls also hand their
 //! durations to the configuration's [`ExemplarSink`], if it has one.
 
