@@ -33,7 +33,7 @@ pub(crate) const NETWORK_PEER_ADDRESS: Key = Key::from_static_str("network.peer.
 /// SERVER spans: the client's port.
 #[cfg_attr(not(feature = "transport"), allow(dead_code))]
 pub(crate) const NETWORK_PEER_PORT: Key = Key::from_static_str("network.peer.port");
-/// CLIENT spans: the server's host name or address.
+/// Both: the server's host name or address (SERVER spans: as the `:authority` names it).
 pub(crate) const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
 /// Both: the server's port.
 pub(crate) const SERVER_PORT: Key = Key::from_static_str("server.port");

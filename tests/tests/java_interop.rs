@@ -93,18 +93,19 @@ fn as_json(value: Option<Value>) -> Json {
 /// the status by name, in `rpc.response.status_code` for the peer (conventions 1.40–1.44) and
 /// `rpc.status_code` for us (1.45)), with `rpc/dup` both. Keys are ours; [`peer_name`] gives
 /// the peer's.
-const RPC_ATTRIBUTES: [&str; 7] = [
+const RPC_ATTRIBUTES: [&str; 8] = [
     "rpc.system",
     "rpc.system.name",
     "rpc.service",
     "rpc.method",
     "rpc.grpc.status_code",
     "rpc.status_code",
+    "server.address",
     "server.port",
 ];
 
 /// Both sides name the call alike and record the same RPC attributes, with the call's
-/// status and the server's port.
+/// status and the server's address and port (on SERVER spans, both from the authority).
 fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: u16) {
     assert_eq!(ours.name, text(theirs, "name"));
     let attributes = &theirs["attributes"];
@@ -125,8 +126,8 @@ fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: 
         "{theirs}"
     );
     assert_eq!(attributes["server.port"], port, "{theirs}");
-    // Java also records, on both kinds of span, the server's address (from the authority),
-    // the peer's socket address and the network type.
+    // Java also records, on both kinds of span, the peer's socket address and the network
+    // type.
     assert_eq!(attributes["server.address"], "127.0.0.1", "{theirs}");
     assert_eq!(attributes["network.peer.address"], "127.0.0.1", "{theirs}");
     assert_eq!(attributes["network.type"], "ipv4", "{theirs}");
