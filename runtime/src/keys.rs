@@ -11,6 +11,8 @@ pub(crate) const RPC_SYSTEM: Key = Key::from_static_str("rpc.system");
 pub(crate) const RPC_SERVICE: Key = Key::from_static_str("rpc.service");
 /// Old: the numeric gRPC status code.
 pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.status_code");
+/// Stable: the path's method of a call whose `rpc.method` is `_OTHER`.
+pub(crate) const RPC_METHOD_ORIGINAL: Key = Key::from_static_str("rpc.method_original");
 /// Stable: the RPC system, `grpc`.
 pub(crate) const RPC_SYSTEM_NAME: Key = Key::from_static_str("rpc.system.name");
 /// Stable: the gRPC status code's name, `NOT_FOUND`.

@@ -52,15 +52,19 @@ async fn stable_error_type_on_server_errors() {
 #[tokio::test]
 async fn stable_call_duration_metrics_only() {
     opt_in("rpc");
-    call_spans(8).await;
-    let stable = |error: bool| {
+    let (_, client) = call_spans(8).await;
+    let port = attribute(&client, "server.port").expect("the client knows the server's port");
+    let stable = |client: bool| {
         let mut labels = vec![
             KeyValue::new("rpc.system.name", "grpc"),
             KeyValue::new("rpc.method", "kitchen.sink.v1.HTTPThings/GetHTTPThing"),
             KeyValue::new("rpc.status_code", "RESOURCE_EXHAUSTED"),
         ];
-        if error {
+        if client {
+            // Every non-OK status is a client error; the client's series name the server.
             labels.push(KeyValue::new("error.type", "RESOURCE_EXHAUSTED"));
+            labels.push(KeyValue::new("server.address", "127.0.0.1"));
+            labels.push(KeyValue::new("server.port", port.clone()));
         }
         labels
     };
