@@ -47,12 +47,14 @@ pub(super) fn authority_attributes(extensions: &http::Extensions, attributes: &m
     }
 }
 
+/// An authority seen last on a thread, with its host and port.
+type Parsed = (Authority, Arc<str>, Option<u16>);
+
 /// The host and port of `authority`, parsed once for as long as the calls a thread serves
 /// name the same authority (a server is usually reached by few), then shared.
 fn parsed(authority: &Authority) -> Option<(StringValue, Option<u16>)> {
     thread_local! {
-        static LAST: RefCell<Option<(Authority, Arc<str>, Option<u16>)>> =
-            const { RefCell::new(None) };
+        static LAST: RefCell<Option<Parsed>> = const { RefCell::new(None) };
     }
     LAST.with_borrow_mut(|last| match last {
         Some((seen, host, port)) if seen.as_str() == authority.as_str() => {
