@@ -38,8 +38,8 @@ fn generated(service: &str, method: &str) -> Option<&'static RpcMethod> {
     registry.get(service)?.get(method).copied()
 }
 
-/// The method name, service name and span name the conventions give a call whose method the
-/// instrumentation does not know, so that arbitrary paths make one metric series.
+/// The method (and service) the conventions give a call whose method the instrumentation does
+/// not know, so that arbitrary paths make one metric series.
 const OTHER: &str = "_OTHER";
 
 /// The method of one call.

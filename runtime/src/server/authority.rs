@@ -9,6 +9,7 @@ use std::sync::Arc;
 use http::uri::Authority;
 use opentelemetry::{KeyValue, StringValue};
 
+use crate::field_values::FieldValues;
 use crate::keys;
 
 /// The request's `:authority`, kept in its extensions until the call's span starts.
@@ -32,13 +33,18 @@ pub fn called_authority(extensions: &http::Extensions) -> Option<&Authority> {
     extensions.get().map(|CalledAuthority(authority)| authority)
 }
 
-/// `server.address` and, when the authority has one, `server.port`, from the authority kept
-/// in `extensions`; nothing when there is none or its host is empty.
-pub(super) fn authority_attributes(extensions: &http::Extensions, attributes: &mut Vec<KeyValue>) {
+/// `server.address` (cut to the length limit of `values`: the caller chooses it) and, when
+/// the authority has one, `server.port`, from the authority kept in `extensions`; nothing when
+/// there is none or its host is empty.
+pub(super) fn authority_attributes(
+    extensions: &http::Extensions,
+    values: &FieldValues,
+    attributes: &mut Vec<KeyValue>,
+) {
     let Some(authority) = called_authority(extensions) else {
         return;
     };
-    let Some((host, port)) = parsed(authority) else {
+    let Some((host, port)) = parsed(authority, values) else {
         return;
     };
     attributes.push(KeyValue::new(keys::SERVER_ADDRESS, host));
@@ -52,7 +58,7 @@ type Parsed = (Authority, Arc<str>, Option<u16>);
 
 /// The host and port of `authority`, parsed once for as long as the calls a thread serves
 /// name the same authority (a server is usually reached by few), then shared.
-fn parsed(authority: &Authority) -> Option<(StringValue, Option<u16>)> {
+fn parsed(authority: &Authority, values: &FieldValues) -> Option<(StringValue, Option<u16>)> {
     thread_local! {
         static LAST: RefCell<Option<Parsed>> = const { RefCell::new(None) };
     }
@@ -62,7 +68,7 @@ fn parsed(authority: &Authority) -> Option<(StringValue, Option<u16>)> {
         }
         _ => {
             let (host, port) = host_and_port(authority.as_str())?;
-            let host: Arc<str> = host.into();
+            let host: Arc<str> = values.limited(host).into();
             *last = Some((authority.clone(), host.clone(), port));
             Some((host.into(), port))
         }
@@ -123,7 +129,15 @@ mod tests {
                 .body(())
                 .unwrap();
             let mut attributes = Vec::new();
-            authority_attributes(keep_authority(request).extensions(), &mut attributes);
+            let values = FieldValues {
+                length_limit: 9,
+                hash_key: None,
+            };
+            authority_attributes(
+                keep_authority(request).extensions(),
+                &values,
+                &mut attributes,
+            );
             attributes
         };
         for (authority, host, port) in [
@@ -132,6 +146,7 @@ mod tests {
             ("[::1]:2", "::1", Some(2)),
             ("a.example", "a.example", None),
             ("a.example:1", "a.example", Some(1)),
+            ("long.a.example:3", "long.a.ex", Some(3)),
         ] {
             let mut expected = vec![KeyValue::new(keys::SERVER_ADDRESS, host)];
             expected.extend(port.map(|port: i64| KeyValue::new(keys::SERVER_PORT, port)));
@@ -139,7 +154,15 @@ mod tests {
         }
         let no_authority = http::Request::builder().uri("/a.B/C").body(()).unwrap();
         let mut none = Vec::new();
-        authority_attributes(keep_authority(no_authority).extensions(), &mut none);
+        let values = FieldValues {
+            length_limit: 9,
+            hash_key: None,
+        };
+        authority_attributes(
+            keep_authority(no_authority).extensions(),
+            &values,
+            &mut none,
+        );
         assert!(none.is_empty());
     }
 }

@@ -149,7 +149,7 @@ impl ServerCall {
 
         // `server.*` before the span starts: the conventions make them sampling-relevant.
         let mut attributes = tracing.static_attributes(method, config.semconv);
-        authority_attributes(request.extensions(), &mut attributes);
+        authority_attributes(request.extensions(), &config.fields, &mut attributes);
         let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
             .with_attributes(attributes);
