@@ -5,9 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the real Prometheus server that examples/tests/prometheus.rs scrapes the
-# examples with; curl and jq, which tests/tests/{jaeger_queries,collector_tiers}.rs query Jaeger
-# and the collectors with (docs/finding-calls.md's commands use both).
+# Debian packages: the real Prometheus server that examples/tests/{prometheus,dropped_spans}.rs
+# scrape the examples with, and its promtool, which docs-check/tests/prometheus_rules.rs checks
+# the docs' rules and queries with; curl and jq, which
+# tests/tests/{jaeger_queries,collector_tiers}.rs query Jaeger and the collectors with
+# (docs/finding-calls.md's commands use both).
 packages=()
 command -v prometheus >/dev/null || packages+=(prometheus)
 command -v curl >/dev/null || packages+=(curl)

@@ -8,23 +8,11 @@ mod common;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{example, free_port, run_with_input, silent_collector, start_server, RunningServer};
+use common::{
+    example, free_port, number_after, run_with_input, silent_collector, start_server, RunningServer,
+};
 
 const CALLS: usize = 60;
-
-/// The number right after `before` on `line`.
-fn number_after(line: &str, before: &str) -> u64 {
-    let value = line
-        .split(before)
-        .nth(1)
-        .unwrap_or_else(|| panic!("no {before:?} in {line}"));
-    value
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap_or_else(|_| panic!("no number after {before:?} in {line}"))
-}
 
 /// The number right before `after` on `line`.
 fn number_before(line: &str, after: &str) -> u64 {

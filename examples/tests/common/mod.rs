@@ -204,6 +204,20 @@ pub fn start_server(command: &mut Command) -> RunningServer {
     }
 }
 
+/// The number right after `before` on `line`.
+pub fn number_after(line: &str, before: &str) -> u64 {
+    let value = line
+        .split(before)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {before:?} in {line}"));
+    value
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no number after {before:?} in {line}"))
+}
+
 /// A loopback port nothing listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -1,7 +1,8 @@
 //! A real OTLP receiver on loopback, as a collector would be: the gRPC `TraceService` and
 //! `MetricsService`, and HTTP `POST /v1/traces` and `/v1/metrics` with protobuf bodies, each on
 //! a free port. It keeps every span and metric it is sent, with the resource, scope and
-//! transport and request headers (gRPC metadata) they came with, for tests to wait on.
+//! transport and request headers (gRPC metadata) they came with, for tests to wait on. It can
+//! hold trace exports unanswered, as a collector that stalls, until the test releases them.
 
 // Each test binary that includes this module uses a part of it.
 #![allow(dead_code)]
@@ -37,6 +38,7 @@ use opentelemetry_proto::tonic::metrics::v1::Metric;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
+use tokio::sync::watch;
 use tonic::transport::server::TcpIncoming;
 
 /// How long a wait lasts before the test fails; the exporters under test flush far more often.
@@ -236,11 +238,25 @@ fn service_of(resource: &BTreeMap<String, Value>) -> &str {
     }
 }
 
+/// Whether trace exports are held: while it is `true`, each waits unanswered.
+#[derive(Clone)]
+struct TracesHeld(watch::Receiver<bool>);
+
+impl TracesHeld {
+    /// Returns once trace exports are not held.
+    async fn released(&self) {
+        let mut held = self.0.clone();
+        // The sender lives as long as the receiver's servers.
+        let _ = held.wait_for(|held| !*held).await;
+    }
+}
+
 /// The OTLP receiver; it stops when dropped.
 pub struct Receiver {
     grpc: SocketAddr,
     http: SocketAddr,
     store: Store,
+    traces_held: watch::Sender<bool>,
     /// Runs both servers; dropping it stops them.
     _runtime: tokio::runtime::Runtime,
 }
@@ -254,16 +270,23 @@ impl Receiver {
             .build()
             .expect("a runtime for the receiver");
         let store = Store::default();
+        let (traces_held, held) = watch::channel(false);
+        let held = TracesHeld(held);
         let grpc_listener = loopback_listener();
         let http_listener = loopback_listener();
         let grpc = grpc_listener.local_addr().expect("a bound address");
         let http = http_listener.local_addr().expect("a bound address");
-        runtime.spawn(serve_grpc(grpc_listener, GrpcCollector(Arc::clone(&store))));
-        runtime.spawn(serve_http(http_listener, Arc::clone(&store)));
+        let collector = GrpcCollector {
+            store: Arc::clone(&store),
+            held: held.clone(),
+        };
+        runtime.spawn(serve_grpc(grpc_listener, collector));
+        runtime.spawn(serve_http(http_listener, Arc::clone(&store), held));
         Receiver {
             grpc,
             http,
             store,
+            traces_held,
             _runtime: runtime,
         }
     }
@@ -274,6 +297,31 @@ impl Receiver {
             Transport::Grpc => format!("http://{}", self.grpc),
             Transport::Http => format!("http://{}", self.http),
         }
+    }
+
+    /// Holds every trace export from now on unanswered, as a collector that stalls, until
+    /// [`release_traces`](Self::release_traces); metrics exports are still answered.
+    pub fn hold_traces(&self) {
+        self.traces_held.send_replace(true);
+    }
+
+    /// Takes the held trace exports, and answers those to come at once.
+    pub fn release_traces(&self) {
+        self.traces_held.send_replace(false);
+    }
+
+    /// Waits until at least `count` spans of any name have arrived from the service
+    /// `service_name`; returns all of them.
+    pub fn all_spans(&self, service_name: &str, count: usize) -> Vec<ReceivedSpan> {
+        self.wait_for(&format!("{count} spans from {service_name}"), |received| {
+            let spans: Vec<ReceivedSpan> = received
+                .spans
+                .iter()
+                .filter(|received| service_of(&received.resource) == service_name)
+                .cloned()
+                .collect();
+            (spans.len() >= count).then_some(spans)
+        })
     }
 
     /// Waits until at least `count` spans named `name` have arrived from the service
@@ -358,9 +406,12 @@ fn loopback_listener() -> TcpListener {
     listener
 }
 
-/// The gRPC side: both collector services, storing each export.
+/// The gRPC side: both collector services, storing each export, trace exports once not held.
 #[derive(Clone)]
-struct GrpcCollector(Store);
+struct GrpcCollector {
+    store: Store,
+    held: TracesHeld,
+}
 
 #[tonic::async_trait]
 impl TraceService for GrpcCollector {
@@ -368,8 +419,9 @@ impl TraceService for GrpcCollector {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.held.released().await;
         let headers = text_headers(&request.metadata().clone().into_headers());
-        lock(&self.0).add_traces(Transport::Grpc, &headers, request.into_inner());
+        lock(&self.store).add_traces(Transport::Grpc, &headers, request.into_inner());
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -381,7 +433,7 @@ impl MetricsService for GrpcCollector {
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
         let headers = text_headers(&request.metadata().clone().into_headers());
-        lock(&self.0).add_metrics(Transport::Grpc, &headers, request.into_inner());
+        lock(&self.store).add_metrics(Transport::Grpc, &headers, request.into_inner());
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
 }
@@ -396,15 +448,18 @@ async fn serve_grpc(listener: TcpListener, collector: GrpcCollector) {
         .expect("the OTLP gRPC receiver serves");
 }
 
-async fn serve_http(listener: TcpListener, store: Store) {
+async fn serve_http(listener: TcpListener, store: Store, held: TracesHeld) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             continue;
         };
         let store = Arc::clone(&store);
+        let held = held.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |request| export_over_http(request, Arc::clone(&store)));
+            let service = service_fn(move |request| {
+                export_over_http(request, Arc::clone(&store), held.clone())
+            });
             // A connection the exporter drops mid-request is its business, not the test's.
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
@@ -415,10 +470,11 @@ async fn serve_http(listener: TcpListener, store: Store) {
 
 /// Answers one OTLP/HTTP request: `200` with an empty protobuf response for a protobuf export
 /// to `/v1/traces` or `/v1/metrics`; `404`, `405`, `415` or `400` (and a note in the store)
-/// for a wrong path, method, content type or body.
+/// for a wrong path, method, content type or body. A trace export waits while they are held.
 async fn export_over_http(
     request: Request<Incoming>,
     store: Store,
+    held: TracesHeld,
 ) -> Result<Response<Full<Bytes>>, hyper::Error> {
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -430,6 +486,9 @@ async fn export_over_http(
         .to_owned();
     let headers = text_headers(request.headers());
     let body = request.into_body().collect().await?.to_bytes();
+    if path == "/v1/traces" {
+        held.released().await;
+    }
 
     let answer = if method != Method::POST {
         Err(StatusCode::METHOD_NOT_ALLOWED)

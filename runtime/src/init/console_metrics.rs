@@ -1,11 +1,13 @@
 //! The console metric exporter: at each export (every `OTEL_METRIC_EXPORT_INTERVAL` and at
 //! shutdown), where the console output goes, a table of the RPCs by side, method and status,
-//! then any other metric one line per data point:
+//! then any other metric one line per data point, then the spans the SDK dropped before export,
+//! if any (the SDK's other metrics of itself are left out):
 //!
 //! ```text
 //! metrics · payment-server
 //!   server  payment.PaymentService/ProcessPayment  OK           2 calls  avg 150.95 ms  max 301.47 ms  request 24 B  response 19 B
 //!   jobs.queued{queue=payments} · 3.00
+//!   spans dropped before export: 120 (the batch queue was full: …)
 //! ```
 
 use std::collections::BTreeMap;
@@ -24,6 +26,11 @@ use super::config::{ConfigError, ConsoleOutput};
 use super::console::ConsoleWriter;
 use crate::status::code_name;
 use crate::tracer::SCOPE_NAME;
+
+/// The instrumentation scope of the SDK's own metrics.
+const SDK_SCOPE_NAME: &str = "otel.sdk";
+/// The SDK's count of the spans its processors finished with, exported or dropped.
+const SPANS_PROCESSED: &str = "otel.sdk.processor.span.processed";
 
 /// Prints cumulative metrics as plain text where the console output goes.
 pub(super) struct ConsoleMetricExporter {
@@ -73,8 +80,11 @@ impl PushMetricExporter for ConsoleMetricExporter {
 /// The text of one export, empty when nothing was measured.
 fn render(metrics: &ResourceMetrics) -> String {
     let mut lines = Vec::new();
+    let mut dropped_spans = 0;
     for scope in metrics.scope_metrics() {
-        if scope.scope().name() == SCOPE_NAME {
+        if scope.scope().name() == SDK_SCOPE_NAME {
+            dropped_spans += scope.metrics().map(spans_dropped).sum::<u64>();
+        } else if scope.scope().name() == SCOPE_NAME {
             let by_name: BTreeMap<&str, &Metric> = scope.metrics().map(|m| (m.name(), m)).collect();
             lines.extend(rpc_lines(&by_name, "server"));
             lines.extend(rpc_lines(&by_name, "client"));
@@ -91,6 +101,12 @@ fn render(metrics: &ResourceMetrics) -> String {
             lines.extend(others);
         }
     }
+    if dropped_spans > 0 {
+        lines.push(format!(
+            "  spans dropped before export: {dropped_spans} (the batch queue was full: raise \
+             OTEL_BSP_MAX_QUEUE_SIZE, or see why the collector does not keep up)"
+        ));
+    }
     if lines.is_empty() {
         return String::new();
     }
@@ -99,6 +115,26 @@ fn render(metrics: &ResourceMetrics) -> String {
         .get(&opentelemetry::Key::from_static_str("service.name"))
         .map_or_else(|| "unknown_service".to_owned(), |name| name.to_string());
     format!("\nmetrics · {service}\n{}\n", lines.join("\n"))
+}
+
+/// The spans a batch span processor dropped from its full queue, from the SDK's
+/// `otel.sdk.processor.span.processed` (its points with `error.type` = `queue_full`); 0 for
+/// any other metric.
+fn spans_dropped(metric: &Metric) -> u64 {
+    if metric.name() != SPANS_PROCESSED {
+        return 0;
+    }
+    let AggregatedMetrics::U64(MetricData::Sum(sum)) = metric.data() else {
+        return 0;
+    };
+    sum.data_points()
+        .filter(|point| {
+            point.attributes().any(|attribute| {
+                attribute.key.as_str() == "error.type" && attribute.value.as_str() == "queue_full"
+            })
+        })
+        .map(|point| point.value())
+        .sum()
 }
 
 /// One line per method and status of one side, from its duration histogram (the old
@@ -212,5 +248,54 @@ fn point_lines<T: Display + Copy>(lines: &mut Vec<String>, metric: &Metric, data
                 line(sorted(point.attributes()), format!("{:.2}", point.value()));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::metrics::MeterProvider as _;
+    use opentelemetry_sdk::metrics::{InMemoryMetricExporter, PeriodicReader, SdkMeterProvider};
+
+    use super::*;
+
+    /// What the console prints once the SDK's span counter, recorded under its own scope and
+    /// attributes, has counted `exported` spans exported and `dropped` dropped.
+    fn rendered(exported: u64, dropped: u64) -> String {
+        let exporter = InMemoryMetricExporter::default();
+        let provider = SdkMeterProvider::builder()
+            .with_reader(PeriodicReader::builder(exporter.clone()).build())
+            .build();
+        let counter = provider
+            .meter(SDK_SCOPE_NAME)
+            .u64_counter(SPANS_PROCESSED)
+            .build();
+        let component = [
+            KeyValue::new("otel.component.type", "batching_span_processor"),
+            KeyValue::new("otel.component.name", "batching_span_processor/0"),
+        ];
+        counter.add(exported, &component);
+        let mut dropped_attributes = component.to_vec();
+        dropped_attributes.push(KeyValue::new("error.type", "queue_full"));
+        if dropped > 0 {
+            counter.add(dropped, &dropped_attributes);
+        }
+        provider.force_flush().unwrap();
+        let metrics = exporter.get_finished_metrics().unwrap();
+        render(metrics.last().expect("an export"))
+    }
+
+    #[test]
+    fn spans_dropped_from_a_full_queue_are_a_line_of_their_own() {
+        let text = rendered(250, 17);
+        assert!(
+            text.contains("\n  spans dropped before export: 17 (the batch queue was full: raise OTEL_BSP_MAX_QUEUE_SIZE"),
+            "{text}"
+        );
+        assert!(!text.contains(SPANS_PROCESSED), "{text}");
+    }
+
+    #[test]
+    fn spans_all_exported_print_nothing() {
+        assert_eq!(rendered(250, 0), "");
     }
 }

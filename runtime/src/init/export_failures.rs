@@ -2,7 +2,8 @@
 //! export of spans or metrics is a warning, later ones are counted, and shutdown reports the
 //! totals. A shutdown that gives up waiting for a collector that does not answer warns once
 //! with what was not exported. (The batch span processor itself warns once when its queue
-//! overflows, and gives the dropped count at shutdown.)
+//! overflows, gives the dropped count at shutdown, and counts the drops in the SDK's
+//! `otel.sdk.processor.span.processed`, which `init()`'s metrics exporters show.)
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;

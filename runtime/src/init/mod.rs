@@ -12,6 +12,7 @@ mod console_metrics;
 mod exemplars;
 mod export_failures;
 mod files;
+mod global_meter;
 pub(crate) mod guard;
 mod metrics_pipeline;
 #[cfg(feature = "prometheus")]

@@ -8,6 +8,7 @@ use opentelemetry::propagation::TextMapCompositePropagator;
 
 use super::config::{self, ConfigError, Secret, Strictness, TelemetryConfig};
 use super::files;
+use super::global_meter::ProvisionalMeterProvider;
 use super::guard::TelemetryGuard;
 use super::metrics_pipeline::{self, MetricsPipeline};
 use super::pipeline::{self, TracesPipeline};
@@ -105,6 +106,11 @@ impl Init {
     /// a setting cannot be put in place (a Prometheus port in use) or, in
     /// [strict](Self::strict) mode, a variable is bad.
     ///
+    /// The meter provider is made global before the tracer provider is built, so that the
+    /// batch span processor counts the spans it drops from a full queue in it
+    /// (`otel.sdk.processor.span.processed`); an install that fails after that puts the previous
+    /// global meter provider back.
+    ///
     /// Each bad value ignored gets one warning, logged through the `tracing` subscriber if
     /// there is one by then (this one, or the application's), else printed on stderr.
     pub fn install(self) -> Result<TelemetryGuard, ConfigError> {
@@ -141,13 +147,18 @@ impl Init {
         require_hash_key_when_strict(config)?;
         let service_name = self.service_name.as_deref();
         let propagator = pipeline::propagator(&config.propagators)?;
-        let traces = pipeline::build(config, service_name)?;
         let metrics = if config.sdk_disabled {
             None
         } else {
             let resource = pipeline::resource(config, service_name);
             metrics_pipeline::build(config, resource)?
         };
+        // Global before the tracer provider is built, for the batch span processor to count
+        // the spans it drops into it.
+        let global_meter = metrics
+            .as_ref()
+            .map(|metrics| ProvisionalMeterProvider::install(&metrics.provider));
+        let traces = pipeline::build(config, service_name)?;
         let core_propagator = pipeline::propagator(&config.propagators)?;
         let mut core = core_config(
             config,
@@ -165,8 +176,8 @@ impl Init {
             global::set_text_map_propagator(propagator);
             global::set_tracer_provider(traces.provider.clone());
         }
-        if let Some(metrics) = &metrics {
-            global::set_meter_provider(metrics.provider.clone());
+        if let Some(global_meter) = global_meter {
+            global_meter.keep();
         }
         let guard = TelemetryGuard::new(traces, metrics, self.shutdown_timeout);
         if let Some(filter) = log_filter {
