@@ -14,10 +14,16 @@ pub(crate) struct ServerTarget {
 }
 
 impl ServerTarget {
-    /// The target `authority` names: its host, and its port when it has one.
+    /// The target `authority` names: its host (an IPv6 address without its brackets), and its
+    /// port when it has one.
     pub(crate) fn of(authority: &Authority) -> Self {
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|literal| literal.strip_suffix(']'))
+            .unwrap_or(host);
         ServerTarget {
-            address: authority.host().to_owned(),
+            address: host.to_owned(),
             port: authority.port_u16(),
         }
     }
@@ -27,6 +33,25 @@ impl ServerTarget {
         attributes.push(KeyValue::new(keys::SERVER_ADDRESS, self.address.clone()));
         if let Some(port) = self.port {
             attributes.push(KeyValue::new(keys::SERVER_PORT, i64::from(port)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_ports() {
+        for (authority, address, port) in [
+            ("payments.example:50051", "payments.example", Some(50051)),
+            ("127.0.0.1:8080", "127.0.0.1", Some(8080)),
+            ("[::1]:443", "::1", Some(443)),
+            ("payments.example", "payments.example", None),
+        ] {
+            let target = ServerTarget::of(&authority.parse().unwrap());
+            assert_eq!(target.address, address, "{authority}");
+            assert_eq!(target.port, port, "{authority}");
         }
     }
 }
