@@ -101,3 +101,54 @@ impl CallIdentity {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, grpc_method: Option<GrpcMethod<'static>>) -> http::Request<()> {
+        let mut request = http::Request::builder().uri(path).body(()).unwrap();
+        if let Some(grpc_method) = grpc_method {
+            request.extensions_mut().insert(grpc_method);
+        }
+        request
+    }
+
+    fn names(identity: &CallIdentity) -> (&str, &str, &str, Option<&str>) {
+        (
+            &identity.service,
+            &identity.method,
+            &identity.full_name,
+            identity.original.as_deref(),
+        )
+    }
+
+    #[test]
+    fn an_unknown_path_is_other_under_the_stable_conventions_only() {
+        let none = HashSet::new();
+        let unknown = request("/pkg.Svc/Any", None);
+        assert_eq!(
+            names(&CallIdentity::of(&unknown, &none, true)),
+            (OTHER, OTHER, OTHER, Some("pkg.Svc/Any"))
+        );
+        assert_eq!(
+            names(&CallIdentity::of(&unknown, &none, false)),
+            ("pkg.Svc", "Any", "pkg.Svc/Any", None),
+            "the old conventions define no _OTHER"
+        );
+        let known = HashSet::from(["pkg.Svc/Any".to_owned()]);
+        assert_eq!(
+            names(&CallIdentity::of(&unknown, &known, true)),
+            ("pkg.Svc", "Any", "pkg.Svc/Any", None)
+        );
+    }
+
+    #[test]
+    fn tonics_grpc_method_is_always_known() {
+        let named = request("/pkg.Svc/Any", Some(GrpcMethod::new("pkg.Svc", "Named")));
+        assert_eq!(
+            names(&CallIdentity::of(&named, &HashSet::new(), true)),
+            ("pkg.Svc", "Named", "pkg.Svc/Named", None)
+        );
+    }
+}
