@@ -61,6 +61,7 @@ mod descriptors;
 mod error;
 mod method_identities;
 mod naming;
+mod server_authority;
 mod service_generator;
 mod trace_proto;
 

@@ -19,12 +19,11 @@ pub(crate) const SUPPORTED_TONIC_BUILD: &str = "0.14";
 /// `<T as PaymentService>::__tonic_traced_method_process_payment()` works wherever the trait
 /// is imported.
 pub(crate) fn add_to_server(
-    code: &str,
+    file: &mut syn::File,
     service: &Service,
     runtime: &syn::Path,
-) -> Result<String, String> {
-    let mut file = parse(code, service, "server")?;
-    let server_trait = modules(&mut file)
+) -> Result<(), String> {
+    let server_trait = modules(file)
         .flat_map(items)
         .find_map(|item| match item {
             Item::Trait(server_trait) if server_trait.ident == service.name => Some(server_trait),
@@ -53,7 +52,7 @@ pub(crate) fn add_to_server(
             }
         });
     }
-    Ok(prettyplease::unparse(&file))
+    Ok(())
 }
 
 /// Registers each method of the generated client (`inventory::submit!` of a `ClientMethod`)
@@ -195,7 +194,7 @@ fn ends_with(path: &syn::Path, suffix: &[&str]) -> bool {
 }
 
 /// The problem when tonic-build's code is not what these edits expect.
-fn unexpected(service: &Service, side: &str, expected: &str) -> String {
+pub(crate) fn unexpected(service: &Service, side: &str, expected: &str) -> String {
     format!(
         "tonic-build's {side} code for service `{service}` does not have the shape \
          tonic-traced-build edits: expected {expected}. tonic-traced-build {version} supports the \
@@ -208,26 +207,30 @@ fn unexpected(service: &Service, side: &str, expected: &str) -> String {
     )
 }
 
-fn parse(code: &str, service: &Service, side: &str) -> Result<syn::File, String> {
+/// tonic-build's `side` code for `service`, parsed.
+pub(crate) fn parse(code: &str, service: &Service, side: &str) -> Result<syn::File, String> {
     syn::parse_file(code)
         .map_err(|error| unexpected(service, side, &format!("Rust that parses ({error})")))
 }
 
-fn modules(file: &mut syn::File) -> impl Iterator<Item = &mut ItemMod> {
+/// The modules of `file`, where tonic-build puts each client and server.
+pub(crate) fn modules(file: &mut syn::File) -> impl Iterator<Item = &mut ItemMod> {
     file.items.iter_mut().filter_map(|item| match item {
         Item::Mod(module) => Some(module),
         _ => None,
     })
 }
 
-fn items(module: &mut ItemMod) -> impl Iterator<Item = &mut Item> {
+/// The items of `module`.
+pub(crate) fn items(module: &mut ItemMod) -> impl Iterator<Item = &mut Item> {
     module
         .content
         .iter_mut()
         .flat_map(|(_, items)| items.iter_mut())
 }
 
-fn is_named(ty: &syn::Type, name: &str) -> bool {
+/// Whether `ty` is a path whose last segment is `name`.
+pub(crate) fn is_named(ty: &syn::Type, name: &str) -> bool {
     match ty {
         syn::Type::Path(path) => path.path.segments.last().is_some_and(|s| s.ident == name),
         _ => false,
@@ -261,12 +264,19 @@ pub(crate) mod tests {
         }
     }
 
-    fn runtime() -> syn::Path {
+    pub(crate) fn runtime() -> syn::Path {
         syn::parse_quote!(::tonic_traced)
     }
 
+    /// `code` with the identities added to its server trait.
+    fn server_code(code: &str) -> Result<String, String> {
+        let mut file = parse(code, &greeter(), "server")?;
+        add_to_server(&mut file, &greeter(), &runtime())?;
+        Ok(prettyplease::unparse(&file))
+    }
+
     /// What the tonic-build in use generates for `greeter()`.
-    fn tonic_code(client: bool) -> String {
+    pub(crate) fn tonic_code(client: bool) -> String {
         let mut code = String::new();
         tonic_prost_build::configure()
             .build_client(client)
@@ -298,7 +308,7 @@ pub(crate) mod tests {
 
     #[test]
     fn server_trait_gets_the_identity() {
-        let code = add_to_server(&tonic_code(false), &greeter(), &runtime()).unwrap();
+        let code = server_code(&tonic_code(false)).unwrap();
         assert!(
             code.contains(
                 "fn __tonic_traced_method_greet() -> &'static ::tonic_traced::__private::RpcMethod"
@@ -360,7 +370,7 @@ pub(crate) mod tests {
     #[test]
     fn server_without_the_trait_is_an_error() {
         let code = tonic_code(false).replace("pub trait Greeter:", "pub trait GreeterService:");
-        let problem = add_to_server(&code, &greeter(), &runtime()).unwrap_err();
+        let problem = server_code(&code).unwrap_err();
         assert!(
             problem.starts_with(
                 "tonic-build's server code for service `hello.Greeter` does not have the shape \

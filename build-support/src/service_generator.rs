@@ -1,13 +1,13 @@
 //! Wraps tonic's service generators: clients and servers use tonic-traced's codecs and carry
-//! each method's proto identity; every file's `SpanAttributes` impls are appended to its
-//! package module.
+//! each method's proto identity, servers keep each request's `:authority`; every file's
+//! `SpanAttributes` impls are appended to its package module.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use prost_build::{Service, ServiceGenerator};
 
-use crate::method_identities;
+use crate::{method_identities, server_authority};
 
 /// Problems found while prost runs the generator, which cannot return errors itself; the
 /// builder reads them once prost is done.
@@ -69,7 +69,12 @@ impl ServiceGenerator for TracedServiceGenerator {
         if let Some(server) = self.server.as_mut() {
             let mut code = String::new();
             server.generate(service.clone(), &mut code);
-            let edited = method_identities::add_to_server(&code, &service, &self.runtime);
+            let edited =
+                method_identities::parse(&code, &service, "server").and_then(|mut file| {
+                    method_identities::add_to_server(&mut file, &service, &self.runtime)?;
+                    server_authority::keep_authority(&mut file, &service, &self.runtime)?;
+                    Ok(prettyplease::unparse(&file))
+                });
             self.append(edited, code, buf);
         }
     }

@@ -39,26 +39,28 @@ fn spans_and_metrics_arrive_over_http() {
 #[test]
 fn stable_rpc_metrics_arrive_with_semconv_opt_in() {
     let receiver = Receiver::start();
-    let _server = capitalize_twice(
+    let server = capitalize_twice(
         &receiver,
         Transport::Grpc,
         &[("OTEL_SEMCONV_STABILITY_OPT_IN", "rpc")],
     );
+    let port = i64::from(server.address.port());
     for (service, metric) in [
         (SERVER, "rpc.server.call.duration"),
         (CLIENT, "rpc.client.call.duration"),
     ] {
         let exported = Exported::new(&receiver, Transport::Grpc, service);
-        let point = exported.histogram(
-            metric,
-            "s",
-            &[
-                ("rpc.system.name", text("grpc")),
-                ("rpc.method", text(SPAN_NAME)),
-                ("rpc.response.status_code", text("OK")),
-            ],
-            None,
-        );
+        let mut attributes = vec![
+            ("rpc.system.name", text("grpc")),
+            ("rpc.method", text(SPAN_NAME)),
+            ("rpc.status_code", text("OK")),
+        ];
+        if service == CLIENT {
+            // The client's series name the server it called (on the server, opt-in).
+            attributes.push(("server.address", text("127.0.0.1")));
+            attributes.push(("server.port", Value::IntValue(port)));
+        }
+        let point = exported.histogram(metric, "s", &attributes, None);
         // The bucket boundaries the semantic conventions advise for rpc.*.call.duration.
         assert_eq!(
             point.explicit_bounds,

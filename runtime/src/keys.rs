@@ -11,10 +11,12 @@ pub(crate) const RPC_SYSTEM: Key = Key::from_static_str("rpc.system");
 pub(crate) const RPC_SERVICE: Key = Key::from_static_str("rpc.service");
 /// Old: the numeric gRPC status code.
 pub(crate) const RPC_GRPC_STATUS_CODE: Key = Key::from_static_str("rpc.grpc.status_code");
+/// Stable: the path's method of a call whose `rpc.method` is `_OTHER`.
+pub(crate) const RPC_METHOD_ORIGINAL: Key = Key::from_static_str("rpc.method_original");
 /// Stable: the RPC system, `grpc`.
 pub(crate) const RPC_SYSTEM_NAME: Key = Key::from_static_str("rpc.system.name");
 /// Stable: the gRPC status code's name, `NOT_FOUND`.
-pub(crate) const RPC_RESPONSE_STATUS_CODE: Key = Key::from_static_str("rpc.response.status_code");
+pub(crate) const RPC_STATUS_CODE: Key = Key::from_static_str("rpc.status_code");
 /// Stable: what failed, the status code's name.
 pub(crate) const ERROR_TYPE: Key = Key::from_static_str("error.type");
 /// Message events and spans: `SENT` or `RECEIVED`.
@@ -33,7 +35,7 @@ pub(crate) const NETWORK_PEER_ADDRESS: Key = Key::from_static_str("network.peer.
 /// SERVER spans: the client's port.
 #[cfg_attr(not(feature = "transport"), allow(dead_code))]
 pub(crate) const NETWORK_PEER_PORT: Key = Key::from_static_str("network.peer.port");
-/// CLIENT spans: the server's host name or address.
+/// Both: the server's host name or address (SERVER spans: as the `:authority` names it).
 pub(crate) const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
 /// Both: the server's port.
 pub(crate) const SERVER_PORT: Key = Key::from_static_str("server.port");

@@ -106,7 +106,10 @@ pub mod __private {
     pub use crate::limits::truncate;
     pub use crate::method::{RpcKind, RpcMethod};
     pub use crate::redacted_debug::{EnumField, Redacted};
-    pub use crate::server::{CallSlot, MethodTracing, RequestBody, ServerCall, ServerCodec};
+    pub use crate::server::{
+        called_authority, keep_authority, CallSlot, MethodTracing, RequestBody, ServerCall,
+        ServerCodec,
+    };
     pub use crate::status::is_server_error;
     pub use inventory;
     pub use tonic::Code;

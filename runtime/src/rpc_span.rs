@@ -121,10 +121,7 @@ impl RpcSpan {
             span.set_attribute(KeyValue::new(keys::RPC_GRPC_STATUS_CODE, code as i64));
         }
         if semconv.stable {
-            span.set_attribute(KeyValue::new(
-                keys::RPC_RESPONSE_STATUS_CODE,
-                code_name(code),
-            ));
+            span.set_attribute(KeyValue::new(keys::RPC_STATUS_CODE, code_name(code)));
         }
         let mut summary = Vec::new();
         self.messages.summary(&mut summary);

@@ -13,7 +13,7 @@ use crate::keys;
 pub struct SemconvMode {
     /// `rpc.system`, `rpc.service`, short `rpc.method`, `rpc.grpc.status_code`.
     pub old: bool,
-    /// `rpc.system.name`, fully-qualified `rpc.method`, `rpc.response.status_code`, `error.type`.
+    /// `rpc.system.name`, fully-qualified `rpc.method`, `rpc.status_code`, `error.type`.
     pub stable: bool,
 }
 

@@ -43,7 +43,7 @@ fn a_second_install_fails_and_the_first_stays() {
     // The first configuration's conventions and provider.
     assert_eq!(attribute("rpc.system.name"), Some(Value::from("grpc")));
     assert_eq!(
-        attribute("rpc.response.status_code"),
+        attribute("rpc.status_code"),
         Some(Value::from("UNAVAILABLE"))
     );
     assert_eq!(attribute("rpc.system"), None);

@@ -155,12 +155,10 @@ impl Telemetry {
         let Some(latest) = exports.last() else {
             return (0, 0.0);
         };
-        let mut wanted: Vec<String> = attributes.iter().map(|kv| format!("{kv:?}")).collect();
-        wanted.sort();
+        // By value: a string made at run time equals the same text given as a literal.
         let matches = |point: &mut dyn Iterator<Item = &KeyValue>| {
-            let mut found: Vec<String> = point.map(|kv| format!("{kv:?}")).collect();
-            found.sort();
-            found == wanted
+            let found: Vec<&KeyValue> = point.collect();
+            found.len() == attributes.len() && attributes.iter().all(|kv| found.contains(&kv))
         };
         let metric = latest
             .scope_metrics()

@@ -40,8 +40,21 @@ pub const CALLS: [(&str, Code, usize); 3] = [
     ),
 ];
 
-/// The gRPC status code's name, as the current conventions record it in
-/// `rpc.response.status_code`.
+/// Attributes the conventions renamed after the peers' releases (otelgrpc 0.70 and the Java
+/// agent 2.31 follow semantic-conventions 1.40–1.44): our name, then theirs.
+pub const RENAMED_SINCE_THE_PEERS: [(&str, &str); 1] =
+    [("rpc.status_code", "rpc.response.status_code")];
+
+/// The name the peers give our attribute `key`.
+pub fn peer_name(key: &str) -> &str {
+    RENAMED_SINCE_THE_PEERS
+        .iter()
+        .find(|(ours, _)| *ours == key)
+        .map_or(key, |(_, theirs)| theirs)
+}
+
+/// The gRPC status code's name, as the current conventions record it in `rpc.status_code`
+/// (`rpc.response.status_code` before 1.45).
 pub fn code_name(code: Code) -> &'static str {
     match code {
         Code::Ok => "OK",

@@ -25,8 +25,8 @@ use tonic_traced_tests::peer::{
 };
 use tonic_traced_tests::tutorial::{
     assert_nothing_recorded_here, assert_our_message_spans, assert_our_status,
-    assert_peer_client_saw, assert_their_status, caller, code_name, our_calls, our_server, CALLS,
-    UPDATES,
+    assert_peer_client_saw, assert_their_status, caller, code_name, our_calls, our_server,
+    peer_name, CALLS, UPDATES,
 };
 
 const GO_MODULE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/go");
@@ -53,9 +53,9 @@ fn peer_command(peer: &Path, spans: &Path) -> Command {
     command
 }
 
-/// otelgrpc 0.72 follows the current RPC conventions (`rpc.system.name`, `rpc.method` as
-/// `service/method`, `rpc.response.status_code` by name); ours, in whichever convention this
-/// run uses, must say the same.
+/// otelgrpc 0.72 follows the RPC conventions of 1.40–1.44 (`rpc.system.name`, `rpc.method` as
+/// `service/method`, the status by name in `rpc.response.status_code`, which 1.45 renamed
+/// `rpc.status_code`); ours, in whichever convention this run uses, must say the same.
 fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: u16) {
     let attributes = &theirs["attributes"];
     assert_eq!(attributes["rpc.system.name"], "grpc");
@@ -70,11 +70,11 @@ fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: 
         _ => method,
     };
     assert_eq!(attributes["rpc.method"], method);
-    assert_eq!(attributes["rpc.response.status_code"], code_name(code));
+    assert_eq!(attributes[peer_name("rpc.status_code")], code_name(code));
     if let Some(ours) = attribute(ours, "rpc.grpc.status_code") {
         assert_eq!(ours, Value::I64(code as i64));
     }
-    if let Some(ours) = attribute(ours, "rpc.response.status_code") {
+    if let Some(ours) = attribute(ours, "rpc.status_code") {
         assert_eq!(ours.to_string(), code_name(code));
     }
     assert_eq!(attributes["server.port"], u64::from(port), "{theirs}");
@@ -205,7 +205,7 @@ async fn our_client_calls_a_go_server() {
             .find(|(method, code, _)| {
                 ours.name == *method
                     && attribute(ours, "rpc.grpc.status_code")
-                        .or_else(|| attribute(ours, "rpc.response.status_code"))
+                        .or_else(|| attribute(ours, "rpc.status_code"))
                         .is_some_and(|value| {
                             value == Value::I64(*code as i64)
                                 || value.to_string() == code_name(*code)

@@ -27,8 +27,8 @@ use tonic_traced_tests::peer::{
 use tonic_traced_tests::process::{runs, toolchain_present};
 use tonic_traced_tests::tutorial::{
     assert_nothing_recorded_here, assert_our_message_spans, assert_our_status,
-    assert_peer_client_saw, assert_their_status, caller, code_name, our_calls, our_server, CALLS,
-    UPDATES,
+    assert_peer_client_saw, assert_their_status, caller, code_name, our_calls, our_server,
+    peer_name, CALLS, UPDATES,
 };
 
 const MAVEN_PROJECT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/java");
@@ -90,26 +90,29 @@ fn as_json(value: Option<Value>) -> Json {
 /// `OTEL_SEMCONV_STABILITY_OPT_IN` and reads it as we do: by default both record the old
 /// conventions (`rpc.system`, `rpc.service`, the bare `rpc.method`, `rpc.grpc.status_code` by
 /// number), with `rpc` the current ones (`rpc.system.name`, `rpc.method` as `service/method`,
-/// `rpc.response.status_code` by name), with `rpc/dup` both.
-const RPC_ATTRIBUTES: [&str; 7] = [
+/// the status by name, in `rpc.response.status_code` for the peer (conventions 1.40–1.44) and
+/// `rpc.status_code` for us (1.45)), with `rpc/dup` both. Keys are ours; [`peer_name`] gives
+/// the peer's.
+const RPC_ATTRIBUTES: [&str; 8] = [
     "rpc.system",
     "rpc.system.name",
     "rpc.service",
     "rpc.method",
     "rpc.grpc.status_code",
-    "rpc.response.status_code",
+    "rpc.status_code",
+    "server.address",
     "server.port",
 ];
 
 /// Both sides name the call alike and record the same RPC attributes, with the call's
-/// status and the server's port.
+/// status and the server's address and port (on SERVER spans, both from the authority).
 fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: u16) {
     assert_eq!(ours.name, text(theirs, "name"));
     let attributes = &theirs["attributes"];
     for key in RPC_ATTRIBUTES {
         assert_eq!(
             as_json(attribute(ours, key)),
-            attributes[key],
+            attributes[peer_name(key)],
             "{key}: {theirs}"
         );
     }
@@ -119,12 +122,12 @@ fn assert_same_rpc_attributes(ours: &SpanData, theirs: &Json, code: Code, port: 
     );
     assert!(
         attributes["rpc.grpc.status_code"] == code as i32
-            || attributes["rpc.response.status_code"] == code_name(code),
+            || attributes[peer_name("rpc.status_code")] == code_name(code),
         "{theirs}"
     );
     assert_eq!(attributes["server.port"], port, "{theirs}");
-    // Java also records, on both kinds of span, the server's address (from the authority),
-    // the peer's socket address and the network type.
+    // Java also records, on both kinds of span, the peer's socket address and the network
+    // type.
     assert_eq!(attributes["server.address"], "127.0.0.1", "{theirs}");
     assert_eq!(attributes["network.peer.address"], "127.0.0.1", "{theirs}");
     assert_eq!(attributes["network.type"], "ipv4", "{theirs}");
@@ -275,7 +278,7 @@ async fn our_client_calls_a_java_server() {
             .find(|(method, code, _)| {
                 ours.name == *method
                     && attribute(ours, "rpc.grpc.status_code")
-                        .or_else(|| attribute(ours, "rpc.response.status_code"))
+                        .or_else(|| attribute(ours, "rpc.status_code"))
                         .is_some_and(|value| {
                             value == Value::I64(*code as i64)
                                 || value.to_string() == code_name(*code)

@@ -158,9 +158,19 @@ async fn rpc_metrics_are_served_for_scraping() {
         body.contains("target_info{service_name=\"scraped\",telemetry_sdk_language=\"rust\""),
         "the resource, with the SDK's attributes:\n{body}"
     );
+    assert!(!body.contains("network_peer"), "no peer labels:\n{body}");
+    // The server's address and port: only on the stable client duration, as the conventions
+    // recommend.
+    for line in body.lines().filter(|line| line.contains("server_port")) {
+        assert!(
+            line.starts_with("rpc_client_call_duration_seconds_")
+                && line.contains("server_address=\"127.0.0.1\""),
+            "{line}"
+        );
+    }
     assert!(
-        !body.contains("network_peer") && !body.contains("server_port"),
-        "no peer or port labels:\n{body}"
+        body.contains("rpc_client_call_duration_seconds_count{"),
+        "{body}"
     );
 
     let (status_line, content_type, openmetrics) =
@@ -182,8 +192,8 @@ async fn rpc_metrics_are_served_for_scraping() {
             ),
             (
                 format!("rpc_{side}_call_duration_seconds"),
-                "rpc_response_status_code=\"OK\"",
-                "rpc_response_status_code=\"NOT_FOUND\"",
+                "rpc_status_code=\"OK\"",
+                "rpc_status_code=\"NOT_FOUND\"",
             ),
         ]
     });

@@ -14,10 +14,7 @@ async fn stable_names_only() {
             attribute(span, "rpc.method"),
             Some("kitchen.sink.v1.HTTPThings/GetHTTPThing".into())
         );
-        assert_eq!(
-            attribute(span, "rpc.response.status_code"),
-            Some("NOT_FOUND".into())
-        );
+        assert_eq!(attribute(span, "rpc.status_code"), Some("NOT_FOUND".into()));
         for old in ["rpc.system", "rpc.service", "rpc.grpc.status_code"] {
             assert_eq!(attribute(span, old), None, "{old}");
         }
@@ -43,30 +40,31 @@ async fn stable_error_type_on_server_errors() {
     opt_in("rpc");
     let (server, _) = call_spans(14).await;
     assert_eq!(
-        attribute(&server, "rpc.response.status_code"),
+        attribute(&server, "rpc.status_code"),
         Some("UNAVAILABLE".into())
     );
     assert_eq!(attribute(&server, "error.type"), Some("UNAVAILABLE".into()));
     let (ok, ok_client) = call_spans(0).await;
-    assert_eq!(
-        attribute(&ok, "rpc.response.status_code"),
-        Some("OK".into())
-    );
+    assert_eq!(attribute(&ok, "rpc.status_code"), Some("OK".into()));
     assert_eq!(attribute(&ok_client, "error.type"), None);
 }
 
 #[tokio::test]
 async fn stable_call_duration_metrics_only() {
     opt_in("rpc");
-    call_spans(8).await;
-    let stable = |error: bool| {
+    let (_, client) = call_spans(8).await;
+    let port = attribute(&client, "server.port").expect("the client knows the server's port");
+    let stable = |client: bool| {
         let mut labels = vec![
             KeyValue::new("rpc.system.name", "grpc"),
             KeyValue::new("rpc.method", "kitchen.sink.v1.HTTPThings/GetHTTPThing"),
-            KeyValue::new("rpc.response.status_code", "RESOURCE_EXHAUSTED"),
+            KeyValue::new("rpc.status_code", "RESOURCE_EXHAUSTED"),
         ];
-        if error {
+        if client {
+            // Every non-OK status is a client error; the client's series name the server.
             labels.push(KeyValue::new("error.type", "RESOURCE_EXHAUSTED"));
+            labels.push(KeyValue::new("server.address", "127.0.0.1"));
+            labels.push(KeyValue::new("server.port", port.clone()));
         }
         labels
     };

@@ -56,6 +56,7 @@ async fn unary_span_continues_the_remote_trace() {
     expect("rpc.service", "kitchen.sink.v1.HTTPThings".into());
     expect("rpc.method", "GetHTTPThing".into());
     expect("rpc.grpc.status_code", Value::I64(0));
+    expect("server.address", "127.0.0.1".into());
     expect("server.port", Value::I64(i64::from(port)));
     expect("network.peer.address", "127.0.0.1".into());
     expect("http.url_path", "ok".into());

@@ -351,6 +351,7 @@ pub mod inventory_server {
             Poll::Ready(Ok(()))
         }
         fn call(&mut self, req: http::Request<B>) -> Self::Future {
+            let req = ::tonic_traced::__private::keep_authority(req);
             match req.uri().path() {
                 "/inventory.Inventory/Reserve" => {
                     #[allow(non_camel_case_types)]

@@ -1,5 +1,7 @@
 //! The tower layer: a CLIENT span per call, trace context injected into the metadata.
 
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -18,6 +20,7 @@ use super::codec::{CallLink, LinkedCall, Single};
 use super::identity::CallIdentity;
 use super::request_body::TracedRequestBody;
 use super::response::ResponseFuture;
+use super::server_target::ServerTarget;
 use crate::call_filter::{BadMethodPattern, CallFilter};
 use crate::call_info::CallStart;
 use crate::call_sink::CallSink;
@@ -43,10 +46,13 @@ pub struct TracedClientLayer {
 #[derive(Clone)]
 struct ClientOptions {
     messages: Option<MessageMode>,
-    /// `server.address` and `server.port` given to the layer.
-    server: Vec<KeyValue>,
+    /// The server given to the layer, for `server.address` and `server.port`.
+    server: Option<ServerTarget>,
     /// Which calls are traced, besides the configuration's filter.
     filter: CallFilter,
+    /// Paths (`pkg.Svc/Method`) whose calls name their method though tonic's `GrpcMethod`
+    /// does not.
+    known_methods: HashSet<String>,
     /// Which final codes make the CLIENT span an error.
     is_error: fn(Code) -> bool,
     /// Metadata keys this layer records besides the configuration's, each way.
@@ -62,8 +68,9 @@ impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             messages: None,
-            server: Vec::new(),
+            server: None,
             filter: CallFilter::default(),
+            known_methods: HashSet::new(),
             is_error: |code| code != Code::Ok,
             request_metadata: Vec::new(),
             response_metadata: Vec::new(),
@@ -79,6 +86,7 @@ impl fmt::Debug for ClientOptions {
             .field("messages", &self.messages)
             .field("server", &self.server)
             .field("filter", &self.filter)
+            .field("known_methods", &self.known_methods)
             .field("request_metadata", &self.request_metadata)
             .field("response_metadata", &self.response_metadata)
             .field("own_config", &self.config.is_some())
@@ -117,7 +125,7 @@ impl TracedClientLayer {
     /// Needed when the client is made with `new` rather than `with_origin`: a `Channel`
     /// adds its address below this layer, where the request cannot be seen.
     pub fn with_server(mut self, uri: &http::Uri) -> Self {
-        self.options.server = uri.authority().map(server_attributes).unwrap_or_default();
+        self.options.server = uri.authority().map(ServerTarget::of);
         self
     }
 
@@ -143,6 +151,18 @@ impl TracedClientLayer {
     ) -> Result<Self, BadMethodPattern> {
         self.options.filter.skip_methods(patterns)?;
         Ok(self)
+    }
+
+    /// Methods (`package.Service/Method`) this client calls without tonic's `GrpcMethod` on
+    /// the request, as a hand-made request or a proxy does. Under the stable conventions the
+    /// method of such a call is `_OTHER` (its span named `grpc`, its path in
+    /// `rpc.method_original`, one metric series for them all) unless it is listed here;
+    /// generated clients' methods are always known.
+    pub fn known_methods<M: Into<String>>(mut self, methods: impl IntoIterator<Item = M>) -> Self {
+        self.options
+            .known_methods
+            .extend(methods.into_iter().map(Into::into));
+        self
     }
 
     /// Records these request metadata keys (any case) on this client's CLIENT spans, besides
@@ -240,11 +260,12 @@ where
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
         // Taken for every call, so that no codec's link outlives its call's start.
         let link = CodecLink::<LinkedCall>::take();
-        let identity = CallIdentity::of(&request);
         let config = self.options.config.unwrap_or_else(config::active);
+        let identity =
+            CallIdentity::of(&request, &self.options.known_methods, config.semconv.stable);
         let call = CallStart {
             side: Side::Client,
-            method: &identity.full_name,
+            method: identity.original.as_deref().unwrap_or(&identity.full_name),
             kind: identity.kind,
             metadata: request.headers(),
             extensions: request.extensions(),
@@ -290,12 +311,17 @@ where
             // caller's context, and the server is told the caller's unsampled span.
             parent
         } else {
-            let builder = SpanBuilder::from_name(identity.full_name.clone())
+            // The conventions name a call of an unknown method after the RPC system.
+            let name = match identity.original {
+                Some(_) => Cow::Borrowed("grpc"),
+                None => identity.full_name.clone(),
+            };
+            let builder = SpanBuilder::from_name(name)
                 .with_kind(SpanKind::Client)
                 .with_attributes(client_attributes(
                     &identity,
                     &request,
-                    &self.options.server,
+                    self.options.server.as_ref(),
                     config.semconv,
                 ));
             config.tracer.start(builder, &parent)
@@ -340,13 +366,19 @@ where
             None => messages.clone(),
         };
 
+        // The stable conventions' client duration is by server too.
+        let server = config
+            .instruments()
+            .filter(|_| config.semconv.stable)
+            .and_then(|_| server_target(&request, self.options.server.as_ref()));
         let metrics = CallMetrics::start(
             config.instruments(),
             Side::Client,
             identity.service,
             identity.method,
             identity.full_name,
-        );
+        )
+        .with_server(server);
         let ending = Ending {
             side: Side::Client,
             deadline: deadline(request.headers()),
@@ -412,7 +444,7 @@ fn is_unsampled(parent: &Context) -> bool {
 fn client_attributes<B>(
     identity: &CallIdentity,
     request: &http::Request<B>,
-    server: &[KeyValue],
+    server: Option<&ServerTarget>,
     semconv: SemconvMode,
 ) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(6);
@@ -422,20 +454,23 @@ fn client_attributes<B>(
         identity.method.clone(),
         identity.full_name.clone(),
     );
-    match request.uri().authority() {
-        Some(authority) => attributes.extend(server_attributes(authority)),
-        None => attributes.extend_from_slice(server),
+    if let Some(original) = &identity.original {
+        attributes.push(KeyValue::new(keys::RPC_METHOD_ORIGINAL, original.clone()));
+    }
+    if let Some(server) = server_target(request, server) {
+        server.push_attributes(&mut attributes);
     }
     attributes
 }
 
-fn server_attributes(authority: &http::uri::Authority) -> Vec<KeyValue> {
-    let mut attributes = vec![KeyValue::new(
-        keys::SERVER_ADDRESS,
-        authority.host().to_owned(),
-    )];
-    if let Some(port) = authority.port_u16() {
-        attributes.push(KeyValue::new(keys::SERVER_PORT, i64::from(port)));
+/// The server of the call: from the request's URI when the client has an origin, else as
+/// given to the layer.
+fn server_target<B>(
+    request: &http::Request<B>,
+    given: Option<&ServerTarget>,
+) -> Option<ServerTarget> {
+    match request.uri().authority() {
+        Some(authority) => Some(ServerTarget::of(authority)),
+        None => given.cloned(),
     }
-    attributes
 }

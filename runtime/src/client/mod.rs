@@ -7,6 +7,7 @@ pub(crate) mod identity;
 mod layer;
 mod request_body;
 mod response;
+pub(crate) mod server_target;
 
 pub use call_error::CallError;
 pub use layer::{layer, TracedClient, TracedClientLayer};

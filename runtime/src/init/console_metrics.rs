@@ -198,7 +198,7 @@ fn call_labels<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> (String, S
             ("rpc.grpc.status_code", Value::I64(code)) => {
                 status = code_name(tonic::Code::from(*code as i32)).to_owned();
             }
-            ("rpc.response.status_code", value) => status = value.to_string(),
+            ("rpc.status_code", value) => status = value.to_string(),
             _ => {}
         }
     }

@@ -15,6 +15,7 @@ use tonic::Code;
 
 use super::exemplar_sink::{ExemplarSeries, ExemplarSink, HistogramSeries};
 use super::Side;
+use crate::client::server_target::ServerTarget;
 use crate::keys;
 use crate::semconv::SemconvMode;
 use crate::status::code_name;
@@ -98,6 +99,7 @@ struct OldInstruments<F, U> {
 struct SeriesKey {
     side: Side,
     method: MethodKey,
+    server: Option<ServerTarget>,
     code: Code,
     is_error: bool,
 }
@@ -171,6 +173,8 @@ pub(super) struct FinishedCall<'a> {
     pub(super) service: &'a Cow<'static, str>,
     pub(super) method: &'a Cow<'static, str>,
     pub(super) full_name: &'a Cow<'static, str>,
+    /// The server a client called, named by the stable client duration.
+    pub(super) server: Option<&'a ServerTarget>,
     pub(super) code: Code,
     pub(super) is_error: bool,
     pub(super) seconds: f64,
@@ -216,6 +220,7 @@ impl Instruments {
         let key = SeriesKey {
             side: call.side,
             method: call.method_key(),
+            server: call.server.cloned(),
             code: call.code,
             is_error: call.is_error,
         };
@@ -319,10 +324,13 @@ impl SideInstruments {
             let mut attributes = vec![
                 KeyValue::new(keys::RPC_SYSTEM_NAME, "grpc"),
                 KeyValue::new(keys::RPC_METHOD, call.full_name.clone()),
-                KeyValue::new(keys::RPC_RESPONSE_STATUS_CODE, status),
+                KeyValue::new(keys::RPC_STATUS_CODE, status),
             ];
             if call.is_error {
                 attributes.push(KeyValue::new(keys::ERROR_TYPE, status));
+            }
+            if let Some(server) = call.server {
+                server.push_attributes(&mut attributes);
             }
             call_duration_exemplars = exemplars.and_then(|exemplars| {
                 exemplars.series(&HistogramSeries {

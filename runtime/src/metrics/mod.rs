@@ -6,8 +6,9 @@
 //! `rpc.{server,client}.{requests,responses}_per_rpc`, with `rpc.system`, `rpc.service`,
 //! `rpc.method` and `rpc.grpc.status_code`. Stable (`OTEL_SEMCONV_STABILITY_OPT_IN=rpc`):
 //! `rpc.{server,client}.call.duration` (s) with `rpc.system.name`, the fully-qualified
-//! `rpc.method`, `rpc.response.status_code` and, on failure, `error.type`. `rpc/dup`: both.
-//! No attribute names a peer or anything else without a bound. Sampled calls also hand their
+//! `rpc.method`, `rpc.status_code`, on failure `error.type` and, on the client,
+//! `server.address` and `server.port`. `rpc/dup`: both.
+//! No attribute names a caller or anything else without a bound. Sampled calls also hand their
 //! durations to the configuration's [`ExemplarSink`], if it has one.
 
 mod exemplar_sink;
@@ -21,6 +22,7 @@ use std::time::Instant;
 use opentelemetry::trace::SpanContext;
 use tonic::Code;
 
+use crate::client::server_target::ServerTarget;
 pub use exemplar_sink::{ExemplarSeries, ExemplarSink, HistogramSeries};
 use instruments::FinishedCall;
 pub(crate) use instruments::Instruments;
@@ -76,6 +78,8 @@ struct Measured {
     service: Cow<'static, str>,
     method: Cow<'static, str>,
     full_name: Cow<'static, str>,
+    /// The server a client called, for the stable client duration.
+    server: Option<ServerTarget>,
     started: Instant,
     sent: Direction,
     received: Direction,
@@ -98,11 +102,20 @@ impl CallMetrics {
                 service,
                 method,
                 full_name,
+                server: None,
                 started: Instant::now(),
                 sent: Direction::default(),
                 received: Direction::default(),
             })
         }))
+    }
+
+    /// The server a client's call goes to, which its stable duration series names.
+    pub(crate) fn with_server(mut self, server: Option<ServerTarget>) -> Self {
+        if let Some(measured) = self.0.as_mut().and_then(Arc::get_mut) {
+            measured.server = server;
+        }
+        self
     }
 
     /// Whether the call is measured: metrics are on.
@@ -140,6 +153,7 @@ impl CallMetrics {
             service: &measured.service,
             method: &measured.method,
             full_name: &measured.full_name,
+            server: measured.server.as_ref(),
             code,
             is_error,
             seconds: measured.started.elapsed().as_secs_f64(),

@@ -7,6 +7,7 @@ use opentelemetry::trace::{Link, SpanBuilder, SpanKind, TraceContextExt};
 use opentelemetry::Context;
 use tonic::{Code, Request, Response, Status, Streaming};
 
+use super::authority::authority_attributes;
 use super::codec::{CallSlot, ReceivedMessages};
 use super::headers::RequestHeaders;
 use super::in_context::InContext;
@@ -148,10 +149,12 @@ impl ServerCall {
             };
         }
 
-        let semconv = config.semconv;
+        // `server.*` before the span starts: the conventions make them sampling-relevant.
+        let mut attributes = tracing.static_attributes(method, config.semconv);
+        authority_attributes(request.extensions(), &config.fields, &mut attributes);
         let mut builder = SpanBuilder::from_name(method.full_name)
             .with_kind(SpanKind::Server)
-            .with_attributes(tracing.static_attributes(method, semconv));
+            .with_attributes(attributes);
         let parent = if public_endpoint {
             let remote_span = remote.span().span_context().clone();
             if remote_span.is_valid() {

@@ -1,5 +1,6 @@
 //! Server-side instrumentation, called by the code `#[traced_service]` writes.
 
+mod authority;
 mod call;
 mod codec;
 #[cfg(feature = "handler-events")]
@@ -10,6 +11,7 @@ mod options;
 mod peer;
 mod response_stream;
 
+pub use authority::{called_authority, keep_authority};
 pub use call::{RequestBody, ServerCall};
 pub use codec::{CallSlot, ServerCodec};
 #[cfg(feature = "handler-events")]

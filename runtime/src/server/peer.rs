@@ -1,4 +1,4 @@
-//! Where a call came from and arrived, as tonic's transport reports them.
+//! Where a call came from, as tonic's transport reports it.
 
 #[cfg(feature = "transport")]
 use std::{cell::RefCell, net::IpAddr, sync::Arc};
@@ -11,7 +11,7 @@ use tonic::Request;
 #[cfg(feature = "transport")]
 use crate::keys;
 
-/// The client's address and the port it called, as tonic's transport reports them.
+/// The client's address and port, as tonic's transport reports them.
 #[cfg(feature = "transport")]
 pub(super) fn peer_attributes<T>(request: &Request<T>, attributes: &mut Vec<KeyValue>) {
     if let Some(peer) = request.remote_addr() {
@@ -23,9 +23,6 @@ pub(super) fn peer_attributes<T>(request: &Request<T>, attributes: &mut Vec<KeyV
             keys::NETWORK_PEER_PORT,
             i64::from(peer.port()),
         ));
-    }
-    if let Some(local) = request.local_addr() {
-        attributes.push(KeyValue::new(keys::SERVER_PORT, i64::from(local.port())));
     }
 }
 
@@ -46,7 +43,7 @@ fn address_text(ip: IpAddr) -> StringValue {
     })
 }
 
-/// Without tonic's transport, nothing reports the addresses.
+/// Without tonic's transport, nothing reports the address.
 #[cfg(not(feature = "transport"))]
 pub(super) fn peer_attributes<T>(_request: &Request<T>, _attributes: &mut Vec<KeyValue>) {}
 

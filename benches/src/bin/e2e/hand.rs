@@ -9,8 +9,9 @@
 //! `rpc.message.*` attributes and the message's annotated field, and its RPC span ends with the
 //! stream; with `totals`, the floor of `messages = totals`: no message span, no context on the
 //! stream's polls, the messages and their bytes counted each way and set on the RPC span at its
-//! end. The SERVER spans also get `network.peer.address`, `network.peer.port` and
-//! `server.port`, as the conventions recommend: what tonic-traced records, less the RPC metrics.
+//! end. The SERVER spans also get `network.peer.address`, `network.peer.port`,
+//! `server.address` and `server.port` (from the `:authority` the generated server keeps), as
+//! the conventions recommend: what tonic-traced records, less the RPC metrics.
 //!
 //! Client: a CLIENT span, child of the current context, injected with the W3C propagator,
 //! `rpc.*` and `ping.label` when it records, the status code when the call returns.
@@ -48,20 +49,30 @@ const PING_LABEL: Key = Key::from_static_str("ping.label");
 const URL_PATH: Key = Key::from_static_str("http.url_path");
 const PEER_ADDRESS: Key = Key::from_static_str("network.peer.address");
 const PEER_PORT: Key = Key::from_static_str("network.peer.port");
+const SERVER_ADDRESS: Key = Key::from_static_str("server.address");
 const SERVER_PORT: Key = Key::from_static_str("server.port");
 
-/// The client's address and port and the port called, as tonic's transport knows them.
-fn peer_attributes<T>(request: &Request<T>) -> impl Iterator<Item = KeyValue> {
+/// The client's address and port, as tonic's transport knows them, and the host and port it
+/// called, as the `:authority` names them.
+fn peer_attributes<T>(request: &Request<T>) -> impl Iterator<Item = KeyValue> + use<'_, T> {
     let peer = request.remote_addr().into_iter().flat_map(|peer| {
         [
             KeyValue::new(PEER_ADDRESS, peer.ip().to_string()),
             KeyValue::new(PEER_PORT, i64::from(peer.port())),
         ]
     });
-    let local = request
-        .local_addr()
-        .map(|local| KeyValue::new(SERVER_PORT, i64::from(local.port())));
-    peer.chain(local)
+    let authority = tonic_traced::__private::called_authority(request.extensions());
+    let server = authority.into_iter().flat_map(|authority| {
+        let host = authority.host();
+        let host = host
+            .strip_prefix('[')
+            .and_then(|host| host.strip_suffix(']'))
+            .unwrap_or(host);
+        let port = authority.port_u16();
+        std::iter::once(KeyValue::new(SERVER_ADDRESS, host.to_owned()))
+            .chain(port.map(|port| KeyValue::new(SERVER_PORT, i64::from(port))))
+    });
+    peer.chain(server)
 }
 
 struct MetadataExtractor<'a>(&'a MetadataMap);

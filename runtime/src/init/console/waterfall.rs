@@ -316,7 +316,7 @@ const SHOWN_RPC_PREFIXES: [&str; 8] = [
 /// user's annotated fields).
 fn is_key_attribute(attribute: &KeyValue) -> bool {
     let key = attribute.key.as_str();
-    matches!(key, "rpc.grpc.status_code" | "rpc.response.status_code")
+    matches!(key, "rpc.grpc.status_code" | "rpc.status_code")
         || SHOWN_RPC_PREFIXES
             .iter()
             .any(|prefix| key.starts_with(prefix))
@@ -489,7 +489,7 @@ fn grpc_code(span: &SpanData) -> Option<String> {
                 let code = i32::try_from(*code).map_or(Code::Unknown, Code::from_i32);
                 Some(code_name(code).to_owned())
             }
-            ("rpc.response.status_code", value) => Some(clean(&value.to_string())),
+            ("rpc.status_code", value) => Some(clean(&value.to_string())),
             _ => None,
         })
 }

@@ -1,0 +1,103 @@
+//! `OTEL_SEMCONV_STABILITY_OPT_IN=rpc`: a client call whose method the client cannot know
+//! (no tonic `GrpcMethod` on the request, as a proxy or hand-made request sends) is `_OTHER`,
+//! its span named `grpc` and its path in `rpc.method_original`, and every such call is one
+//! metric series; `known_methods` declares paths known. Real calls over loopback.
+
+use opentelemetry::trace::SpanKind;
+use opentelemetry::KeyValue;
+use tonic::client::Grpc;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::{Channel, Server};
+use tonic::{Code, Request};
+use tonic_prost::ProstCodec;
+use tonic_traced::client::TracedClient;
+use tonic_traced_tests::harness::{attribute, header, in_root_span, serve, telemetry};
+use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
+use tonic_traced_tests::semconv_check::opt_in;
+use tonic_traced_tests::things;
+
+const GET: &str = "kitchen.sink.v1.HTTPThings/GetHTTPThing";
+
+/// A traced channel to a server of the kitchen sink's things, with `known` methods declared.
+async fn client(known: &[&str]) -> (Grpc<TracedClient<Channel>>, u16) {
+    let address = serve(Server::builder().add_service(things::server())).await;
+    let endpoint = Channel::from_shared(format!("http://{address}")).unwrap();
+    let layer = tonic_traced::client::layer()
+        .with_server(endpoint.uri())
+        .known_methods(known.iter().copied());
+    let channel = endpoint.connect().await.unwrap();
+    (
+        Grpc::new(tower::Layer::layer(&layer, channel)),
+        address.port(),
+    )
+}
+
+/// A unary call to `path`, made as a proxy would: no `GrpcMethod` on the request.
+async fn call(client: &mut Grpc<TracedClient<Channel>>, path: &'static str) -> Code {
+    client.ready().await.unwrap();
+    let result = client
+        .unary::<HttpHeader, HttpHeader, _>(
+            Request::new(header("ok")),
+            PathAndQuery::from_static(path),
+            ProstCodec::default(),
+        )
+        .await;
+    result.err().map_or(Code::Ok, |status| status.code())
+}
+
+#[tokio::test]
+async fn unknown_methods_are_other_and_share_one_series() {
+    opt_in("rpc");
+    let (mut client, port) = client(&[]).await;
+    let (trace_id, code) =
+        in_root_span(call(&mut client, "/kitchen.sink.v1.HTTPThings/Nope")).await;
+    assert_eq!(code, Code::Unimplemented);
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
+    assert_eq!(span.name, "grpc", "named after rpc.system.name");
+    assert_eq!(attribute(&span, "rpc.method"), Some("_OTHER".into()));
+    assert_eq!(
+        attribute(&span, "rpc.method_original"),
+        Some("kitchen.sink.v1.HTTPThings/Nope".into())
+    );
+    assert_eq!(
+        attribute(&span, "rpc.status_code"),
+        Some("UNIMPLEMENTED".into())
+    );
+    assert_eq!(
+        call(&mut client, "/another.Service/Whatever").await,
+        Code::Unimplemented
+    );
+    let other = [
+        KeyValue::new("rpc.system.name", "grpc"),
+        KeyValue::new("rpc.method", "_OTHER"),
+        KeyValue::new("rpc.status_code", "UNIMPLEMENTED"),
+        KeyValue::new("error.type", "UNIMPLEMENTED"),
+        KeyValue::new("server.address", "127.0.0.1"),
+        KeyValue::new("server.port", i64::from(port)),
+    ];
+    assert_eq!(
+        telemetry().histogram("rpc.client.call.duration", &other).0,
+        2,
+        "both paths in the one _OTHER series"
+    );
+}
+
+#[tokio::test]
+async fn declared_methods_keep_their_names() {
+    opt_in("rpc");
+    let (mut declared, _) = client(&[GET]).await;
+    let path = "/kitchen.sink.v1.HTTPThings/GetHTTPThing";
+    let (trace_id, code) = in_root_span(call(&mut declared, path)).await;
+    assert_eq!(code, Code::Ok);
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
+    assert_eq!(span.name, GET);
+    assert_eq!(attribute(&span, "rpc.method"), Some(GET.into()));
+    assert_eq!(attribute(&span, "rpc.method_original"), None);
+    // Not declared, though the server has it: the client cannot tell.
+    let (mut undeclared, _) = client(&[]).await;
+    let (trace_id, code) = in_root_span(call(&mut undeclared, path)).await;
+    assert_eq!(code, Code::Ok);
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
+    assert_eq!(attribute(&span, "rpc.method"), Some("_OTHER".into()));
+    assert_eq!(attribute(&span, "rpc.method_original"), Some(GET.into()));
+}
