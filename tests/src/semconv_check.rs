@@ -2,10 +2,15 @@
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::trace::SpanData;
-use tonic::transport::Server;
-use tonic::Code;
+use tonic::client::Grpc;
+use tonic::codegen::http::uri::PathAndQuery;
+use tonic::transport::{Channel, Server};
+use tonic::{Code, Request};
+use tonic_prost::ProstCodec;
+use tonic_traced::client::TracedClient;
 
 use crate::harness::{header, in_root_span, serve, telemetry};
+use crate::kitchen::sink::v1::HttpHeader;
 use crate::relay::traced_client;
 use crate::things;
 
@@ -33,4 +38,32 @@ pub async fn call_spans(code: i32) -> (SpanData, SpanData) {
     let server = telemetry().span_of_kind(trace_id, SpanKind::Server).await;
     let client = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     (server, client)
+}
+
+/// A traced channel to a server of the kitchen sink's things, with `known` methods declared,
+/// and the server's port.
+pub async fn path_client(known: &[&str]) -> (Grpc<TracedClient<Channel>>, u16) {
+    let address = serve(Server::builder().add_service(things::server())).await;
+    let endpoint = Channel::from_shared(format!("http://{address}")).unwrap();
+    let layer = tonic_traced::client::layer()
+        .with_server(endpoint.uri())
+        .known_methods(known.iter().copied());
+    let channel = endpoint.connect().await.unwrap();
+    (
+        Grpc::new(tower::Layer::layer(&layer, channel)),
+        address.port(),
+    )
+}
+
+/// A unary call to `path`, made as a proxy would: no `GrpcMethod` on the request.
+pub async fn call_path(client: &mut Grpc<TracedClient<Channel>>, path: &'static str) -> Code {
+    client.ready().await.unwrap();
+    let result = client
+        .unary::<HttpHeader, HttpHeader, _>(
+            Request::new(header("ok")),
+            PathAndQuery::from_static(path),
+            ProstCodec::default(),
+        )
+        .await;
+    result.err().map_or(Code::Ok, |status| status.code())
 }

@@ -5,52 +5,18 @@
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
-use tonic::client::Grpc;
-use tonic::codegen::http::uri::PathAndQuery;
-use tonic::transport::{Channel, Server};
-use tonic::{Code, Request};
-use tonic_prost::ProstCodec;
-use tonic_traced::client::TracedClient;
-use tonic_traced_tests::harness::{attribute, header, in_root_span, serve, telemetry};
-use tonic_traced_tests::kitchen::sink::v1::HttpHeader;
-use tonic_traced_tests::semconv_check::opt_in;
-use tonic_traced_tests::things;
+use tonic::Code;
+use tonic_traced_tests::harness::{attribute, in_root_span, telemetry};
+use tonic_traced_tests::semconv_check::{call_path, opt_in, path_client};
 
 const GET: &str = "kitchen.sink.v1.HTTPThings/GetHTTPThing";
-
-/// A traced channel to a server of the kitchen sink's things, with `known` methods declared.
-async fn client(known: &[&str]) -> (Grpc<TracedClient<Channel>>, u16) {
-    let address = serve(Server::builder().add_service(things::server())).await;
-    let endpoint = Channel::from_shared(format!("http://{address}")).unwrap();
-    let layer = tonic_traced::client::layer()
-        .with_server(endpoint.uri())
-        .known_methods(known.iter().copied());
-    let channel = endpoint.connect().await.unwrap();
-    (
-        Grpc::new(tower::Layer::layer(&layer, channel)),
-        address.port(),
-    )
-}
-
-/// A unary call to `path`, made as a proxy would: no `GrpcMethod` on the request.
-async fn call(client: &mut Grpc<TracedClient<Channel>>, path: &'static str) -> Code {
-    client.ready().await.unwrap();
-    let result = client
-        .unary::<HttpHeader, HttpHeader, _>(
-            Request::new(header("ok")),
-            PathAndQuery::from_static(path),
-            ProstCodec::default(),
-        )
-        .await;
-    result.err().map_or(Code::Ok, |status| status.code())
-}
 
 #[tokio::test]
 async fn unknown_methods_are_other_and_share_one_series() {
     opt_in("rpc");
-    let (mut client, port) = client(&[]).await;
+    let (mut client, port) = path_client(&[]).await;
     let (trace_id, code) =
-        in_root_span(call(&mut client, "/kitchen.sink.v1.HTTPThings/Nope")).await;
+        in_root_span(call_path(&mut client, "/kitchen.sink.v1.HTTPThings/Nope")).await;
     assert_eq!(code, Code::Unimplemented);
     let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     assert_eq!(span.name, "grpc", "named after rpc.system.name");
@@ -64,7 +30,7 @@ async fn unknown_methods_are_other_and_share_one_series() {
         Some("UNIMPLEMENTED".into())
     );
     assert_eq!(
-        call(&mut client, "/another.Service/Whatever").await,
+        call_path(&mut client, "/another.Service/Whatever").await,
         Code::Unimplemented
     );
     let other = [
@@ -85,17 +51,17 @@ async fn unknown_methods_are_other_and_share_one_series() {
 #[tokio::test]
 async fn declared_methods_keep_their_names() {
     opt_in("rpc");
-    let (mut declared, _) = client(&[GET]).await;
+    let (mut declared, _) = path_client(&[GET]).await;
     let path = "/kitchen.sink.v1.HTTPThings/GetHTTPThing";
-    let (trace_id, code) = in_root_span(call(&mut declared, path)).await;
+    let (trace_id, code) = in_root_span(call_path(&mut declared, path)).await;
     assert_eq!(code, Code::Ok);
     let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     assert_eq!(span.name, GET);
     assert_eq!(attribute(&span, "rpc.method"), Some(GET.into()));
     assert_eq!(attribute(&span, "rpc.method_original"), None);
     // Not declared, though the server has it: the client cannot tell.
-    let (mut undeclared, _) = client(&[]).await;
-    let (trace_id, code) = in_root_span(call(&mut undeclared, path)).await;
+    let (mut undeclared, _) = path_client(&[]).await;
+    let (trace_id, code) = in_root_span(call_path(&mut undeclared, path)).await;
     assert_eq!(code, Code::Ok);
     let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
     assert_eq!(attribute(&span, "rpc.method"), Some("_OTHER".into()));
