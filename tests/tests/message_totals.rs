@@ -1,12 +1,14 @@
 //! `messages = totals` over real calls of every RPC kind, on both sides: no span or event per
 //! message, and the RPC span counts the messages and their encoded bytes each way, past the
 //! per-RPC cap of message spans. The response stream is polled outside the span's context
-//! unless it carries the context itself.
+//! unless it carries the context itself. Under gzip, the client counts its compressed requests by
+//! their compressed bytes, the only size its framing sees.
 
 use opentelemetry::trace::{FutureExt as _, SpanId, SpanKind, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::{Channel, Server};
 use tonic::{Request, Response, Status, Streaming};
@@ -286,6 +288,87 @@ async fn a_server_stream_of_a_totals_client_counts_every_response() {
         rpc(&spans, WATCH, SpanKind::Client),
         (1, bytes(&[request])),
         (3, bytes(&received)),
+    );
+}
+
+/// An RPC span's integer attribute `tonic_traced.messages.{key}`.
+fn total(span: &SpanData, key: &str) -> Option<i64> {
+    match attribute(span, &format!("tonic_traced.messages.{key}")) {
+        None => None,
+        Some(Value::I64(value)) => Some(value),
+        Some(other) => panic!("{key} is {other:?}: {span:#?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_gzip_bidi_stream_counts_the_clients_requests_by_their_compressed_bytes() {
+    telemetry();
+    let address = serve(
+        Server::builder().add_service(
+            HttpThingsServer::new(Totals)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip),
+        ),
+    )
+    .await;
+    let mut client = totals_client(address)
+        .await
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    // Runs of one byte, which gzip shrinks well below their encoded size.
+    let said: Vec<_> = ["a", "b", "c"]
+        .map(|byte| header(&byte.repeat(300)))
+        .to_vec();
+    let (trace_id, (encoding, replies)) = in_root_span(async {
+        let replies = client
+            .chat_http(tokio_stream::iter(said.clone()))
+            .await
+            .unwrap();
+        let encoding = replies.metadata().get("grpc-encoding").cloned();
+        let replies = replies.into_inner();
+        (
+            encoding,
+            replies.map(Result::unwrap).collect::<Vec<_>>().await,
+        )
+    })
+    .await;
+    assert_eq!(replies.len(), 3);
+    assert_eq!(replies[0].url_path, format!("echo {}", "a".repeat(300)));
+    assert_eq!(
+        encoding.as_ref().and_then(|e| e.to_str().ok()),
+        Some("gzip"),
+        "the responses travel compressed"
+    );
+
+    let spans = trace_of(trace_id, 3).await;
+    // The server sees every message decoded or before encoding: uncompressed sizes only.
+    assert_totals(
+        rpc(&spans, CHAT, SpanKind::Server),
+        (3, bytes(&replies)),
+        (3, bytes(&said)),
+    );
+    // The client reads its requests' sizes from their gRPC frames, compressed: only their
+    // compressed bytes; its generated codec reports each response decoded, uncompressed.
+    let client = rpc(&spans, CHAT, SpanKind::Client);
+    assert_eq!(total(client, "sent"), Some(3), "{client:#?}");
+    assert_eq!(
+        total(client, "sent_bytes"),
+        None,
+        "no request's size is known uncompressed"
+    );
+    let compressed = total(client, "sent_compressed_bytes").expect("compressed requests");
+    assert!(
+        0 < compressed && compressed < bytes(&said),
+        "{compressed} compressed bytes of {} encoded",
+        bytes(&said)
+    );
+    assert_eq!(total(client, "received"), Some(3), "{client:#?}");
+    assert_eq!(total(client, "received_bytes"), Some(bytes(&replies)));
+    assert_eq!(total(client, "received_compressed_bytes"), None);
+    assert_eq!(total(client, "unrecorded"), None);
+    assert!(
+        client.events.is_empty(),
+        "no event per message: {client:#?}"
     );
 }
 
