@@ -1,12 +1,14 @@
 //! `messages = totals` over real calls of every RPC kind, on both sides: no span or event per
 //! message, and the RPC span counts the messages and their encoded bytes each way, past the
 //! per-RPC cap of message spans. The response stream is polled outside the span's context
-//! unless it carries the context itself.
+//! unless it carries the context itself. Under gzip, a client counts what it sees only as frames
+//! (its requests; a hand-made client's responses too) by their compressed bytes.
 
 use opentelemetry::trace::{FutureExt as _, SpanId, SpanKind, TraceId};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
+use tonic::codec::CompressionEncoding;
 use tonic::codegen::tokio_stream::{self, StreamExt};
 use tonic::transport::{Channel, Server};
 use tonic::{Request, Response, Status, Streaming};
@@ -286,6 +288,152 @@ async fn a_server_stream_of_a_totals_client_counts_every_response() {
         rpc(&spans, WATCH, SpanKind::Client),
         (1, bytes(&[request])),
         (3, bytes(&received)),
+    );
+}
+
+/// An RPC span's integer attribute `tonic_traced.messages.{key}`.
+fn total(span: &SpanData, key: &str) -> Option<i64> {
+    match attribute(span, &format!("tonic_traced.messages.{key}")) {
+        None => None,
+        Some(Value::I64(value)) => Some(value),
+        Some(other) => panic!("{key} is {other:?}: {span:#?}"),
+    }
+}
+
+/// A fresh `Totals` server's address, accepting gzip and answering in it when the client
+/// accepts it.
+async fn gzip_server() -> std::net::SocketAddr {
+    telemetry();
+    serve(
+        Server::builder().add_service(
+            HttpThingsServer::new(Totals)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip),
+        ),
+    )
+    .await
+}
+
+/// Runs of one byte, which gzip shrinks well below their encoded size.
+fn compressible() -> Vec<HttpHeader> {
+    ["a", "b", "c"]
+        .map(|byte| header(&byte.repeat(300)))
+        .to_vec()
+}
+
+/// Asserts that `span` counts `messages` messages `key` (`sent` or `received`) by their
+/// compressed bytes only, more than none and fewer than their `encoded` bytes.
+fn assert_compressed(span: &SpanData, key: &str, messages: i64, encoded: i64) {
+    assert_eq!(total(span, key), Some(messages), "{span:#?}");
+    assert_eq!(
+        total(span, &format!("{key}_bytes")),
+        None,
+        "no {key} message's size is known uncompressed: {span:#?}"
+    );
+    let compressed = total(span, &format!("{key}_compressed_bytes"))
+        .unwrap_or_else(|| panic!("{key} messages compressed: {span:#?}"));
+    assert!(
+        0 < compressed && compressed < encoded,
+        "{key}: {compressed} compressed bytes of {encoded} encoded"
+    );
+}
+
+#[tokio::test]
+async fn a_gzip_bidi_stream_counts_the_clients_requests_by_their_compressed_bytes() {
+    let mut client = totals_client(gzip_server().await)
+        .await
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    let said = compressible();
+    let (trace_id, (encoding, replies)) = in_root_span(async {
+        let replies = client
+            .chat_http(tokio_stream::iter(said.clone()))
+            .await
+            .unwrap();
+        let encoding = replies.metadata().get("grpc-encoding").cloned();
+        let replies = replies.into_inner();
+        (
+            encoding,
+            replies.map(Result::unwrap).collect::<Vec<_>>().await,
+        )
+    })
+    .await;
+    assert_eq!(replies.len(), 3);
+    assert_eq!(replies[0].url_path, format!("echo {}", "a".repeat(300)));
+    assert_eq!(
+        encoding.as_ref().and_then(|e| e.to_str().ok()),
+        Some("gzip"),
+        "the responses travel compressed"
+    );
+
+    let spans = trace_of(trace_id, 3).await;
+    // The server sees every message decoded or before encoding: uncompressed sizes only.
+    assert_totals(
+        rpc(&spans, CHAT, SpanKind::Server),
+        (3, bytes(&replies)),
+        (3, bytes(&said)),
+    );
+    // The client reads its requests' sizes from their gRPC frames, compressed: only their
+    // compressed bytes; its generated codec reports each response decoded, uncompressed.
+    let client = rpc(&spans, CHAT, SpanKind::Client);
+    assert_compressed(client, "sent", 3, bytes(&said));
+    assert_eq!(total(client, "received"), Some(3), "{client:#?}");
+    assert_eq!(total(client, "received_bytes"), Some(bytes(&replies)));
+    assert_eq!(total(client, "received_compressed_bytes"), None);
+    assert_eq!(total(client, "unrecorded"), None);
+    assert!(
+        client.events.is_empty(),
+        "no event per message: {client:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_gzip_bidi_stream_of_a_hand_made_client_counts_compressed_bytes_both_ways() {
+    let channel = Channel::from_shared(format!("http://{}", gzip_server().await))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let traced = tower::ServiceBuilder::new()
+        .layer(tonic_traced::client::layer().messages(MessageMode::Totals))
+        .service(channel);
+    // tonic's own client and prost's codec, not a generated client's: no codec reports the
+    // responses decoded, so the client sees both ways only as compressed frames.
+    let mut grpc = tonic::client::Grpc::new(traced)
+        .send_compressed(CompressionEncoding::Gzip)
+        .accept_compressed(CompressionEncoding::Gzip);
+    let said = compressible();
+    let (trace_id, replies) = in_root_span(async {
+        grpc.ready().await.unwrap();
+        let mut request = Request::new(tokio_stream::iter(said.clone()));
+        request.extensions_mut().insert(tonic::GrpcMethod::new(
+            "kitchen.sink.v1.HTTPThings",
+            "ChatHTTP",
+        ));
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/kitchen.sink.v1.HTTPThings/ChatHTTP",
+        );
+        let codec = tonic_prost::ProstCodec::<HttpHeader, HttpHeader>::default();
+        let replies = grpc.streaming(request, path, codec).await.unwrap();
+        let replies = replies.into_inner();
+        replies.map(Result::unwrap).collect::<Vec<_>>().await
+    })
+    .await;
+    assert_eq!(replies.len(), 3);
+
+    let spans = trace_of(trace_id, 3).await;
+    assert_totals(
+        rpc(&spans, CHAT, SpanKind::Server),
+        (3, bytes(&replies)),
+        (3, bytes(&said)),
+    );
+    let client = rpc(&spans, CHAT, SpanKind::Client);
+    assert_compressed(client, "sent", 3, bytes(&said));
+    assert_compressed(client, "received", 3, bytes(&replies));
+    assert_eq!(total(client, "unrecorded"), None);
+    assert!(
+        client.events.is_empty(),
+        "no event per message: {client:#?}"
     );
 }
 
