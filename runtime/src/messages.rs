@@ -23,8 +23,10 @@ pub enum MessageMode {
     /// An event named `message` on the RPC span per message.
     Events,
     /// Nothing per message: the RPC span counts the messages and their bytes each way
-    /// (`tonic_traced.messages.sent`, `.received`, `.sent_bytes`, `.received_bytes`), and a
-    /// response stream is polled without the span's context. For long streams.
+    /// (`tonic_traced.messages.sent`, `.received`, `.sent_bytes`, `.received_bytes`, and
+    /// `.sent_compressed_bytes` / `.received_compressed_bytes` for messages whose size is known
+    /// only compressed), and a response stream is polled without the span's context. For long
+    /// streams.
     Totals,
     /// Nothing per message (the default for unary calls).
     Off,
