@@ -105,54 +105,16 @@ impl Rootless for TracedPing {
     }
 }
 
-/// `HTTPThings` without tracing.
-#[derive(Debug, Default)]
-pub struct PlainThings;
-
-#[tonic::async_trait]
-impl HttpThings for PlainThings {
-    async fn get_http_thing(
-        &self,
-        _request: Request<HttpHeader>,
-    ) -> Result<Response<HttpHeader>, Status> {
-        Err(not_benchmarked())
-    }
-
-    type WatchHTTPThingsStream = HeaderStream;
-
-    async fn watch_http_things(
-        &self,
-        request: Request<HttpHeader>,
-    ) -> Result<Response<Self::WatchHTTPThingsStream>, Status> {
-        updates(request)
-    }
-
-    async fn upload_http_things(
-        &self,
-        _request: Request<Streaming<HttpHeader>>,
-    ) -> Result<Response<()>, Status> {
-        Err(not_benchmarked())
-    }
-
-    type ChatHTTPStream = HeaderStream;
-
-    async fn chat_http(
-        &self,
-        _request: Request<Streaming<HttpHeader>>,
-    ) -> Result<Response<Self::ChatHTTPStream>, Status> {
-        Err(not_benchmarked())
-    }
-}
-
-/// `HTTPThings` under `#[traced_service(…)]` with `$options`: the impl of each message mode,
-/// alike but for the options, each benchmarking only `WatchHTTPThings`.
-macro_rules! traced_things {
-    ($(#[$doc:meta])* $name:ident, ($($options:tt)*)) => {
+/// `HTTPThings` as `$name`, under the attributes given (none: plain tonic; a
+/// `#[traced_service(…)]`: a message mode): one impl for every mode, each benchmarking only
+/// `WatchHTTPThings`, so that the modes differ only in their attribute.
+macro_rules! things {
+    ($(#[$doc:meta])* $name:ident $(, #[$attribute:meta])?) => {
         $(#[$doc])*
         #[derive(Debug, Default)]
         pub struct $name;
 
-        #[tonic_traced::traced_service($($options)*)]
+        $(#[$attribute])?
         #[tonic::async_trait]
         impl HttpThings for $name {
             async fn get_http_thing(
@@ -190,22 +152,26 @@ macro_rules! traced_things {
     };
 }
 
-traced_things!(
+things!(
+    /// `HTTPThings` without tracing.
+    PlainThings
+);
+things!(
     /// `HTTPThings` under `#[traced_service]`, with its defaults: a span per streamed message.
     TracedThings,
-    ()
+    #[tonic_traced::traced_service]
 );
-traced_things!(
+things!(
     /// `HTTPThings` under `#[traced_service(messages = events)]`: an event on the RPC span per
     /// streamed message.
     TracedThingsEvents,
-    (messages = events)
+    #[tonic_traced::traced_service(messages = events)]
 );
-traced_things!(
+things!(
     /// `HTTPThings` under `#[traced_service(messages = totals)]`: nothing per streamed message
     /// but its count and bytes, on the RPC span when it ends.
     TracedThingsTotals,
-    (messages = totals)
+    #[tonic_traced::traced_service(messages = totals)]
 );
 
 /// A request for `message`, carrying `traceparent` if given.

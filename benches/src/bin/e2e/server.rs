@@ -19,8 +19,8 @@ use tonic::transport::Server;
 use tonic_traced_benches::{
     PlainPing, PlainThings, TracedPing, TracedThings, TracedThingsEvents, TracedThingsTotals,
 };
-use tonic_traced_tests::kitchen::sink::v1::http_things_server::HttpThingsServer;
-use tonic_traced_tests::rootless_server::RootlessServer;
+use tonic_traced_tests::kitchen::sink::v1::http_things_server::{HttpThings, HttpThingsServer};
+use tonic_traced_tests::rootless_server::{Rootless, RootlessServer};
 use tonic_tracing_opentelemetry::middleware::{filters, server::OtelGrpcLayer};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::EnvFilter;
@@ -51,15 +51,8 @@ pub fn serve(mode: ServerMode) -> Result<(), Error> {
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         println!("ready port={port}");
         std::io::stdout().flush()?;
-        let mut server = Server::builder();
         match mode {
-            ServerMode::Plain => {
-                server
-                    .add_service(RootlessServer::new(PlainPing))
-                    .add_service(HttpThingsServer::new(PlainThings))
-                    .serve_with_incoming(incoming)
-                    .await?
-            }
+            ServerMode::Plain => serve_services(PlainPing, PlainThings, incoming).await?,
             ServerMode::Hand | ServerMode::HandTotals => {
                 let tracer = provider
                     .as_ref()
@@ -69,16 +62,12 @@ pub fn serve(mode: ServerMode) -> Result<(), Error> {
                     tracer: tracer.clone(),
                     totals: mode == ServerMode::HandTotals,
                 };
-                server
-                    .add_service(RootlessServer::new(HandPing(tracer)))
-                    .add_service(HttpThingsServer::new(things))
-                    .serve_with_incoming(incoming)
-                    .await?
+                serve_services(HandPing(tracer), things, incoming).await?
             }
             // Its own server example's setup: the layer on the server, with the health-check
             // filter, around the plain services.
             ServerMode::Peer => {
-                server
+                Server::builder()
                     .layer(OtelGrpcLayer::default().filter(filters::reject_healthcheck))
                     .add_service(RootlessServer::new(PlainPing))
                     .add_service(HttpThingsServer::new(PlainThings))
@@ -86,29 +75,30 @@ pub fn serve(mode: ServerMode) -> Result<(), Error> {
                     .await?
             }
             ServerMode::Traced | ServerMode::TracedMetrics => {
-                server
-                    .add_service(RootlessServer::new(TracedPing))
-                    .add_service(HttpThingsServer::new(TracedThings))
-                    .serve_with_incoming(incoming)
-                    .await?
+                serve_services(TracedPing, TracedThings, incoming).await?
             }
             ServerMode::TracedEvents => {
-                server
-                    .add_service(RootlessServer::new(TracedPing))
-                    .add_service(HttpThingsServer::new(TracedThingsEvents))
-                    .serve_with_incoming(incoming)
-                    .await?
+                serve_services(TracedPing, TracedThingsEvents, incoming).await?
             }
             ServerMode::TracedTotals => {
-                server
-                    .add_service(RootlessServer::new(TracedPing))
-                    .add_service(HttpThingsServer::new(TracedThingsTotals))
-                    .serve_with_incoming(incoming)
-                    .await?
+                serve_services(TracedPing, TracedThingsTotals, incoming).await?
             }
         }
         Ok::<_, Error>(())
     })
+}
+
+/// Serves `ping` and `things` on `incoming`, with no layer, until the process ends.
+async fn serve_services(
+    ping: impl Rootless,
+    things: impl HttpThings,
+    incoming: TcpIncoming,
+) -> Result<(), tonic::transport::Error> {
+    Server::builder()
+        .add_service(RootlessServer::new(ping))
+        .add_service(HttpThingsServer::new(things))
+        .serve_with_incoming(incoming)
+        .await
 }
 
 /// The global pipeline of `mode`.
