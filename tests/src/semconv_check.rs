@@ -1,6 +1,7 @@
 //! Calls made by the semantic-convention tests, one test binary per opt-in value.
 
 use opentelemetry::trace::SpanKind;
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::SpanData;
 use tonic::client::Grpc;
 use tonic::codegen::http::uri::PathAndQuery;
@@ -9,7 +10,7 @@ use tonic::{Code, Request};
 use tonic_prost::ProstCodec;
 use tonic_traced::client::TracedClient;
 
-use crate::harness::{header, in_root_span, serve, telemetry};
+use crate::harness::{attribute, header, in_root_span, serve, telemetry};
 use crate::kitchen::sink::v1::HttpHeader;
 use crate::relay::traced_client;
 use crate::things;
@@ -66,4 +67,41 @@ pub async fn call_path(client: &mut Grpc<TracedClient<Channel>>, path: &'static 
         )
         .await;
     result.err().map_or(Code::Ok, |status| status.code())
+}
+
+/// Calls two paths no server or client knows, checks what every stable mode records of the
+/// first (span `grpc`, `rpc.method` `_OTHER`, the path in `rpc.method_original`, status
+/// `UNIMPLEMENTED`) and returns its CLIENT span.
+pub async fn two_unknown_paths(client: &mut Grpc<TracedClient<Channel>>) -> SpanData {
+    let (trace_id, code) =
+        in_root_span(call_path(client, "/kitchen.sink.v1.HTTPThings/Nope")).await;
+    assert_eq!(code, Code::Unimplemented);
+    let span = telemetry().span_of_kind(trace_id, SpanKind::Client).await;
+    assert_eq!(span.name, "grpc", "named after rpc.system.name");
+    assert_eq!(attribute(&span, "rpc.method"), Some("_OTHER".into()));
+    assert_eq!(
+        attribute(&span, "rpc.method_original"),
+        Some("kitchen.sink.v1.HTTPThings/Nope".into())
+    );
+    assert_eq!(
+        attribute(&span, "rpc.status_code"),
+        Some("UNIMPLEMENTED".into())
+    );
+    assert_eq!(
+        call_path(client, "/another.Service/Whatever").await,
+        Code::Unimplemented
+    );
+    span
+}
+
+/// The stable `rpc.client.call.duration` series of unknown methods called on `port`.
+pub fn stable_other_series(port: u16) -> [KeyValue; 6] {
+    [
+        KeyValue::new("rpc.system.name", "grpc"),
+        KeyValue::new("rpc.method", "_OTHER"),
+        KeyValue::new("rpc.status_code", "UNIMPLEMENTED"),
+        KeyValue::new("error.type", "UNIMPLEMENTED"),
+        KeyValue::new("server.address", "127.0.0.1"),
+        KeyValue::new("server.port", i64::from(port)),
+    ]
 }

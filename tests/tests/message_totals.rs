@@ -157,18 +157,41 @@ fn rpc<'a>(spans: &'a [SpanData], name: &str, kind: SpanKind) -> &'a SpanData {
 /// Asserts the totals of an RPC span: messages and bytes sent and received, no compressed
 /// bytes (nothing is compressed), no message event, no count of unrecorded messages.
 fn assert_totals(span: &SpanData, sent: (i64, i64), received: (i64, i64)) {
-    let int = |key: &str| attribute(span, &format!("tonic_traced.messages.{key}"));
-    assert_eq!(int("sent"), Some(Value::I64(sent.0)), "{span:#?}");
-    assert_eq!(int("sent_bytes"), Some(Value::I64(sent.1)), "{span:#?}");
-    assert_eq!(int("received"), Some(Value::I64(received.0)), "{span:#?}");
+    assert_uncompressed(span, "sent", sent);
+    assert_uncompressed(span, "received", received);
+    assert_nothing_per_message(span);
+}
+
+/// Asserts the totals of the CLIENT and the SERVER span named `name` among `spans`: what the
+/// client sent (messages, bytes) the server received, and the other way round.
+fn assert_totals_on_both_sides(
+    spans: &[SpanData],
+    name: &str,
+    client_sent: (i64, i64),
+    client_received: (i64, i64),
+) {
+    let client = rpc(spans, name, SpanKind::Client);
+    assert_totals(client, client_sent, client_received);
+    let server = rpc(spans, name, SpanKind::Server);
+    assert_totals(server, client_received, client_sent);
+}
+
+/// Asserts that `span` counts `messages` messages `key` (`sent` or `received`) and their
+/// `bytes`, uncompressed only.
+fn assert_uncompressed(span: &SpanData, key: &str, (messages, bytes): (i64, i64)) {
+    assert_eq!(total(span, key), Some(messages), "{span:#?}");
     assert_eq!(
-        int("received_bytes"),
-        Some(Value::I64(received.1)),
+        total(span, &format!("{key}_bytes")),
+        Some(bytes),
         "{span:#?}"
     );
-    assert_eq!(int("sent_compressed_bytes"), None);
-    assert_eq!(int("received_compressed_bytes"), None);
-    assert_eq!(int("unrecorded"), None, "totals heed no cap");
+    assert_eq!(total(span, &format!("{key}_compressed_bytes")), None);
+}
+
+/// Asserts that `span` has no event per message and no count of unrecorded messages: totals
+/// heed no cap.
+fn assert_nothing_per_message(span: &SpanData) {
+    assert_eq!(total(span, "unrecorded"), None, "totals heed no cap");
     assert!(span.events.is_empty(), "no event per message: {span:#?}");
 }
 
@@ -206,16 +229,7 @@ async fn a_client_stream_counts_both_sides() {
     // The test's root, the CLIENT span and the SERVER span: nothing per message.
     let spans = trace_of(trace_id, 3).await;
     // The response, `google.protobuf.Empty`, is one message of no bytes.
-    assert_totals(
-        rpc(&spans, UPLOAD, SpanKind::Client),
-        (4, bytes(&uploads)),
-        (1, 0),
-    );
-    assert_totals(
-        rpc(&spans, UPLOAD, SpanKind::Server),
-        (1, 0),
-        (4, bytes(&uploads)),
-    );
+    assert_totals_on_both_sides(&spans, UPLOAD, (4, bytes(&uploads)), (1, 0));
 }
 
 #[tokio::test]
@@ -234,16 +248,7 @@ async fn a_bidi_stream_counts_both_directions_on_both_sides() {
     assert_eq!(replies.len(), 3);
 
     let spans = trace_of(trace_id, 3).await;
-    assert_totals(
-        rpc(&spans, CHAT, SpanKind::Client),
-        (3, bytes(&said)),
-        (3, bytes(&replies)),
-    );
-    assert_totals(
-        rpc(&spans, CHAT, SpanKind::Server),
-        (3, bytes(&replies)),
-        (3, bytes(&said)),
-    );
+    assert_totals_on_both_sides(&spans, CHAT, (3, bytes(&said)), (3, bytes(&replies)));
 }
 
 #[tokio::test]
@@ -256,16 +261,7 @@ async fn a_unary_call_counts_its_one_message_each_way() {
 
     let spans = trace_of(trace_id, 3).await;
     let (request, response) = (bytes(&[request]), bytes(&[response]));
-    assert_totals(
-        rpc(&spans, GET, SpanKind::Client),
-        (1, request),
-        (1, response),
-    );
-    assert_totals(
-        rpc(&spans, GET, SpanKind::Server),
-        (1, response),
-        (1, request),
-    );
+    assert_totals_on_both_sides(&spans, GET, (1, request), (1, response));
 }
 
 #[tokio::test]
@@ -377,14 +373,8 @@ async fn a_gzip_bidi_stream_counts_the_clients_requests_by_their_compressed_byte
     // compressed bytes; its generated codec reports each response decoded, uncompressed.
     let client = rpc(&spans, CHAT, SpanKind::Client);
     assert_compressed(client, "sent", 3, bytes(&said));
-    assert_eq!(total(client, "received"), Some(3), "{client:#?}");
-    assert_eq!(total(client, "received_bytes"), Some(bytes(&replies)));
-    assert_eq!(total(client, "received_compressed_bytes"), None);
-    assert_eq!(total(client, "unrecorded"), None);
-    assert!(
-        client.events.is_empty(),
-        "no event per message: {client:#?}"
-    );
+    assert_uncompressed(client, "received", (3, bytes(&replies)));
+    assert_nothing_per_message(client);
 }
 
 #[tokio::test]
@@ -430,11 +420,7 @@ async fn a_gzip_bidi_stream_of_a_hand_made_client_counts_compressed_bytes_both_w
     let client = rpc(&spans, CHAT, SpanKind::Client);
     assert_compressed(client, "sent", 3, bytes(&said));
     assert_compressed(client, "received", 3, bytes(&replies));
-    assert_eq!(total(client, "unrecorded"), None);
-    assert!(
-        client.events.is_empty(),
-        "no event per message: {client:#?}"
-    );
+    assert_nothing_per_message(client);
 }
 
 /// The span the stream's poll made for a call with `commands`, the SERVER span's id and the
