@@ -55,6 +55,7 @@ mod field_values;
 mod framing;
 mod hashed_fields;
 mod hashing;
+mod host_and_port;
 #[cfg(feature = "init")]
 pub mod init;
 mod keys;

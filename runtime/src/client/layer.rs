@@ -125,7 +125,7 @@ impl TracedClientLayer {
     /// Needed when the client is made with `new` rather than `with_origin`: a `Channel`
     /// adds its address below this layer, where the request cannot be seen.
     pub fn with_server(mut self, uri: &http::Uri) -> Self {
-        self.options.server = uri.authority().map(ServerTarget::of);
+        self.options.server = uri.authority().and_then(ServerTarget::of);
         self
     }
 
@@ -470,7 +470,7 @@ fn server_target<B>(
     given: Option<&ServerTarget>,
 ) -> Option<ServerTarget> {
     match request.uri().authority() {
-        Some(authority) => Some(ServerTarget::of(authority)),
+        Some(authority) => ServerTarget::of(authority),
         None => given.cloned(),
     }
 }

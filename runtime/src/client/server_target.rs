@@ -4,6 +4,7 @@
 use http::uri::Authority;
 use opentelemetry::KeyValue;
 
+use crate::host_and_port::host_and_port;
 use crate::keys;
 
 /// The host and port of the authority a client calls.
@@ -15,17 +16,13 @@ pub(crate) struct ServerTarget {
 
 impl ServerTarget {
     /// The target `authority` names: its host (an IPv6 address without its brackets), and its
-    /// port when it has one.
-    pub(crate) fn of(authority: &Authority) -> Self {
-        let host = authority.host();
-        let host = host
-            .strip_prefix('[')
-            .and_then(|literal| literal.strip_suffix(']'))
-            .unwrap_or(host);
-        ServerTarget {
+    /// port when it has one; `None` when it names no host.
+    pub(crate) fn of(authority: &Authority) -> Option<Self> {
+        let (host, port) = host_and_port(authority.as_str())?;
+        Some(ServerTarget {
             address: host.to_owned(),
-            port: authority.port_u16(),
-        }
+            port,
+        })
     }
 
     /// Pushes `server.address` and, when known, `server.port`.
@@ -49,7 +46,7 @@ mod tests {
             ("[::1]:443", "::1", Some(443)),
             ("payments.example", "payments.example", None),
         ] {
-            let target = ServerTarget::of(&authority.parse().unwrap());
+            let target = ServerTarget::of(&authority.parse().unwrap()).unwrap();
             assert_eq!(target.address, address, "{authority}");
             assert_eq!(target.port, port, "{authority}");
         }
